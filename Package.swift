@@ -1,0 +1,70 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "flywheel",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "flywheel", targets: ["flywheel"]),
+        .library(name: "Host", targets: ["Host"]),
+        .library(name: "PluginABI", targets: ["PluginABI"]),
+        .library(name: "PluginKit", targets: ["PluginKit"]),
+        // Agent drivers: loaded by the host with dlopen only, never linked into it.
+        .library(name: "SDKDriver", type: .dynamic, targets: ["SDKDriver"]),
+        .library(name: "ACPDriver", type: .dynamic, targets: ["ACPDriver"]),
+        .library(name: "TmuxDriver", type: .dynamic, targets: ["TmuxDriver"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // The one public C header third parties compile drivers against.
+        .target(name: "PluginABI", path: "Sources/PluginABI"),
+        // Helpers for writing a driver in Swift on top of the C ABI.
+        .target(name: "PluginKit", dependencies: ["PluginABI"], path: "Sources/PluginKit"),
+        // The host as a library: plugin loading, policy, store, sessions, accounts.
+        .target(
+            name: "Host",
+            dependencies: [
+                "PluginABI",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Sources/Host"
+        ),
+        .executableTarget(
+            name: "flywheel",
+            dependencies: [
+                "Host",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/flywheel"
+        ),
+        .target(name: "SDKDriver", dependencies: ["PluginKit"], path: "Plugins/SDKDriver"),
+        .target(name: "ACPDriver", dependencies: ["PluginKit"], path: "Plugins/ACPDriver"),
+        .target(name: "TmuxDriver", dependencies: ["PluginKit"], path: "Plugins/TmuxDriver"),
+
+        .target(
+            name: "HostTestSupport",
+            dependencies: ["Host", "PluginABI"],
+            path: "Tests/HostTestSupport"
+        ),
+        .testTarget(
+            name: "PluginABITests",
+            dependencies: ["PluginABI"],
+            path: "Tests/PluginABITests"
+        ),
+        .testTarget(
+            name: "PluginLoadingTests",
+            dependencies: ["Host", "HostTestSupport", "PluginABI"],
+            path: "Tests/PluginLoadingTests"
+        ),
+    ]
+)

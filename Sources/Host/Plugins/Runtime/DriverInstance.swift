@@ -1,0 +1,124 @@
+import Foundation
+import PluginABI
+
+/// One configured instance of a driver. Calls into it are serialised, as the ABI promises.
+public final class DriverInstance: @unchecked Sendable {
+    public let plugin: LoadedPlugin
+    private let driver: UnsafeMutablePointer<flywheel_driver_t>
+    private let lock = NSLock()
+    /// Every run ever started, kept until destroy: their `flywheel_run_host_t` must outlive them.
+    private var runs: [UInt64: DriverRun] = [:]
+    private var destroyed = false
+
+    /// How many items a run may queue before the driver's emit waits for the host.
+    public static let defaultQueueCapacity = 65_536
+
+    init(plugin: LoadedPlugin, driver: UnsafeMutablePointer<flywheel_driver_t>) {
+        self.plugin = plugin
+        self.driver = driver
+    }
+
+    public var driverID: String { plugin.descriptor.id }
+
+    /// Starts a run of `taskJSON` (a `flywheel.task/1` document).
+    public func execute(taskJSON: String, queueCapacity: Int = defaultQueueCapacity) throws(DriverCallError) -> DriverRun {
+        try start("execute", queueCapacity: queueCapacity) { driver, runHost in
+            let length = taskJSON.utf8.count
+            return taskJSON.withCString { driver.pointee.execute(driver, runHost, $0, length) }
+        }
+    }
+
+    /// The driver's `flywheel.checkpoint/1` extension, when it has one of a usable size.
+    private var checkpointExtension: UnsafePointer<flywheel_checkpoint_extension_t>? {
+        guard let getExtension = driver.pointee.get_extension,
+              let raw = getExtension(driver, FLYWHEEL_EXT_CHECKPOINT) else { return nil }
+        let ext = raw.assumingMemoryBound(to: flywheel_checkpoint_extension_t.self)
+        guard Int(ext.pointee.struct_size) >= HostABI.minimumCheckpointExtensionSize,
+              ext.pointee.save != nil, ext.pointee.resume != nil else { return nil }
+        return ext
+    }
+
+    /// Whether the driver can save and resume runs (`flywheel.checkpoint/1`).
+    public var supportsCheckpoints: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return !destroyed && checkpointExtension != nil
+    }
+
+    /// Starts a run that continues from checkpoint `state`.
+    public func resume(taskJSON: String, state: [UInt8], queueCapacity: Int = defaultQueueCapacity) throws(DriverCallError) -> DriverRun {
+        try start("resume", queueCapacity: queueCapacity) { _, runHost in
+            guard let ext = checkpointExtension else { return FLYWHEEL_ERR_UNSUPPORTED }
+            let length = taskJSON.utf8.count
+            return taskJSON.withCString { task in
+                state.withUnsafeBufferPointer { ext.pointee.resume(driver, runHost, task, length, $0.baseAddress, $0.count) }
+            }
+        }
+    }
+
+    /// Asks the driver for a snapshot of run `runID` now.
+    public func saveCheckpoint(runID: UInt64) throws(DriverCallError) -> [UInt8] {
+        final class Sink { var bytes: [UInt8] = [] }
+        let sink = Sink()
+        let status: Int32 = call { driver in
+            guard let ext = checkpointExtension else { return FLYWHEEL_ERR_UNSUPPORTED }
+            return ext.pointee.save(driver, runID, { context, state, length in
+                guard let context else { return }
+                let sink = Unmanaged<Sink>.fromOpaque(context).takeUnretainedValue()
+                if let state { sink.bytes = Array(UnsafeBufferPointer(start: state, count: length)) }
+            }, Unmanaged.passUnretained(sink).toOpaque())
+        }
+        try check(status, "checkpoint.save")
+        return sink.bytes
+    }
+
+    /// Asks run `runID` to stop; its terminal event follows.
+    public func cancel(runID: UInt64) throws(DriverCallError) {
+        let status: Int32 = call { driver in driver.pointee.cancel(driver, runID) }
+        try check(status, "cancel")
+    }
+
+    /// Ends the instance. Runs still open are finished from the host's side first.
+    public func destroy() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !destroyed else { return }
+        destroyed = true
+        driver.pointee.destroy(driver)
+        for run in runs.values { run.finish() }
+    }
+
+    private func start(
+        _ function: String, queueCapacity: Int,
+        _ body: (UnsafeMutablePointer<flywheel_driver_t>, UnsafePointer<flywheel_run_host_t>) -> Int32
+    ) throws(DriverCallError) -> DriverRun {
+        let run = DriverRun(id: LoadedPlugin.nextRunID(), driverID: driverID, queueCapacity: queueCapacity)
+        let status: Int32 = call { driver in
+            runs[run.id] = run
+            return body(driver, UnsafePointer(run.runHost))
+        }
+        if status != FLYWHEEL_OK { run.finish() }
+        try check(status, function)
+        return run
+    }
+
+    /// Runs `body` with the instance lock held and the error slot cleared; a destroyed instance
+    /// answers `FLYWHEEL_ERR_CLOSED` without calling the driver.
+    private func call(_ body: (UnsafeMutablePointer<flywheel_driver_t>) -> Int32) -> Int32 {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !destroyed else {
+            DriverErrorSlot.set("the driver instance was destroyed")
+            return FLYWHEEL_ERR_CLOSED
+        }
+        DriverErrorSlot.clear()
+        return body(driver)
+    }
+
+    private func check(_ status: Int32, _ function: String) throws(DriverCallError) {
+        let message = DriverErrorSlot.take()
+        guard status == FLYWHEEL_OK else {
+            throw DriverCallError(driverID: driverID, function: function, status: status, message: message)
+        }
+    }
+}

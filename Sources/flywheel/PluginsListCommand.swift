@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import Host
+
+struct PluginsListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "Load every plugin in the plugins directory and show its status.",
+        discussion: "Status is `loaded`, `disabled`, or `rejected` with the reason. Exits 1 when a plugin was rejected.")
+
+    @Option(name: .long, help: "The plugins directory.")
+    var pluginsDir: String = "plugins.d"
+
+    @Flag(name: .long, help: "Print a JSON array instead of a table.")
+    var json = false
+
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        let loader = PluginLoader(logger: logging.makeLogger())
+        let catalog: PluginCatalog
+        do {
+            catalog = try loader.loadDirectory(URL(fileURLWithPath: pluginsDir))
+        } catch {
+            throw ValidationError(error.description)
+        }
+        let rows = catalog.entries.map(PluginRow.init)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+        } else if rows.isEmpty {
+            print("no plugin manifests in \(pluginsDir)")
+        } else {
+            for row in rows { print(row.line) }
+        }
+        if rows.contains(where: { $0.status == "rejected" }) { throw ExitCode(1) }
+    }
+}
+
+/// One plugin as `plugins list` shows it.
+struct PluginRow: Encodable {
+    var manifest: String
+    var path: String?
+    var status: String
+    var id: String?
+    var name: String?
+    var version: String?
+    var abiVersion: String?
+    var reason: String?
+    var code: String?
+
+    enum CodingKeys: String, CodingKey {
+        case manifest, path, status, id, name, version, reason, code
+        case abiVersion = "abi_version"
+    }
+
+    init(_ entry: PluginCatalog.Entry) {
+        manifest = entry.manifestFile.path
+        path = entry.libraryPath?.path
+        status = entry.status.name
+        switch entry.status {
+        case .loaded(let plugin):
+            id = plugin.descriptor.id
+            name = plugin.descriptor.name
+            version = plugin.descriptor.version
+            abiVersion = plugin.abiVersion
+        case .disabled:
+            break
+        case .rejected(let error):
+            reason = error.description
+            code = error.code
+        }
+    }
+
+    var line: String {
+        switch status {
+        case "loaded": "\(id ?? "?")\t\(version ?? "?")\tABI \(abiVersion ?? "?")\tloaded\t\(path ?? "")"
+        case "disabled": "-\t-\t-\tdisabled\t\(manifest)"
+        default: "-\t-\t-\trejected\t\(reason ?? "")"
+        }
+    }
+}
