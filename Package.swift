@@ -53,7 +53,7 @@ let package = Package(
 
         .target(
             name: "HostTestSupport",
-            dependencies: ["Host", "PluginABI"],
+            dependencies: ["Host", "PluginABI", .product(name: "Logging", package: "swift-log")],
             path: "Tests/HostTestSupport"
         ),
         .testTarget(
