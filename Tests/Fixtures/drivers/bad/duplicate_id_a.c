@@ -1,0 +1,3 @@
+/* Claims the same driver id as duplicate_id_b.c. */
+#define FIXTURE_ID "test.duplicate"
+#include "fixture_common.h"

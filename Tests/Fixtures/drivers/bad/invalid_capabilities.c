@@ -1,0 +1,3 @@
+/* Declares capabilities that are not valid JSON. */
+#define FIXTURE_CAPABILITIES "{\"account_provider\": "
+#include "fixture_common.h"

@@ -1,0 +1,3 @@
+/* A valid shared object that exports no flywheel_plugin_entry. */
+#define FIXTURE_NO_ENTRY 1
+#include "fixture_common.h"
