@@ -62,6 +62,12 @@ let package = Package(
             path: "Tests/PluginABITests"
         ),
         .testTarget(
+            name: "PolicyTests",
+            dependencies: ["Host", "HostTestSupport", .product(name: "TOMLKit", package: "TOMLKit")],
+            path: "Tests/PolicyTests",
+            exclude: ["Fixtures"]
+        ),
+        .testTarget(
             name: "PluginLoadingTests",
             dependencies: ["Host", "HostTestSupport", "PluginABI"],
             path: "Tests/PluginLoadingTests"

@@ -29,3 +29,26 @@ extension StringProtocol {
         String(self.drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed())
     }
 }
+
+extension TOMLLines {
+    /// The lines that open `[[name]]` array tables, in order.
+    static func lines(ofArrayTable name: String, in text: String) -> [Int] {
+        var result: [Int] = []
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.drop(while: { $0 == " " || $0 == "\t" })
+            guard line.hasPrefix("[[") else { continue }
+            let inner = line.dropFirst(2).prefix(while: { $0 != "]" }).trimmingSpaces
+            if inner == name { result.append(index + 1) }
+        }
+        return result
+    }
+
+    /// The first line where a quoted string value appears.
+    static func line(ofString value: String, in text: String) -> Int? {
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+        where line.contains("\"\(value)\"") || line.contains("'\(value)'") {
+            return index + 1
+        }
+        return nil
+    }
+}

@@ -1,0 +1,69 @@
+/// A simple command with its wrappers removed: the program that would actually run and its arguments.
+struct CommandInvocation: Sendable {
+    /// The program's base name (`/usr/bin/git` → `git`); empty when the name is only known at run time.
+    var name: String
+    var arguments: [ShellWord]
+    var stdinText: String?
+    var redirectTargets: [String]
+    /// The simple command's text in the command line.
+    var source: String
+
+    var args: [String] { arguments.map(\.text) }
+
+    /// The first argument that is not an option, and the arguments after it.
+    func subcommand(skipping optionsWithValues: Set<String> = []) -> (name: String, rest: ArraySlice<String>)? {
+        let all = args
+        var index = 0
+        while index < all.count {
+            let arg = all[index]
+            if arg.hasPrefix("-") {
+                index += optionsWithValues.contains(arg) ? 2 : 1
+                continue
+            }
+            return (arg, all[(index + 1)...])
+        }
+        return nil
+    }
+
+    /// Whether a short flag letter appears in any `-xyz` cluster, or a long option is present.
+    func hasFlag(short: Character? = nil, long: [String] = [], in arguments: ArraySlice<String>? = nil) -> Bool {
+        for arg in arguments ?? args[...] {
+            if arg == "--" { return false }
+            if arg.hasPrefix("--") {
+                let name = arg.split(separator: "=", maxSplits: 1).first.map(String.init) ?? arg
+                if long.contains(name) { return true }
+            } else if arg.hasPrefix("-"), arg.count > 1, let short, arg.dropFirst().allSatisfy(\.isLetter), arg.dropFirst().contains(short) {
+                return true
+            }
+        }
+        return false
+    }
+
+    /// Arguments that are not options (everything after `--` counts as an operand).
+    var operands: [ShellWord] {
+        var result: [ShellWord] = []
+        var afterDashes = false
+        for word in arguments {
+            if afterDashes { result.append(word); continue }
+            if word.text == "--" { afterDashes = true; continue }
+            if word.text.hasPrefix("-"), word.text.count > 1 { continue }
+            result.append(word)
+        }
+        return result
+    }
+}
+
+/// Languages whose inline code the guard reads.
+enum ScriptLanguage: String, Sendable {
+    case python, node, ruby, perl, php
+}
+
+/// What one simple command amounts to once wrappers are removed.
+struct NormalizedCommand: Sendable {
+    /// Programs that would run (more than one for `find … -exec …` or `xargs`).
+    var invocations: [CommandInvocation] = []
+    /// Shell scripts the command runs (`bash -c '…'`, `eval …`, a heredoc fed to `sh`).
+    var shellScripts: [String] = []
+    /// Inline code handed to an interpreter (`python -c '…'`, a heredoc fed to `node`).
+    var code: [(ScriptLanguage, String)] = []
+}

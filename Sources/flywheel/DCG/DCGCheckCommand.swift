@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import Host
+
+struct DCGCheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Decide whether a command may run.",
+        discussion: """
+            Exit status: 0 for allow, warn and log; 1 for deny and ask (ask needs an operator's approval). \
+            With --stdin --jsonl, reads one JSON object per line ({"command": "..."}) and writes one JSON \
+            decision per line, in order; a line that is not such an object gets a deny with rule \
+            dcg:invalid-input, and the exit status is 1 if any command was not allowed.
+            """)
+
+    @Argument(help: "The shell command line to check.")
+    var command: String?
+
+    @Flag(name: .long, help: "Print the decision as JSON.")
+    var json = false
+
+    @Flag(name: .long, help: "Read commands from standard input instead of the argument.")
+    var stdin = false
+
+    @Flag(name: .long, help: "With --stdin: one JSON object per line in and out.")
+    var jsonl = false
+
+    @OptionGroup var policy: PolicyOptions
+
+    func validate() throws {
+        if stdin == (command != nil) { throw ValidationError("give a command, or --stdin, but not both") }
+        if jsonl && !stdin { throw ValidationError("--jsonl goes with --stdin") }
+    }
+
+    func run() throws {
+        let policy = try self.policy.makePolicy()
+        if stdin {
+            var allowed = true
+            while let line = readLine(strippingNewline: true) {
+                if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+                let command: String
+                if jsonl {
+                    guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                          let text = object["command"] as? String else {
+                        allowed = false
+                        print(#"{"decision":"deny","reason":"each line must be a JSON object with a string \"command\"","rule_id":"dcg:invalid-input","source":"limit"}"#)
+                        continue
+                    }
+                    command = text
+                } else {
+                    command = line
+                }
+                let decision = policy.evaluate(command)
+                allowed = allowed && decision.verdict.permitsRunning
+                print(jsonl || json ? DecisionJSON(command: command, decision: decision).line : Self.summary(decision))
+                FileHandle.standardOutput.synchronizeFile()
+            }
+            if !allowed { throw ExitCode(1) }
+            return
+        }
+        let decision = policy.evaluate(command ?? "")
+        print(json ? DecisionJSON(command: command ?? "", decision: decision).line : Self.summary(decision))
+        if !decision.verdict.permitsRunning { throw ExitCode(1) }
+    }
+
+    static func summary(_ decision: PolicyDecision) -> String {
+        guard let rule = decision.ruleID else { return decision.verdict.rawValue }
+        var text = "\(decision.verdict.rawValue): \(rule) (\(decision.severity?.rawValue ?? "-")): \(decision.reason ?? "")"
+        if let alternative = decision.alternative { text += "\n  instead: \(alternative)" }
+        return text
+    }
+}
+
+struct DCGExplainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "explain", abstract: "Explain the decision on a command: which part, which rule, why, and what to do instead.")
+
+    @Argument(help: "The shell command line to explain.")
+    var command: String
+
+    @OptionGroup var policy: PolicyOptions
+
+    func run() throws {
+        let decision = try policy.makePolicy().evaluate(command)
+        print("command:  \(command)")
+        print("decision: \(decision.verdict.rawValue)")
+        if decision.matches.isEmpty {
+            print("No enabled rule matches any part of this command.")
+            return
+        }
+        for (index, match) in decision.matches.enumerated() {
+            print("")
+            print("\(index + 1). part:   \(match.matched)")
+            print("   rule:   \(match.ruleID) (pack \(match.packID), severity \(match.severity.rawValue), \(match.source))")
+            print("   result: \(match.verdict.rawValue)")
+            print("   why:    \(match.reason)")
+            if let alternative = match.alternative { print("   instead: \(alternative)") }
+        }
+        if decision.matches.count > 1 {
+            print("\nThe strictest part decides: \(decision.verdict.rawValue).")
+        }
+    }
+}
+
+struct DCGPacksCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "packs", abstract: "List the rule packs, their rules, and which are enabled.")
+
+    @Flag(name: .long, help: "Print JSON.")
+    var json = false
+
+    @OptionGroup var policy: PolicyOptions
+
+    func run() throws {
+        let enabled = try policy.makePolicy().configuration.enabledPacks
+        let packs = CommandPolicy.availablePacks
+        if json {
+            struct Row: Encodable { var pack: PolicyPackInfo; var enabled: Bool }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(packs.map { Row(pack: $0, enabled: enabled.contains($0.id)) }), as: UTF8.self))
+            return
+        }
+        for pack in packs {
+            print("\(enabled.contains(pack.id) ? "[on] " : "[off]") \(pack.id): \(pack.summary)")
+            for rule in pack.rules { print("        \(rule.id) (\(rule.severity.rawValue))") }
+        }
+    }
+}
