@@ -1,8 +1,9 @@
 import Foundation
 
-// Usage: FlywheelBenchmarks [plugins] [events] ...   (no argument: all of them)
+// Usage: FlywheelBenchmarks [plugins] [events] [policy] [store] ...   (no argument: all of them)
 let requested = Set(CommandLine.arguments.dropFirst())
 func wanted(_ name: String) -> Bool { requested.isEmpty || requested.contains(name) }
 
 if wanted("plugins") { try PluginBenchmarks.loadTimes() }
 if wanted("events") { try await PluginBenchmarks.eventCrossing() }
+if wanted("policy") { PolicyBenchmarks.run() }

@@ -1,14 +1,34 @@
 /// A simple command with its wrappers removed: the program that would actually run and its arguments.
 struct CommandInvocation: Sendable {
     /// The program's base name (`/usr/bin/git` → `git`); empty when the name is only known at run time.
-    var name: String
-    var arguments: [ShellWord]
-    var stdinText: String?
-    var redirectTargets: [String]
+    let name: String
+    let arguments: [ShellWord]
+    let stdinText: String?
+    let redirectTargets: [String]
     /// The simple command's text in the command line.
-    var source: String
+    let source: String
+    /// The arguments' texts, computed once: every rule looks at them.
+    let args: [String]
+    /// Arguments that are not options (everything after `--` counts as an operand).
+    let operands: [ShellWord]
 
-    var args: [String] { arguments.map(\.text) }
+    init(name: String, arguments: [ShellWord], stdinText: String?, redirectTargets: [String], source: String) {
+        self.name = name
+        self.arguments = arguments
+        self.stdinText = stdinText
+        self.redirectTargets = redirectTargets
+        self.source = source
+        self.args = arguments.map(\.text)
+        var operands: [ShellWord] = []
+        var afterDashes = false
+        for word in arguments {
+            if afterDashes { operands.append(word); continue }
+            if word.text == "--" { afterDashes = true; continue }
+            if word.text.hasPrefix("-"), word.text.count > 1 { continue }
+            operands.append(word)
+        }
+        self.operands = operands
+    }
 
     /// The first argument that is not an option, and the arguments after it.
     func subcommand(skipping optionsWithValues: Set<String> = []) -> (name: String, rest: ArraySlice<String>)? {
@@ -37,19 +57,6 @@ struct CommandInvocation: Sendable {
             }
         }
         return false
-    }
-
-    /// Arguments that are not options (everything after `--` counts as an operand).
-    var operands: [ShellWord] {
-        var result: [ShellWord] = []
-        var afterDashes = false
-        for word in arguments {
-            if afterDashes { result.append(word); continue }
-            if word.text == "--" { afterDashes = true; continue }
-            if word.text.hasPrefix("-"), word.text.count > 1 { continue }
-            result.append(word)
-        }
-        return result
     }
 }
 

@@ -42,8 +42,13 @@ public struct CommandPolicy: Sendable {
         if command.utf8.count > Self.maxInputBytes {
             return PolicyDecision(matches: [limit("input-too-large", "The command is longer than \(Self.maxInputBytes) bytes", String(command.prefix(80)))])
         }
-        guard mightMatter(command) else { return .allow }
         var matches: [PolicyMatch] = []
+        // Block rules also see the whole line (`curl … | sh`): being stricter than per-part matching
+        // can only deny more. Allow rules never do: they excuse one part at a time.
+        if let block = configuration.blockRules.first(where: { $0.matches([command.trimmingShellSpace], now: now) }) {
+            matches.append(blockMatch(block, matched: command.trimmingShellSpace))
+        }
+        guard configuration.blockRules.isEmpty ? mightMatter(command) : true else { return .allow }
         evaluateScript(command, depth: 0, now: now, into: &matches)
         return PolicyDecision(matches: matches)
     }
@@ -100,13 +105,13 @@ public struct CommandPolicy: Sendable {
 
     private func judge(_ command: ShellCommand, depth: Int, now: Date, into matches: inout [PolicyMatch]) {
         let normalized = CommandNormalizer.normalize(command)
-        let candidates = [command.source] + normalized.invocations.map { ([$0.name] + $0.args).joined(separator: " ") }
-        if let block = configuration.blockRules.first(where: { $0.matches(candidates, now: now) }) {
-            matches.append(PolicyMatch(verdict: block.severity.defaultMode.verdict, ruleID: "override:\(block.id)", packID: "override",
-                                       severity: block.severity, reason: block.reason, matched: command.source, alternative: nil, source: "override"))
+        let hasOverrides = !configuration.blockRules.isEmpty || !configuration.allowRules.isEmpty
+        let candidates = hasOverrides ? [command.source] + normalized.invocations.map { ([$0.name] + $0.args).joined(separator: " ") } : []
+        if hasOverrides, let block = configuration.blockRules.first(where: { $0.matches(candidates, now: now) }) {
+            matches.append(blockMatch(block, matched: command.source))
             return
         }
-        if let allow = configuration.allowRules.first(where: { $0.matches(candidates, now: now) }) {
+        if hasOverrides, let allow = configuration.allowRules.first(where: { $0.matches(candidates, now: now) }) {
             matches.append(PolicyMatch(verdict: .allow, ruleID: "override:\(allow.id)", packID: "override", severity: .low,
                                        reason: allow.reason, matched: command.source, alternative: nil, source: "override"))
             return
@@ -141,6 +146,11 @@ public struct CommandPolicy: Sendable {
         let mode = configuration.modes[id] ?? configuration.modes[pack] ?? severity.defaultMode
         return PolicyMatch(verdict: mode.verdict, ruleID: id, packID: pack, severity: severity, reason: reason,
                            matched: matched, alternative: alternative, source: "pack")
+    }
+
+    private func blockMatch(_ block: PolicyOverride, matched: String) -> PolicyMatch {
+        PolicyMatch(verdict: block.severity.defaultMode.verdict, ruleID: "override:\(block.id)", packID: "override",
+                    severity: block.severity, reason: block.reason, matched: matched, alternative: nil, source: "override")
     }
 
     private func limit(_ name: String, _ reason: String, _ matched: String) -> PolicyMatch {

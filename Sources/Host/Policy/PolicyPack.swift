@@ -74,8 +74,10 @@ public struct PolicyPackInfo: Sendable, Codable, Equatable {
 enum Match {
     /// `git`'s subcommand after its global options.
     static func gitSubcommand(_ invocation: CommandInvocation) -> (name: String, rest: ArraySlice<String>)? {
-        invocation.subcommand(skipping: ["-C", "-c", "--git-dir", "--work-tree", "--namespace", "--exec-path", "--config-env"])
+        invocation.subcommand(skipping: gitGlobalOptions)
     }
+
+    static let gitGlobalOptions: Set<String> = ["-C", "-c", "--git-dir", "--work-tree", "--namespace", "--exec-path", "--config-env"]
 
     /// The first `count` operands (non-option words), lower-cased: `docker system prune` → ["system", "prune"].
     static func verbs(_ invocation: CommandInvocation, _ count: Int, skipping: Set<String> = []) -> [String] {

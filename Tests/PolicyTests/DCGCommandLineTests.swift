@@ -1,0 +1,109 @@
+import Foundation
+import Host
+import HostTestSupport
+import Testing
+
+/// `flywheel dcg …`, run as a tool or an agent's hook would run it.
+@Suite("flywheel dcg command line")
+struct DCGCommandLineTests {
+    func flywheel(_ arguments: [String], input: String? = nil) throws -> ProcessOutput {
+        try ProcessRunner.run(TestPaths.flywheel, ["dcg"] + arguments, input: input)
+    }
+
+    @Test("check exits 0 to allow and 1 to deny; --json carries every field")
+    func check() throws {
+        let allowed = try flywheel(["check", "git status"])
+        #expect(allowed.status == 0)
+        #expect(allowed.stdout == "allow\n")
+        let denied = try flywheel(["check", "--json", "git reset --hard"])
+        #expect(denied.status == 1)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(denied.stdout.utf8)) as? [String: Any])
+        #expect(object["decision"] as? String == "deny")
+        #expect(object["rule_id"] as? String == "core.git:reset-hard")
+        #expect(object["pack_id"] as? String == "core.git")
+        #expect(object["severity"] as? String == "high")
+        #expect(object["matched"] as? String == "git reset --hard")
+        #expect((object["alternative"] as? String)?.isEmpty == false)
+        #expect(try flywheel(["check", "git stash drop"]).status == 0, "warn runs")
+    }
+
+    @Test("check --stdin --jsonl answers one line per line, in order")
+    func batch() throws {
+        let input = #"{"command":"ls"}"# + "\n" + #"{"command":"git clean -fd"}"# + "\n" + "not json\n" + #"{"command":"rm -rf /tmp/x"}"# + "\n"
+        let output = try flywheel(["check", "--stdin", "--jsonl"], input: input)
+        #expect(output.status == 1)
+        let lines = output.stdout.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(lines.count == 4)
+        #expect(lines.map { $0?["decision"] as? String } == ["allow", "deny", "deny", "allow"])
+        #expect(lines[1]?["rule_id"] as? String == "core.git:clean-force")
+        #expect(lines[2]?["rule_id"] as? String == "dcg:invalid-input")
+        #expect(lines[3]?["command"] as? String == "rm -rf /tmp/x")
+    }
+
+    @Test("explain names the part, the rule, the reason and the alternative")
+    func explain() throws {
+        let output = try flywheel(["explain", "ls && git push -f origin main"])
+        #expect(output.status == 0)
+        #expect(output.stdout.contains("part:   git push -f origin main"))
+        #expect(output.stdout.contains("core.git:push-force-short"))
+        #expect(output.stdout.contains("instead: git push --force-with-lease"))
+    }
+
+    @Test("packs lists every pack and marks the enabled ones")
+    func packs() throws {
+        let output = try flywheel(["packs", "--pack", "system"])
+        #expect(output.stdout.contains("[on]  core.git"))
+        #expect(output.stdout.contains("[on]  system"))
+        #expect(output.stdout.contains("[off] kubernetes.kubectl"))
+        #expect(try flywheel(["packs", "--pack", "nope"]).status != 0)
+    }
+
+    @Test("a policy file changes the decision; a broken one fails with file and line")
+    func config() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let good = try folder.write("policy.toml", "[modes]\n\"core.git\" = \"warn\"\n")
+        #expect(try flywheel(["check", "--config", good.path, "git reset --hard"]).stdout.hasPrefix("warn"))
+        let bad = try folder.write("flywheel.toml", "[policy]\nenable = [\"nope\"]\n")
+        let output = try flywheel(["check", "--config", bad.path, "ls"])
+        #expect(output.status != 0)
+        #expect(output.stderr.contains("flywheel.toml:2:"))
+    }
+
+    @Test("hook: nothing on allow, a deny on deny, ask when held")
+    func hook() throws {
+        let allowed = try flywheel(["hook"], input: #"{"tool_name":"Bash","tool_input":{"command":"git status"}}"#)
+        #expect(allowed.status == 0)
+        #expect(allowed.stdout.isEmpty)
+        let denied = try flywheel(["hook"], input: #"{"tool_name":"Bash","tool_input":{"command":"sudo git reset --hard"}}"#)
+        #expect(denied.status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(denied.stdout.utf8)) as? [String: Any])
+        let specific = try #require(object["hookSpecificOutput"] as? [String: Any])
+        #expect(specific["hookEventName"] as? String == "PreToolUse")
+        #expect(specific["permissionDecision"] as? String == "deny")
+        #expect((specific["permissionDecisionReason"] as? String)?.contains("core.git:reset-hard") == true)
+
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let askPolicy = try folder.write("policy.toml", "[modes]\n\"core.git\" = \"ask\"\n")
+        let asked = try flywheel(["hook", "--config", askPolicy.path], input: #"{"tool_name":"Bash","tool_input":{"command":"git reset --hard"}}"#)
+        #expect(asked.stdout.contains(#""permissionDecision":"ask""#))
+    }
+
+    @Test("hook: other tools are not judged, even with a dangerous-looking command")
+    func hookOtherTool() throws {
+        let output = try flywheel(["hook"], input: #"{"tool_name":"Read","tool_input":{"command":"git reset --hard"}}"#)
+        #expect(output.status == 0)
+        #expect(output.stdout.isEmpty)
+    }
+
+    @Test("hook: malformed input is refused (exit 2, reason on stderr): the guard fails closed", arguments: [
+        "", "{not json", #"{"tool_name":"Bash","tool_input":{"command":123}}"#, #"{"tool_input":{"command":"ls"}}"#, "[1,2]",
+    ])
+    func hookMalformed(_ input: String) throws {
+        let output = try flywheel(["hook"], input: input)
+        #expect(output.status == 2)
+        #expect(output.stdout.isEmpty)
+        #expect(output.stderr.contains("refusing the tool call"))
+    }
+}
