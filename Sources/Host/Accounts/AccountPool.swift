@@ -1,0 +1,87 @@
+import Crypto
+import Foundation
+
+/// How the pool chooses among usable accounts.
+public enum AccountSelection: String, Sendable {
+    case roundRobin = "round_robin"
+    case leastRecentlyUsed = "least_recently_used"
+}
+
+/// An account handed to one driver run, with its credentials opened. Never log it.
+public struct AccountLease: Sendable, CustomStringConvertible {
+    public var accountID: String
+    public var provider: String
+    public var label: String
+    /// The decrypted credentials (a JSON object as the operator stored it).
+    public var credentialsJSON: String
+
+    public var description: String { "AccountLease(\(provider)/\(label), credentials redacted)" }
+}
+
+/// The BYOA pool: picks a usable account per run, cools accounts down after rate limits, and says
+/// when the next one frees up.
+public actor AccountPool {
+    private let store: any GatewayStore
+    private let cipher: CredentialCipher
+    private let selection: AccountSelection
+    /// Round-robin position per provider: the id of the account last handed out.
+    private var lastLeased: [String: String] = [:]
+
+    public init(store: any GatewayStore, cipher: CredentialCipher, selection: AccountSelection = .roundRobin) {
+        self.store = store
+        self.cipher = cipher
+        self.selection = selection
+    }
+
+    /// Adds an account with its credentials sealed.
+    public func add(provider: String, label: String, credentialsJSON: String) async throws -> AccountRecord {
+        let sealed = try cipher.seal(Array(credentialsJSON.utf8), provider: provider, label: label)
+        return try await store.createAccount(AccountRecord(provider: provider, label: label, sealedCredentials: sealed))
+    }
+
+    /// Leases a usable account of `provider`, or returns nil when none is usable now.
+    public func lease(provider: String, now: Date = Date()) async throws -> AccountLease? {
+        let usable = try await store.accounts(provider: provider).filter { Self.isUsable($0, now: now) }
+        guard !usable.isEmpty else { return nil }
+        let chosen: AccountRecord
+        switch selection {
+        case .roundRobin:
+            if let last = lastLeased[provider], let index = usable.firstIndex(where: { $0.id == last }) {
+                chosen = usable[(index + 1) % usable.count]
+            } else if let last = lastLeased[provider], let next = usable.first(where: { $0.id > last }) {
+                chosen = next
+            } else {
+                chosen = usable[0]
+            }
+        case .leastRecentlyUsed:
+            chosen = usable.min { ($0.lastUsedAt ?? .distantPast, $0.id) < ($1.lastUsedAt ?? .distantPast, $1.id) }!
+        }
+        lastLeased[provider] = chosen.id
+        try await store.updateAccount(id: chosen.id, status: .verified, cooldownUntil: nil, lastUsedAt: now)
+        let plaintext = try cipher.open(chosen.sealedCredentials, provider: chosen.provider, label: chosen.label)
+        return AccountLease(accountID: chosen.id, provider: chosen.provider, label: chosen.label,
+                            credentialsJSON: String(decoding: plaintext, as: UTF8.self))
+    }
+
+    /// Puts an account into cooldown until `until` (a provider rate limit).
+    public func coolDown(accountID: String, until: Date) async throws {
+        try await store.updateAccount(id: accountID, status: .cooldown, cooldownUntil: until, lastUsedAt: nil)
+    }
+
+    /// When the earliest cooling account of `provider` frees up; nil when none is cooling (then no
+    /// account is usable at all until an operator adds or enables one).
+    public func nextAvailableAt(provider: String, now: Date = Date()) async throws -> Date? {
+        try await store.accounts(provider: provider)
+            .filter { $0.status == .cooldown }
+            .compactMap { $0.cooldownUntil.map { max($0, now) } }
+            .min()
+    }
+
+    static func isUsable(_ account: AccountRecord, now: Date) -> Bool {
+        switch account.status {
+        case .verified: true
+        case .cooldown: (account.cooldownUntil ?? .distantFuture) <= now
+        case .disabled, .invalid: false
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import GRDB
+import Synchronization
+
+/// The single writer of events: appends from every session that arrive while a write is in progress
+/// are committed together in the next transaction (group commit), so many busy sessions cost a few
+/// transactions, not one per event. Each caller's events get consecutive seqs of their session, and
+/// a caller returns only once its events are committed.
+///
+/// It needs no task of its own: the write runs on GRDB's writer queue and schedules the next one
+/// from its completion.
+final class EventGroupCommit: Sendable {
+    private struct Waiter: @unchecked Sendable {
+        var events: [NewEvent]
+        var continuation: CheckedContinuation<[EventRecord], any Error>
+    }
+
+    private struct State {
+        var pending: [Waiter] = []
+        var writing = false
+    }
+
+    private let pool: DatabasePool
+    private let state = Mutex(State())
+
+    init(pool: DatabasePool) {
+        self.pool = pool
+    }
+
+    func append(_ events: [NewEvent]) async throws -> [EventRecord] {
+        guard !events.isEmpty else { return [] }
+        return try await withCheckedThrowingContinuation { continuation in
+            let lead = state.withLock { state in
+                state.pending.append(Waiter(events: events, continuation: continuation))
+                if state.writing { return false }
+                state.writing = true
+                return true
+            }
+            if lead { drain() }
+        }
+    }
+
+    private func drain() {
+        let batch = state.withLock { state in
+            let batch = state.pending
+            state.pending = []
+            if batch.isEmpty { state.writing = false }
+            return batch
+        }
+        guard !batch.isEmpty else { return }
+        pool.asyncWrite({ db in
+            try Self.write(batch.map(\.events), db)
+        }, completion: { _, result in
+            switch result {
+            case .success(let outcomes):
+                for (waiter, outcome) in zip(batch, outcomes) { waiter.continuation.resume(with: outcome) }
+            case .failure(let error):
+                for waiter in batch { waiter.continuation.resume(throwing: error) }
+            }
+            self.drain()
+        })
+    }
+
+    /// Writes each caller's events in a savepoint of its own, so one bad caller (an unknown session,
+    /// say) fails alone.
+    private static func write(_ groups: [[NewEvent]], _ db: Database) throws -> [Result<[EventRecord], any Error>] {
+        var lastSeq: [String: Int64] = [:]
+        let insert = try db.cachedStatement(sql: "INSERT INTO events (session_id, seq, type, time, payload) VALUES (?, ?, ?, ?, ?)")
+        var outcomes: [Result<[EventRecord], any Error>] = []
+        outcomes.reserveCapacity(groups.count)
+        for events in groups {
+            var local = lastSeq
+            var records: [EventRecord] = []
+            records.reserveCapacity(events.count)
+            do {
+                try db.inSavepoint {
+                    for event in events {
+                        let previous: Int64
+                        if let known = local[event.sessionID] {
+                            previous = known
+                        } else if let stored = try Int64.fetchOne(db, sql: "SELECT last_seq FROM sessions WHERE id = ?", arguments: [event.sessionID]) {
+                            previous = stored
+                        } else {
+                            throw StoreError.notFound("session \(event.sessionID)")
+                        }
+                        let seq = previous + 1
+                        local[event.sessionID] = seq
+                        let time = StoreTime.round(event.time)
+                        try insert.execute(arguments: [event.sessionID, seq, event.type, StoreTime.encode(time), event.payload])
+                        records.append(EventRecord(sessionID: event.sessionID, seq: seq, type: event.type, time: time, payload: event.payload))
+                    }
+                    let update = try db.cachedStatement(sql: "UPDATE sessions SET last_seq = ? WHERE id = ?")
+                    for (session, seq) in local where lastSeq[session] != seq {
+                        try update.execute(arguments: [seq, session])
+                    }
+                    return .commit
+                }
+                lastSeq = local
+                outcomes.append(.success(records))
+            } catch {
+                outcomes.append(.failure(error))
+            }
+        }
+        return outcomes
+    }
+}

@@ -1,0 +1,24 @@
+import Foundation
+
+/// Where and how the SQLite store keeps its data.
+public struct StoreConfiguration: Sendable {
+    /// How hard a commit tries to reach the disk.
+    public enum Durability: String, Sendable {
+        /// WAL with synchronous=NORMAL: a committed transaction survives a crash of the process (kill -9),
+        /// and is only at risk if the machine loses power before the next checkpoint.
+        case normal
+        /// synchronous=FULL: every commit is flushed to disk before it returns; survives power loss.
+        case full
+    }
+
+    public var databaseFile: URL
+    public var durability: Durability
+    /// How many readers may run at once.
+    public var maximumReaders: Int
+
+    public init(databaseFile: URL, durability: Durability = .normal, maximumReaders: Int = 4) {
+        self.databaseFile = databaseFile
+        self.durability = durability
+        self.maximumReaders = maximumReaders
+    }
+}

@@ -1,0 +1,113 @@
+import GRDB
+
+/// The schema, as versioned migrations run at open. Never edit a released migration: add one.
+enum StoreMigrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE users (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+                    password_hash TEXT NOT NULL,
+                    role TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'viewer')),
+                    created_at INTEGER NOT NULL
+                );
+                CREATE TABLE api_keys (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    key_hash TEXT NOT NULL UNIQUE,
+                    prefix TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER,
+                    last_used_at INTEGER,
+                    revoked_at INTEGER
+                );
+                CREATE TABLE refresh_tokens (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                    token_hash TEXT NOT NULL UNIQUE,
+                    expires_at INTEGER NOT NULL,
+                    revoked_at INTEGER,
+                    replaced_by TEXT
+                );
+                CREATE TABLE agents (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    name TEXT NOT NULL UNIQUE,
+                    driver_id TEXT NOT NULL,
+                    config TEXT NOT NULL CHECK (json_valid(config)),
+                    environment TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(environment)),
+                    workspace TEXT,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                );
+                CREATE TABLE accounts (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    provider TEXT NOT NULL,
+                    label TEXT NOT NULL,
+                    encrypted_credentials BLOB NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('verified', 'cooldown', 'disabled', 'invalid')),
+                    cooldown_until INTEGER,
+                    last_used_at INTEGER,
+                    created_at INTEGER NOT NULL,
+                    UNIQUE (provider, label)
+                );
+                CREATE TABLE sessions (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    agent_id TEXT NOT NULL REFERENCES agents(id),
+                    task TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('created', 'queued', 'running', 'paused', 'done', 'failed', 'cancelled')),
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    started_at INTEGER,
+                    ended_at INTEGER,
+                    error TEXT,
+                    waiting_reason TEXT,
+                    account_id TEXT REFERENCES accounts(id) ON DELETE SET NULL,
+                    last_seq INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX sessions_by_state ON sessions(state, created_at);
+                CREATE INDEX sessions_by_created ON sessions(created_at DESC, id DESC);
+                CREATE TABLE events (
+                    session_id TEXT NOT NULL REFERENCES sessions(id),
+                    seq INTEGER NOT NULL CHECK (seq > 0),
+                    type TEXT NOT NULL,
+                    time INTEGER NOT NULL,
+                    payload TEXT NOT NULL,
+                    PRIMARY KEY (session_id, seq)
+                ) WITHOUT ROWID;
+                CREATE TRIGGER events_are_append_only_update BEFORE UPDATE ON events
+                    BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+                CREATE TRIGGER events_are_append_only_delete BEFORE DELETE ON events
+                    BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+                CREATE TABLE checkpoints (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    session_id TEXT NOT NULL REFERENCES sessions(id),
+                    seq INTEGER NOT NULL,
+                    state BLOB NOT NULL,
+                    created_at INTEGER NOT NULL
+                );
+                CREATE INDEX checkpoints_by_session ON checkpoints(session_id, id);
+                CREATE TABLE command_decisions (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    session_id TEXT NOT NULL REFERENCES sessions(id),
+                    command TEXT NOT NULL,
+                    decision TEXT NOT NULL CHECK (decision IN ('allow', 'deny', 'warn', 'log', 'ask')),
+                    rule_id TEXT,
+                    pack_id TEXT,
+                    severity TEXT,
+                    reason TEXT,
+                    status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'expired', 'blocked', 'ran', 'failed')),
+                    exit_code INTEGER,
+                    created_at INTEGER NOT NULL,
+                    decided_at INTEGER,
+                    decided_by TEXT
+                );
+                CREATE INDEX command_decisions_by_session ON command_decisions(session_id, created_at);
+                CREATE INDEX command_decisions_pending ON command_decisions(status) WHERE status = 'pending';
+                """)
+        }
+        return migrator
+    }
+}
