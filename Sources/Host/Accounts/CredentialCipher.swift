@@ -10,6 +10,11 @@ public struct CredentialCipher: Sendable {
         self.key = key
     }
 
+    /// The cipher with the gateway's secret key (see ``SecretKeyLoader``).
+    public init(environment: [String: String], keyFile: URL) throws(SecretKeyLoader.Failure) {
+        self.init(key: try SecretKeyLoader.load(environment: environment, keyFile: keyFile))
+    }
+
     public struct OpenError: Error, CustomStringConvertible {
         public var description: String
     }

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Host
 
-struct DCGCommand: ParsableCommand {
+struct DCGCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dcg",
         abstract: "The Destructive Command Guard: check commands against the command policy.",
@@ -11,7 +11,7 @@ struct DCGCommand: ParsableCommand {
             ./flywheel.toml, else policy.toml beside the plugins directory, else the built-in defaults \
             (packs core.git and core.filesystem). See docs/policy.md.
             """,
-        subcommands: [DCGCheckCommand.self, DCGExplainCommand.self, DCGPacksCommand.self, DCGHookCommand.self])
+        subcommands: [DCGCheckCommand.self, DCGExplainCommand.self, DCGPacksCommand.self, DCGHookCommand.self, DCGPendingCommand.self])
 }
 
 /// Where the policy comes from, shared by the dcg subcommands.

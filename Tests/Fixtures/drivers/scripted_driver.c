@@ -14,6 +14,7 @@
  *   fail=1              end with {"type":"failed","error":"scripted failure","retryable":false}
  *   rate_limited=S      emit rate_limited (retry_after_seconds S, the task's account provider), then
  *                       a retryable failure
+ *   limited_label=L     with rate_limited: only when the task's account label is L (others complete)
  *   account_echo=1      emit a status naming the account label from the task (never credentials)
  * A run ends with {"type":"completed","summary":"<n> events"} unless the script says otherwise, or
  * with "cancelled" after cancel. The driver implements flywheel.checkpoint/1: save hands over the
@@ -48,6 +49,7 @@ typedef struct script {
     char command[512];
     char provider[64];
     char label[64];
+    char limited_label[64];
 } script_t;
 
 typedef struct scripted_run scripted_run_t;
@@ -124,6 +126,7 @@ static void parse_script(const char *task, script_t *script) {
         else if (!strcmp(word, "fail")) script->fail = atoi(value);
         else if (!strcmp(word, "rate_limited")) script->rate_limited = atol(value);
         else if (!strcmp(word, "account_echo")) script->account_echo = atoi(value);
+        else if (!strcmp(word, "limited_label")) snprintf(script->limited_label, sizeof script->limited_label, "%s", value);
         else if (!strcmp(word, "command")) {
             snprintf(script->command, sizeof script->command, "%s", value);
             for (char *c = script->command; *c; c++) if (*c == '+') *c = ' ';
@@ -220,7 +223,7 @@ static void *coordinate(void *arg) {
     }
     if (atomic_load(&run->cancelled)) {
         emit(run->host, "{\"type\":\"cancelled\"}");
-    } else if (script->rate_limited > 0) {
+    } else if (script->rate_limited > 0 && (!script->limited_label[0] || !strcmp(script->limited_label, script->label))) {
         snprintf(json, sizeof json, "{\"type\":\"rate_limited\",\"provider\":\"%s\",\"retry_after_seconds\":%ld}",
                  script->provider[0] ? script->provider : "unknown", script->rate_limited);
         emit(run->host, json);

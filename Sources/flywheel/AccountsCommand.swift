@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import Host
+
+struct AccountsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "accounts", abstract: "Manage BYOA provider accounts (credentials are encrypted at rest and never printed).",
+        discussion: "The key comes from FLYWHEEL_SECRET_KEY (base64 of 32 bytes) or <data>/secret.key, created with mode 0600 on first use.",
+        subcommands: [Add.self, List.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add an account; credentials are read from standard input (a JSON object).")
+        @Option(name: .long, help: "The provider, e.g. anthropic or openai.") var provider: String
+        @Option(name: .long, help: "A label unique for the provider.") var label: String
+        @OptionGroup var gateway: GatewayOptions
+
+        func run() async throws {
+            let input = FileHandle.standardInput.readDataToEndOfFile()
+            guard (try? JSONSerialization.jsonObject(with: input)) is [String: Any] else {
+                throw ValidationError("standard input must be the credentials as a JSON object, e.g. {\"api_key\": \"…\"}")
+            }
+            let (configuration, _) = try gateway.load()
+            let cipher: CredentialCipher
+            do {
+                cipher = try CredentialCipher(environment: ProcessInfo.processInfo.environment, keyFile: configuration.secretKeyFile)
+            } catch {
+                throw ValidationError(error.description)
+            }
+            let pool = AccountPool(store: try gateway.openStore(), cipher: cipher)
+            do {
+                let account = try await pool.add(provider: provider, label: label, credentialsJSON: String(decoding: input, as: UTF8.self))
+                print("\(account.id) \(account.provider)/\(account.label) added")
+            } catch let error as StoreError where error.kind == .conflict {
+                throw ValidationError("an account \(provider)/\(label) already exists")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List accounts (never their credentials).")
+        @OptionGroup var gateway: GatewayOptions
+
+        func run() async throws {
+            for account in try await gateway.openStore().accounts(provider: nil) {
+                let cooldown = account.cooldownUntil.map { " until \(ISO8601DateFormatter().string(from: $0))" } ?? ""
+                print("\(account.id)  \(account.provider)/\(account.label)  \(account.status.rawValue)\(cooldown)")
+            }
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import Host
+
+struct DCGPendingCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pending", abstract: "List, approve or deny commands held for an operator (policy mode ask).",
+        subcommands: [List.self, Approve.self, Deny.self], defaultSubcommand: List.self)
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List held commands.")
+        @Flag(name: .long, help: "Print JSON.") var json = false
+        @OptionGroup var gateway: GatewayOptions
+
+        func run() async throws {
+            let pending = try await gateway.openStore().pendingCommandDecisions()
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                encoder.dateEncodingStrategy = .iso8601
+                print(String(decoding: try encoder.encode(pending), as: UTF8.self))
+                return
+            }
+            if pending.isEmpty { print("no commands are waiting for approval") }
+            for decision in pending {
+                print("\(decision.id)  session \(decision.sessionID)  \(decision.ruleID ?? "-")  \(decision.command)")
+            }
+        }
+    }
+
+    struct Approve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "approve", abstract: "Let a held command run, once.")
+        @Argument(help: "The decision id (from `flywheel dcg pending`).") var id: String
+        @Option(name: .long, help: "Who approves (recorded).") var by = ProcessInfo.processInfo.environment["USER"] ?? "operator"
+        @OptionGroup var gateway: GatewayOptions
+        func run() async throws { try await DCGPendingCommand.answer(gateway, id: id, status: .approved, by: by) }
+    }
+
+    struct Deny: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "deny", abstract: "Refuse a held command; it never runs.")
+        @Argument(help: "The decision id (from `flywheel dcg pending`).") var id: String
+        @Option(name: .long, help: "Who denies (recorded).") var by = ProcessInfo.processInfo.environment["USER"] ?? "operator"
+        @OptionGroup var gateway: GatewayOptions
+        func run() async throws { try await DCGPendingCommand.answer(gateway, id: id, status: .denied, by: by) }
+    }
+
+    static func answer(_ gateway: GatewayOptions, id: String, status: CommandDecisionRecord.Status, by: String) async throws {
+        let store = try gateway.openStore()
+        guard let record = try await store.commandDecision(id: id) else { throw ValidationError("no held command \(id)") }
+        guard try await store.updateCommandDecision(id: id, from: .pending, to: status, exitCode: nil, decidedBy: by) else {
+            throw ValidationError("command \(id) is not waiting for approval (it is \(record.status.rawValue))")
+        }
+        print("\(id) \(status.rawValue): \(record.command)")
+    }
+}
