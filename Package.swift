@@ -68,6 +68,26 @@ let package = Package(
             exclude: ["Fixtures"]
         ),
         .testTarget(
+            name: "StoreTests",
+            dependencies: ["Host", "HostTestSupport"],
+            path: "Tests/StoreTests"
+        ),
+        .testTarget(
+            name: "AccountTests",
+            dependencies: ["Host", "HostTestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/AccountTests"
+        ),
+        .testTarget(
+            name: "CommandTests",
+            dependencies: ["Host", "HostTestSupport"],
+            path: "Tests/CommandTests"
+        ),
+        .testTarget(
+            name: "SessionTests",
+            dependencies: ["Host", "HostTestSupport", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/SessionTests"
+        ),
+        .testTarget(
             name: "PluginLoadingTests",
             dependencies: ["Host", "HostTestSupport", "PluginABI"],
             path: "Tests/PluginLoadingTests"

@@ -54,7 +54,8 @@ public actor AccountPool {
                 chosen = usable[0]
             }
         case .leastRecentlyUsed:
-            chosen = usable.min { ($0.lastUsedAt ?? .distantPast, $0.id) < ($1.lastUsedAt ?? .distantPast, $1.id) }!
+            // Ties (never used) go to the account added first, the store's order.
+            chosen = usable.enumerated().min { ($0.element.lastUsedAt ?? .distantPast, $0.offset) < ($1.element.lastUsedAt ?? .distantPast, $1.offset) }!.element
         }
         lastLeased[provider] = chosen.id
         try await store.updateAccount(id: chosen.id, status: .verified, cooldownUntil: nil, lastUsedAt: now)

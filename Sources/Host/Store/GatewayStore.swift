@@ -80,5 +80,10 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { message }
 
+    public init(kind: Kind, message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
     static func notFound(_ what: String) -> StoreError { StoreError(kind: .notFound, message: "\(what) not found") }
 }

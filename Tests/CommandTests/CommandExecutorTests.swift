@@ -1,0 +1,122 @@
+import Foundation
+import Host
+import HostTestSupport
+import Synchronization
+import Testing
+
+@Suite("command executor")
+struct CommandExecutorTests {
+    let executor = CommandExecutor()
+
+    func run(_ command: String, in folder: TemporaryDirectory, timeout: Duration = .seconds(20), limit: Int = 1 << 20,
+             environment: [String: String] = [:]) async throws -> CommandOutcome {
+        try await executor.run(CommandRunRequest(command: command, workingDirectory: folder.url, environment: environment,
+                                                 timeout: timeout, outputLimit: limit, killGrace: .milliseconds(500))) { _ in }
+    }
+
+    @Test("exit status, stdout and stderr apart")
+    func basics() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let outcome = try await run("echo out; echo err >&2; exit 7", in: folder)
+        #expect(outcome.exitCode == 7)
+        #expect(outcome.stdoutText == "out\n")
+        #expect(outcome.stderrText == "err\n")
+        #expect(!outcome.timedOut && !outcome.truncated)
+    }
+
+    @Test("output is streamed while the command runs")
+    func streaming() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let started = ContinuousClock.now
+        let arrivals = Mutex<[(String, Duration)]>([])
+        let outcome = try await executor.run(CommandRunRequest(command: "echo first; sleep 0.6; echo second", workingDirectory: folder.url)) { chunk in
+            arrivals.withLock { $0.append((String(decoding: chunk.bytes, as: UTF8.self), ContinuousClock.now - started)) }
+        }
+        let seen = arrivals.withLock { $0 }
+        #expect(seen.map(\.0).joined() == "first\nsecond\n")
+        let first = try #require(seen.first)
+        #expect(first.0 == "first\n")
+        #expect(first.1 < outcome.duration - .milliseconds(300), "the first chunk arrived before the command ended")
+    }
+
+    @Test("a timeout kills the whole process group, children included")
+    func timeout() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let outcome = try await run("sleep 30 & echo $! > child.pid; wait", in: folder, timeout: .milliseconds(500))
+        #expect(outcome.timedOut)
+        #expect(outcome.exitCode == nil)
+        #expect(outcome.duration < .seconds(10))
+        let pid = try #require(Int32(String(contentsOf: folder.file("child.pid"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(Self.isGone(pid), "the background child is gone too")
+    }
+
+    @Test("output past the cap is read and dropped, and says so")
+    func cap() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let outcome = try await run("head -c 5000000 /dev/zero | tr '\\0' y", in: folder, limit: 10_000)
+        #expect(outcome.exitCode == 0)
+        #expect(outcome.stdout.count == 10_000)
+        #expect(outcome.truncated)
+    }
+
+    @Test("a clean environment: nothing of the host's, plus what the agent adds")
+    func environment() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        setenv("FLYWHEEL_TEST_HOST_SECRET", "leak", 1)
+        let outcome = try await run("env", in: folder, environment: ["AGENT_VAR": "1"])
+        #expect(!outcome.stdoutText.contains("FLYWHEEL_TEST_HOST_SECRET"))
+        #expect(outcome.stdoutText.contains("AGENT_VAR=1"))
+        #expect(outcome.stdoutText.contains("HOME=\(folder.url.path)"))
+        #expect(outcome.stdoutText.contains("PATH=/usr/local/bin:/usr/bin:/bin"))
+        await #expect(throws: CommandExecutionError.self) { _ = try await run("true", in: folder, environment: ["BAD=NAME": "x"]) }
+    }
+
+    @Test("the working directory is created if missing and left in place; stdin is empty")
+    func workspace() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let nested = folder.url.appendingPathComponent("a/b/c")
+        let outcome = try await executor.run(CommandRunRequest(command: "pwd; cat; echo done", workingDirectory: nested)) { _ in }
+        #expect(outcome.stdoutText == "\(nested.path)\ndone\n")
+        #expect(FileManager.default.fileExists(atPath: nested.path))
+    }
+
+    @Test("invalid UTF-8 output is kept as bytes and replaced in the text")
+    func invalidUTF8() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let outcome = try await run("printf 'a\\377b'", in: folder)
+        #expect(outcome.stdout == [0x61, 0xFF, 0x62])
+        #expect(outcome.stdoutText == "a\u{FFFD}b")
+    }
+
+    @Test("cancelling the task kills the command")
+    func cancellation() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let executor = self.executor
+        let url = folder.url
+        let task = Task {
+            try await executor.run(CommandRunRequest(command: "echo $$ > shell.pid; exec sleep 30", workingDirectory: url)) { _ in }
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        task.cancel()
+        _ = try? await task.value
+        let pid = try #require(Int32(String(contentsOf: folder.file("shell.pid"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(Self.isGone(pid))
+    }
+
+    /// Dead: no such process, or a zombie waiting for whoever adopted it to reap it.
+    static func isGone(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return true }
+        guard let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(close, offsetBy: 2)] == "Z"
+    }
+}

@@ -1,0 +1,171 @@
+import Foundation
+import Host
+import HostTestSupport
+import Testing
+
+@Suite("SQLite store")
+struct SQLiteStoreTests {
+    @Test("a fresh file gets the schema; reopening keeps every row and runs no migration twice")
+    func reopen() async throws {
+        let test = try TestStore()
+        defer { test.directory.remove() }
+        let session = try await test.makeSession(state: .running)
+        _ = try await test.store.appendEvents([NewEvent(sessionID: session.id, type: "status", payload: #"{"type":"status","message":"hi"}"#)])
+        try await test.store.saveCheckpoint(sessionID: session.id, seq: 1, state: [1, 2, 3])
+        let reopened = try test.reopen()
+        let again = try #require(try await reopened.session(id: session.id))
+        #expect(again == (try await test.store.session(id: session.id)))
+        #expect(again.lastSeq == 1)
+        #expect(try await reopened.events(sessionID: session.id, afterSeq: 0, limit: 10).map(\.type) == ["status"])
+        #expect(try await reopened.latestCheckpoint(sessionID: session.id)?.state == [1, 2, 3])
+        _ = try test.reopen()
+    }
+
+    @Test("foreign keys are enforced")
+    func foreignKeys() async throws {
+        let test = try TestStore()
+        defer { test.directory.remove() }
+        await #expect(throws: StoreError.self) {
+            _ = try await test.store.createSession(SessionRecord(agentID: "no-such-agent", task: "x"))
+        }
+        await #expect(throws: (any Error).self) {
+            _ = try await test.store.appendEvents([NewEvent(sessionID: "no-such-session", type: "status", payload: "{}")])
+        }
+    }
+
+    @Test("events are append-only: the database refuses UPDATE and DELETE")
+    func appendOnly() async throws {
+        let test = try TestStore()
+        defer { test.directory.remove() }
+        let session = try await test.makeSession()
+        _ = try await test.store.appendEvents([NewEvent(sessionID: session.id, type: "status", payload: "{}")])
+        let database = test.directory.file("flywheel.sqlite").path
+        for statement in ["UPDATE events SET payload = 'x'", "DELETE FROM events"] {
+            let output = try ProcessRunner.run(command: "python3", ["-c", """
+                import sqlite3, sys
+                db = sqlite3.connect(sys.argv[1])
+                try:
+                    db.execute(sys.argv[2]); db.commit(); print("changed")
+                except sqlite3.DatabaseError as e:
+                    print("refused:", e)
+                """, database, statement])
+            #expect(output.stdout.contains("refused: events are append-only"), "\(statement): \(output.stdout)\(output.stderr)")
+        }
+        #expect(try await test.store.eventCount(sessionID: session.id) == 1)
+    }
+
+    @Test("seqs are gapless and unique per session under many concurrent appenders")
+    func concurrentAppends() async throws {
+        let test = try TestStore()
+        defer { test.directory.remove() }
+        var sessions: [SessionRecord] = []
+        for _ in 0..<20 { sessions.append(try await test.makeSession(state: .running)) }
+        let store = test.store
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for session in sessions {
+                for writer in 0..<5 {
+                    group.addTask {
+                        for batch in 0..<20 {
+                            let events = (0..<5).map { index in
+                                NewEvent(sessionID: session.id, type: "x-tick", payload: #"{"type":"x-tick","w":\#(writer),"b":\#(batch),"i":\#(index)}"#)
+                            }
+                            let records = try await store.appendEvents(events)
+                            // One call's events are consecutive.
+                            #expect(records.map(\.seq) == Array(records[0].seq..<(records[0].seq + 5)))
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        for session in sessions {
+            let events = try await store.events(sessionID: session.id, afterSeq: 0, limit: 10_000)
+            #expect(events.map(\.seq) == Array(1...500))
+            #expect(try await store.session(id: session.id)?.lastSeq == 500)
+        }
+    }
+
+    @Test("one caller's bad batch fails alone")
+    func badBatchIsolated() async throws {
+        let test = try TestStore()
+        defer { test.directory.remove() }
+        let session = try await test.makeSession()
+        let store = test.store
+        let bad = Task { try await store.appendEvents([NewEvent(sessionID: "missing", type: "status", payload: "{}")]) }
+        let good = Task { try await store.appendEvents([NewEvent(sessionID: session.id, type: "status", payload: "{}")]) }
+        #expect(try await good.value.count == 1)
+        await #expect(throws: (any Error).self) { try await bad.value }
+    }
+
+    @Test("cursor pagination returns every session exactly once, newest first")
+    func pagination() async throws {
+        let test = try TestStore()
+        defer { test.directory.remove() }
+        var created: Set<String> = []
+        for index in 0..<23 { created.insert(try await test.makeSession(state: index % 2 == 0 ? .queued : .created).id) }
+        var seen: [String] = []
+        var cursor: String?
+        repeat {
+            let page = try await test.store.sessions(states: nil, limit: 5, after: cursor)
+            seen += page.sessions.map(\.id)
+            cursor = page.nextCursor
+        } while cursor != nil
+        #expect(seen.count == 23)
+        #expect(Set(seen) == created)
+        let queued = try await test.store.sessions(states: [.queued], limit: 100, after: nil)
+        #expect(queued.sessions.count == 12)
+        await #expect(throws: StoreError.self) { _ = try await test.store.sessions(states: nil, limit: 5, after: "garbage") }
+    }
+
+    @Test("legal transitions set their timestamps; illegal ones throw with the current state")
+    func transitions() async throws {
+        let test = try TestStore()
+        defer { test.directory.remove() }
+        let session = try await test.makeSession(state: .queued)
+        #expect(session.startedAt == nil)
+        let running = try await test.store.transitionSession(id: session.id, to: .running, error: nil, accountID: nil)
+        #expect(running.startedAt != nil && running.endedAt == nil)
+        let failed = try await test.store.transitionSession(id: session.id, to: .failed, error: "boom", accountID: nil)
+        #expect(failed.endedAt != nil)
+        #expect(failed.error == "boom")
+        let error = await #expect(throws: IllegalSessionTransition.self) {
+            try await test.store.transitionSession(id: session.id, to: .running, error: nil, accountID: nil)
+        }
+        #expect(error?.from == .failed)
+        #expect(error?.to == .running)
+        #expect(try await test.store.session(id: session.id)?.state == .failed)
+    }
+
+    @Test("command decisions change status only from the expected one")
+    func decisions() async throws {
+        let test = try TestStore()
+        defer { test.directory.remove() }
+        let session = try await test.makeSession(state: .running)
+        let decision = CommandDecisionRecord(sessionID: session.id, command: "git reset --hard", decision: .ask, ruleID: "core.git:reset-hard", status: .pending)
+        try await test.store.recordCommandDecision(decision)
+        #expect(try await test.store.pendingCommandDecisions().map(\.id) == [decision.id])
+        #expect(try await test.store.updateCommandDecision(id: decision.id, from: .pending, to: .approved, exitCode: nil, decidedBy: "ops"))
+        #expect(try await test.store.updateCommandDecision(id: decision.id, from: .pending, to: .denied, exitCode: nil, decidedBy: "late") == false)
+        let stored = try #require(try await test.store.commandDecision(id: decision.id))
+        #expect(stored.status == .approved)
+        #expect(stored.decidedBy == "ops")
+        #expect(try await test.store.pendingCommandDecisions().isEmpty)
+    }
+
+    @Test("agents upsert by name; users, keys and tokens are stored by hash")
+    func agentsAndAuthTables() async throws {
+        let test = try TestStore()
+        defer { test.directory.remove() }
+        let first = try await test.store.upsertAgent(AgentRecord(name: "reviewer", driverID: "flywheel.sdk", configJSON: #"{"a":1}"#))
+        let second = try await test.store.upsertAgent(AgentRecord(name: "reviewer", driverID: "flywheel.acp", configJSON: #"{"a":2}"#))
+        #expect(first.id == second.id)
+        #expect(try await test.store.agent(named: "reviewer")?.driverID == "flywheel.acp")
+        await #expect(throws: StoreError.self) { _ = try await test.store.createAgent(AgentRecord(name: "bad", driverID: "x", configJSON: "not json")) }
+        let user = try await test.store.createUser(UserRecord(email: "Ops@Example.com", passwordHash: "argon2id$…", role: .admin))
+        #expect(try await test.store.user(email: "ops@example.com")?.id == user.id)
+        _ = try await test.store.createAPIKey(APIKeyRecord(userID: user.id, name: "ci", keyHash: "h1", prefix: "fw_ab"))
+        #expect(try await test.store.apiKey(hash: "h1")?.name == "ci")
+        _ = try await test.store.createRefreshToken(RefreshTokenRecord(userID: user.id, tokenHash: "t1", expiresAt: Date().addingTimeInterval(60)))
+        #expect(try await test.store.refreshToken(hash: "t1")?.userID == user.id)
+    }
+}
