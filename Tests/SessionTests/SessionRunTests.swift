@@ -1,0 +1,150 @@
+import Foundation
+import Host
+import HostTestSupport
+import Synchronization
+import Testing
+
+@Suite("sessions", .serialized)
+struct SessionRunTests {
+    @Test("a session runs to done; every driver event is stored in order with gapless seqs, before subscribers see it")
+    func fullRun() async throws {
+        let harness = try await SessionHarness()
+        defer { harness.remove() }
+        let agent = try await harness.agent()
+        let seen = Mutex<[EventRecord]>([])
+        let subscription = harness.runtime.hub.subscribe()
+        let store = harness.store
+        let watcher = Task {
+            for await event in subscription.events {
+                // Published means stored: the event must already be readable from the store.
+                let stored = try? await store.events(sessionID: event.sessionID, afterSeq: event.seq - 1, limit: 1).first
+                #expect(stored == event)
+                seen.withLock { $0.append(event) }
+            }
+        }
+        let session = try await harness.submit("events=2000 threads=2", agent: agent)
+        let done = try await harness.waitForState(session.id, [.done, .failed])
+        #expect(done.state == .done)
+        let events = try await harness.events(session.id)
+        #expect(events.map(\.seq) == Array(1...Int64(events.count)))
+        #expect(done.lastSeq == Int64(events.count))
+        let ticks = events.filter { $0.type == "x-tick" }
+        #expect(ticks.count == 2000)
+        for thread in [0, 1] {
+            let numbers = ticks.compactMap { $0.object["t"] as? Int == thread ? $0.object["n"] as? Int : nil }
+            #expect(numbers == Array(0..<1000))
+        }
+        #expect(events.map(\.type).prefix(3) == ["host.session.state", "host.session.state", "host.run.started"])
+        #expect(events.last?.type == "host.session.state")
+        #expect(events.dropLast().last?.type == "completed")
+        for _ in 0..<500 where seen.withLock({ $0.count }) < events.count {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        harness.runtime.hub.unsubscribe(subscription.id)
+        await watcher.value
+        #expect(seen.withLock { $0.map(\.seq) } == events.map(\.seq))
+        await harness.stop()
+    }
+
+    @Test("a denied command never runs; the driver gets the decision")
+    func deniedCommand() async throws {
+        let harness = try await SessionHarness()
+        defer { harness.remove() }
+        let agent = try await harness.agent()
+        let session = try await harness.submit("command=touch+marker+&&+git+reset+--hard events=1", agent: agent)
+        #expect(try await harness.waitForState(session.id, [.done, .failed]).state == .done)
+        #expect(!FileManager.default.fileExists(atPath: harness.workspace(of: agent).appendingPathComponent("marker").path))
+        let decisions = try await harness.store.commandDecisions(sessionID: session.id)
+        #expect(decisions.map(\.status) == [.blocked])
+        #expect(decisions.first?.ruleID == "core.git:reset-hard")
+        let events = try await harness.events(session.id)
+        let decision = try #require(events.first { $0.type == "host.command.decision" })
+        #expect(decision.object["decision"] as? String == "deny")
+        #expect(events.contains { $0.type == "status" && ($0.object["message"] as? String) == "command deny exit none" })
+        #expect(!events.contains { $0.type == "host.command.exit" })
+        await harness.stop()
+    }
+
+    @Test("an allowed command runs in the workspace with the agent's environment; its output becomes events")
+    func allowedCommand() async throws {
+        let harness = try await SessionHarness()
+        defer { harness.remove() }
+        let agent = try await harness.agent(environment: ["GREETING": "hello"])
+        let session = try await harness.submit("command=echo+$GREETING+>+made.txt;+echo+out;+exit+3 events=1", agent: agent)
+        #expect(try await harness.waitForState(session.id, [.done, .failed]).state == .done)
+        let made = harness.workspace(of: agent).appendingPathComponent("made.txt")
+        #expect(try String(contentsOf: made, encoding: .utf8) == "hello\n")
+        let events = try await harness.events(session.id)
+        #expect(events.contains { $0.type == "host.command.output" && ($0.object["text"] as? String) == "out\n" })
+        #expect(events.first { $0.type == "host.command.exit" }?.object["exit_code"] as? Int == 3)
+        #expect(events.contains { $0.type == "status" && ($0.object["message"] as? String) == "command allow exit 3" })
+        #expect(try await harness.store.commandDecisions(sessionID: session.id).first?.status == .ran)
+        #expect(try await harness.store.commandDecisions(sessionID: session.id).first?.exitCode == 3)
+        await harness.stop()
+    }
+
+    static let askPolicy: PolicyConfiguration = {
+        var policy = PolicyConfiguration.default
+        policy.modes["core.git"] = .ask
+        return policy
+    }()
+
+    @Test("a held command waits for an operator, and runs once approved")
+    func approval() async throws {
+        let harness = try await SessionHarness(policy: Self.askPolicy)
+        defer { harness.remove() }
+        let agent = try await harness.agent()
+        let session = try await harness.submit("command=git+stash+drop+||+echo+ran events=1", agent: agent)
+        let pending = try await Self.waitForPending(harness)
+        #expect(pending.command == "git stash drop || echo ran")
+        #expect(pending.ruleID == "core.git:stash-drop")
+        #expect(try await harness.store.session(id: session.id)?.state == .running)
+        #expect(try await harness.store.updateCommandDecision(id: pending.id, from: .pending, to: .approved, exitCode: nil, decidedBy: "alice"))
+        #expect(try await harness.waitForState(session.id, [.done, .failed]).state == .done)
+        let events = try await harness.events(session.id)
+        #expect(events.first { $0.type == "host.command.approval" }?.object["decided_by"] as? String == "alice")
+        #expect(events.contains { $0.type == "host.command.output" && ($0.object["text"] as? String) == "ran\n" })
+        #expect(try await harness.store.commandDecision(id: pending.id)?.status == .ran)
+        await harness.stop()
+    }
+
+    @Test("a held command an operator denies never runs; one nobody answers expires")
+    func approvalDeniedAndExpired() async throws {
+        var limits = GatewayConfiguration.Limits()
+        limits.approvalTimeoutSeconds = 1
+        let harness = try await SessionHarness(limits: limits, policy: Self.askPolicy)
+        defer { harness.remove() }
+        let agent = try await harness.agent()
+        let denied = try await harness.submit("command=git+stash+drop+;+touch+denied events=1", agent: agent)
+        let pending = try await Self.waitForPending(harness)
+        _ = try await harness.store.updateCommandDecision(id: pending.id, from: .pending, to: .denied, exitCode: nil, decidedBy: "bob")
+        #expect(try await harness.waitForState(denied.id, [.done, .failed]).state == .done)
+        #expect(try await harness.events(denied.id).contains { ($0.object["message"] as? String) == "command deny exit none" })
+        let expired = try await harness.submit("command=git+stash+clear+;+touch+expired events=1", agent: agent)
+        #expect(try await harness.waitForState(expired.id, [.done, .failed]).state == .done)
+        #expect(try await harness.store.commandDecisions(sessionID: expired.id).first?.status == .expired)
+        for name in ["denied", "expired"] {
+            #expect(!FileManager.default.fileExists(atPath: harness.workspace(of: agent).appendingPathComponent(name).path))
+        }
+        await harness.stop()
+    }
+
+    static func waitForPending(_ harness: SessionHarness) async throws -> CommandDecisionRecord {
+        for _ in 0..<500 {
+            if let first = try await harness.store.pendingCommandDecisions().first { return first }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw SessionHarness.Timeout(description: "no command was held")
+    }
+
+    @Test("a session whose driver is not loaded fails with the reason")
+    func unknownDriver() async throws {
+        let harness = try await SessionHarness()
+        defer { harness.remove() }
+        let agent = try await harness.agent("ghost", driver: "test.missing")
+        let session = try await harness.submit("anything", agent: agent)
+        let failed = try await harness.waitForState(session.id, [.failed])
+        #expect(failed.error == "driver 'test.missing' is not loaded")
+        await harness.stop()
+    }
+}
