@@ -1,0 +1,146 @@
+import Foundation
+import Host
+import HostTestSupport
+import Synchronization
+import Testing
+
+@Suite("session control, limits and accounts", .serialized)
+struct SessionControlTests {
+    @Test("the global and per-agent concurrency limits hold while every session still completes")
+    func limits() async throws {
+        var limits = GatewayConfiguration.Limits()
+        limits.maxConcurrentSessions = 2
+        limits.maxConcurrentSessionsPerAgent = 1
+        let harness = try await SessionHarness(limits: limits)
+        defer { harness.remove() }
+        let agents = [try await harness.agent("a"), try await harness.agent("b"), try await harness.agent("c")]
+        var sessions: [SessionRecord] = []
+        for agent in agents { for _ in 0..<2 { sessions.append(try await harness.submit("events=30 rate=100", agent: agent)) } }
+        let agentOf = Dictionary(uniqueKeysWithValues: sessions.map { ($0.id, $0.agentID) })
+        var maxRunning = 0
+        var sawQueuedWithReason = false
+        while true {
+            let running = await harness.scheduler.runningSessionIDs
+            maxRunning = max(maxRunning, running.count)
+            #expect(running.count <= 2)
+            #expect(Set(running.compactMap { agentOf[$0] }).count == running.count, "two sessions of one agent ran at once")
+            if try await harness.store.sessions(in: [.queued]).contains(where: { $0.waitingReason?.contains("limit") == true }) {
+                sawQueuedWithReason = true
+            }
+            let states = try await sessions.asyncMap { try await harness.store.session(id: $0.id)?.state }
+            if states.allSatisfy({ $0 == .done }) { break }
+            #expect(!states.contains(.failed))
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(maxRunning == 2)
+        #expect(sawQueuedWithReason)
+        await harness.stop()
+    }
+
+    @Test("pause saves a checkpoint and stops the run; resume continues from the checkpoint to done")
+    func pauseResume() async throws {
+        let harness = try await SessionHarness()
+        defer { harness.remove() }
+        let agent = try await harness.agent()
+        let session = try await harness.submit("events=300 rate=300", agent: agent)
+        try await harness.waitFor(session.id, "30 events") { $0.lastSeq > 30 }
+        try await harness.scheduler.pause(sessionID: session.id)
+        let paused = try await harness.waitForState(session.id, [.paused, .done, .failed])
+        #expect(paused.state == .paused)
+        let checkpoint = try #require(try await harness.store.latestCheckpoint(sessionID: session.id))
+        let savedCount = Int(String(decoding: checkpoint.state, as: UTF8.self).dropFirst(2)) ?? -1
+        #expect(savedCount > 0 && savedCount < 300)
+        await #expect(throws: SessionScheduler.ControlError.self) { try await harness.scheduler.pause(sessionID: session.id) }
+
+        try await harness.scheduler.resume(sessionID: session.id)
+        #expect(try await harness.waitForState(session.id, [.done, .failed]).state == .done)
+        let events = try await harness.events(session.id)
+        let numbers = events.filter { $0.type == "x-tick" }.compactMap { $0.object["n"] as? Int }
+        #expect(Set(numbers) == Set(0..<300), "every tick happened, before or after the pause")
+        let started = events.filter { $0.type == "host.run.started" }
+        #expect(started.count == 2)
+        #expect(started.last?.object["resumed_from_seq"] as? Int == Int(checkpoint.seq))
+        let afterResume = events.drop { $0.seq <= started.last!.seq }.filter { $0.type == "x-tick" }.compactMap { $0.object["n"] as? Int }
+        #expect(afterResume.first == savedCount)
+        #expect(events.map(\.seq) == Array(1...Int64(events.count)))
+        await harness.stop()
+    }
+
+    @Test("cancel stops a running session; a driver that ignores cancel is given up on after the grace period")
+    func cancel() async throws {
+        var limits = GatewayConfiguration.Limits()
+        limits.cancelGraceSeconds = 1
+        let harness = try await SessionHarness(limits: limits)
+        defer { harness.remove() }
+        let agent = try await harness.agent()
+        let polite = try await harness.submit("events=100000 rate=500", agent: agent)
+        try await harness.waitFor(polite.id, "some events") { $0.lastSeq > 5 }
+        try await harness.scheduler.cancel(sessionID: polite.id)
+        let cancelled = try await harness.waitForState(polite.id, [.cancelled, .done, .failed])
+        #expect(cancelled.state == .cancelled)
+        #expect(try await harness.events(polite.id).contains { $0.type == "cancelled" })
+
+        let stubborn = try await harness.submit("events=5 hang=1", agent: agent)
+        try await harness.waitFor(stubborn.id, "its ticks") { $0.lastSeq >= 8 }
+        let started = ContinuousClock.now
+        try await harness.scheduler.cancel(sessionID: stubborn.id)
+        #expect(try await harness.waitForState(stubborn.id, [.cancelled, .failed]).state == .cancelled)
+        #expect(ContinuousClock.now - started < .seconds(10))
+
+        let queued = try await harness.store.createSession(SessionRecord(agentID: agent.id, task: "never runs"))
+        try await harness.scheduler.cancel(sessionID: queued.id)
+        #expect(try await harness.store.session(id: queued.id)?.state == .cancelled)
+        await #expect(throws: SessionScheduler.ControlError.self) { try await harness.scheduler.cancel(sessionID: queued.id) }
+        await harness.stop()
+    }
+
+    @Test("a rate limit cools the account down and the run fails over to the next account")
+    func failover() async throws {
+        let harness = try await SessionHarness()
+        defer { harness.remove() }
+        let first = try await harness.runtime.accounts.add(provider: "testprov", label: "first", credentialsJSON: #"{"key":"one"}"#)
+        _ = try await harness.runtime.accounts.add(provider: "testprov", label: "second", credentialsJSON: #"{"key":"two"}"#)
+        let agent = try await harness.agent("limited", driver: "test.scripted-account")
+        let started = Date()
+        let session = try await harness.submit("rate_limited=30 limited_label=first account_echo=1 events=3", agent: agent)
+        let done = try await harness.waitForState(session.id, [.done, .failed])
+        #expect(done.state == .done)
+        let events = try await harness.events(session.id)
+        let accountsUsed = events.filter { $0.type == "status" }.compactMap { $0.object["message"] as? String }
+        #expect(accountsUsed == ["account first", "account second"])
+        #expect(events.contains { $0.type == "rate_limited" })
+        #expect(events.contains { $0.type == "host.account.cooldown" && $0.object["account_id"] as? String == first.id })
+        let cooled = try #require(try await harness.store.account(id: first.id))
+        #expect(cooled.status == .cooldown)
+        let until = try #require(cooled.cooldownUntil)
+        #expect(until.timeIntervalSince(started) > 25 && until.timeIntervalSince(started) < 40)
+        #expect(!events.contains { $0.payload.contains("\"one\"") || $0.payload.contains("\"two\"") }, "credentials never reach the event log")
+        await harness.stop()
+    }
+
+    @Test("with no usable account the session waits queued with a visible reason, and starts when one frees up")
+    func waitsForAccount() async throws {
+        let harness = try await SessionHarness()
+        defer { harness.remove() }
+        let only = try await harness.runtime.accounts.add(provider: "testprov", label: "only", credentialsJSON: "{}")
+        try await harness.runtime.accounts.coolDown(accountID: only.id, until: Date().addingTimeInterval(1.5))
+        let agent = try await harness.agent("waiting", driver: "test.scripted-account")
+        let session = try await harness.submit("events=2", agent: agent)
+        let waiting = try await harness.waitFor(session.id, "a waiting reason") { $0.waitingReason != nil }
+        #expect(waiting.state == .queued)
+        #expect(waiting.waitingReason?.contains("waiting for a testprov account: all are cooling down until") == true)
+        let done = try await harness.waitForState(session.id, [.done, .failed], timeout: .seconds(20))
+        #expect(done.state == .done)
+        #expect(done.waitingReason == nil)
+        #expect(done.accountID == only.id)
+        await harness.stop()
+    }
+}
+
+extension Sequence {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var result: [T] = []
+        for element in self { result.append(try await transform(element)) }
+        return result
+    }
+}
