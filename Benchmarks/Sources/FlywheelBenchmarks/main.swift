@@ -1,9 +1,11 @@
 import Foundation
 
-// Usage: FlywheelBenchmarks [plugins] [events] [policy] [store] ...   (no argument: all of them)
+// Usage: FlywheelBenchmarks [plugins] [events] [policy] [store] [memory]   (no argument: all of them)
 let requested = Set(CommandLine.arguments.dropFirst())
 func wanted(_ name: String) -> Bool { requested.isEmpty || requested.contains(name) }
 
 if wanted("plugins") { try PluginBenchmarks.loadTimes() }
 if wanted("events") { try await PluginBenchmarks.eventCrossing() }
 if wanted("policy") { PolicyBenchmarks.run() }
+if wanted("store") { try await StoreBenchmarks.throughput() }
+if wanted("memory") { try await StoreBenchmarks.memory() }

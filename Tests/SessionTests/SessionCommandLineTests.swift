@@ -1,0 +1,96 @@
+import Foundation
+import Host
+import HostTestSupport
+import Testing
+
+/// `flywheel sessions …`, `flywheel dcg pending …` and `flywheel accounts …` as an operator runs them.
+@Suite("sessions command line", .serialized)
+struct SessionCommandLineTests {
+    func flywheel(_ arguments: [String], in folder: TemporaryDirectory, input: String? = nil) throws -> ProcessOutput {
+        try ProcessRunner.run(TestPaths.flywheel, arguments + ["--data-dir", folder.file("data").path, "--plugins-dir", folder.file("plugins.d").path],
+                              input: input, currentDirectory: folder.url,
+                              environment: ["FLYWHEEL_SECRET_KEY": SessionHarness.secretKey, "PATH": "/usr/bin:/bin"])
+    }
+
+    @Test("sessions run prints stored events and exits with the session's outcome; list, show and events read the store")
+    func runAndRead() throws {
+        let folder = try TemporaryDirectory("cli")
+        defer { folder.remove() }
+        try SessionHarness.writePlugins(into: folder)
+        let done = try flywheel(["sessions", "run", "--agent", "test.scripted", "--json", "events=3 command=echo+hi"], in: folder)
+        #expect(done.status == 0, "\(done.stderr)")
+        let lines = done.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(lines.map { $0["seq"] as? Int } == Array(1...lines.count).map { Optional($0) })
+        #expect(lines.contains { $0["type"] as? String == "host.command.output" })
+        let sessionID = try #require(lines.first?["session_id"] as? String)
+
+        let failed = try flywheel(["sessions", "run", "--agent", "test.scripted", "fail=1"], in: folder)
+        #expect(failed.status == 1)
+        #expect(failed.stdout.contains("host.session.state failed: scripted failure"))
+
+        let list = try flywheel(["sessions", "list", "--state", "done"], in: folder)
+        #expect(list.stdout.contains(sessionID))
+        #expect(!list.stdout.contains("fail=1"))
+        let show = try flywheel(["sessions", "show", sessionID], in: folder)
+        #expect(show.stdout.contains("\"state\" : \"done\""))
+        #expect(show.stdout.contains("echo hi"))
+        let events = try flywheel(["sessions", "events", sessionID, "--after", "2"], in: folder)
+        #expect(events.stdout.hasPrefix("[3] "))
+
+        #expect(try flywheel(["sessions", "show", "nope"], in: folder).status != 0)
+        #expect(try flywheel(["sessions", "list", "--state", "sleeping"], in: folder).stderr.contains("unknown state 'sleeping'"))
+        let missing = try flywheel(["sessions", "run", "--agent", "test.nothing", "x"], in: folder)
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("driver 'test.nothing' is not loaded"))
+    }
+
+    @Test("a held command is approved from another process with dcg pending approve")
+    func pendingApprove() async throws {
+        let folder = try TemporaryDirectory("cli")
+        defer { folder.remove() }
+        try SessionHarness.writePlugins(into: folder)
+        try folder.write("flywheel.toml", "[policy.modes]\n\"core.git\" = \"ask\"\n")
+        let process = Process()
+        process.executableURL = TestPaths.flywheel
+        process.arguments = ["sessions", "run", "--settings", folder.file("flywheel.toml").path, "--data-dir", folder.file("data").path,
+                             "--plugins-dir", folder.file("plugins.d").path, "--agent", "test.scripted", "command=git+stash+drop+||+echo+approved events=1"]
+        process.environment = ["FLYWHEEL_SECRET_KEY": SessionHarness.secretKey, "PATH": "/usr/bin:/bin"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var id: String?
+        for _ in 0..<300 where id == nil {
+            let listed = try flywheel(["dcg", "pending", "list", "--json"], in: folder)
+            id = ((try? JSONSerialization.jsonObject(with: Data(listed.stdout.utf8))) as? [[String: Any]])?.first?["id"] as? String
+            if id == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        let held = try #require(id)
+        let approved = try flywheel(["dcg", "pending", "approve", held, "--by", "carol"], in: folder)
+        #expect(approved.status == 0, "\(approved.stderr)")
+        #expect(approved.stdout.contains("approved: git stash drop || echo approved"))
+        process.waitUntilExit()
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0)
+        #expect(printed.contains("host.command.output approved"))
+        let again = try flywheel(["dcg", "pending", "deny", held], in: folder)
+        #expect(again.status != 0)
+        #expect(again.stderr.contains("is not waiting for approval"))
+    }
+
+    @Test("accounts add seals credentials; list never prints them")
+    func accounts() throws {
+        let folder = try TemporaryDirectory("cli")
+        defer { folder.remove() }
+        try SessionHarness.writePlugins(into: folder)
+        let added = try flywheel(["accounts", "add", "--provider", "anthropic", "--label", "team-a"], in: folder, input: #"{"api_key":"sk-secret-value"}"#)
+        #expect(added.status == 0, "\(added.stderr)")
+        let listed = try flywheel(["accounts", "list"], in: folder)
+        #expect(listed.stdout.contains("anthropic/team-a  verified"))
+        #expect(!listed.stdout.contains("sk-secret-value"))
+        let database = try Data(contentsOf: folder.file("data/flywheel.sqlite"))
+        #expect(database.range(of: Data("sk-secret-value".utf8)) == nil, "credentials are never stored in clear")
+        #expect(try flywheel(["accounts", "add", "--provider", "anthropic", "--label", "team-a"], in: folder, input: "{}").stderr.contains("already exists"))
+        #expect(try flywheel(["accounts", "add", "--provider", "x", "--label", "y"], in: folder, input: "not json").status != 0)
+    }
+}
