@@ -49,7 +49,7 @@ public enum PluginExport {
                 abi_version: flywheel_abi_version_t(
                     major: FLYWHEEL_ABI_VERSION_MAJOR, minor: FLYWHEEL_ABI_VERSION_MINOR, patch: FLYWHEEL_ABI_VERSION_PATCH),
                 struct_size: UInt32(MemoryLayout<flywheel_plugin_entry_t>.size),
-                `init`: { host in
+                init: { host in
                     PluginExport.current?.host = host
                     return FLYWHEEL_OK
                 },

@@ -19,13 +19,13 @@ extension GatewayConfiguration {
         } catch {
             throw ConfigurationError(file: file.path, reason: String(describing: error))
         }
-        var reader = TOMLReader(table: table, text: text, file: file)
+        let reader = TOMLReader(table: table, text: text, file: file)
         var configuration = GatewayConfiguration(file: file)
         let base = file.deletingLastPathComponent()
         try reader.allowKeys(["data_directory", "plugins_directory", "limits", "accounts", "policy"])
         if let path = try reader.string("data_directory") { configuration.dataDirectory = resolve(path, against: base) }
         if let path = try reader.string("plugins_directory") { configuration.pluginsDirectory = resolve(path, against: base) }
-        if var limits = try reader.table("limits") {
+        if let limits = try reader.table("limits") {
             try limits.allowKeys([
                 "max_concurrent_sessions", "max_concurrent_sessions_per_agent", "command_timeout_seconds",
                 "max_command_timeout_seconds", "command_output_limit_bytes", "approval_timeout_seconds", "cancel_grace_seconds",
@@ -43,7 +43,7 @@ extension GatewayConfiguration {
             }
             configuration.limits = value
         }
-        if var accounts = try reader.table("accounts") {
+        if let accounts = try reader.table("accounts") {
             try accounts.allowKeys(["selection"])
             if let selection = try accounts.string("selection") {
                 guard let mode = AccountSelectionMode(rawValue: selection) else {
