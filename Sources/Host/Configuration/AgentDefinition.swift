@@ -38,21 +38,8 @@ public struct AgentDefinition: Sendable, Equatable {
     }
 
     public static func load(contentsOf file: URL) throws(ConfigurationError) -> AgentDefinition {
-        let text: String
-        do {
-            text = try String(contentsOf: file, encoding: .utf8)
-        } catch {
-            throw ConfigurationError(file: file.path, reason: "cannot read: \((error as NSError).localizedDescription)")
-        }
-        let table: TOMLTable
-        do {
-            table = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw ConfigurationError(file: file.path, line: error.source.begin.line, reason: error.description)
-        } catch {
-            throw ConfigurationError(file: file.path, reason: String(describing: error))
-        }
-        let reader = TOMLReader(table: table, text: text, file: file)
+        let reader = try TOMLReader.open(file)
+        let table = reader.table, text = reader.text
         try reader.allowKeys(["name", "driver", "workspace", "config", "env"])
         guard let driver = try reader.string("driver"), DriverDescriptor.isValidID(driver) else {
             throw ConfigurationError(file: file.path, line: TOMLLines.line(ofKey: "driver", in: text),

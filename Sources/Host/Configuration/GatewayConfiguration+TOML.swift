@@ -5,21 +5,7 @@ extension GatewayConfiguration {
     /// Reads `flywheel.toml`. Relative paths in it are relative to the file's folder. The `[policy]`
     /// table belongs to the command policy and is read by its own loader.
     public static func load(contentsOf file: URL) throws(ConfigurationError) -> GatewayConfiguration {
-        let text: String
-        do {
-            text = try String(contentsOf: file, encoding: .utf8)
-        } catch {
-            throw ConfigurationError(file: file.path, reason: "cannot read: \((error as NSError).localizedDescription)")
-        }
-        let table: TOMLTable
-        do {
-            table = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw ConfigurationError(file: file.path, line: error.source.begin.line, reason: error.description)
-        } catch {
-            throw ConfigurationError(file: file.path, reason: String(describing: error))
-        }
-        let reader = TOMLReader(table: table, text: text, file: file)
+        let reader = try TOMLReader.open(file)
         var configuration = GatewayConfiguration(file: file)
         let base = file.deletingLastPathComponent()
         try reader.allowKeys(["data_directory", "plugins_directory", "limits", "accounts", "policy"])
@@ -66,6 +52,28 @@ struct TOMLReader {
     let text: String
     let file: URL
     var prefix = ""
+
+    /// Reads and parses a TOML file.
+    static func open(_ file: URL) throws(ConfigurationError) -> TOMLReader {
+        let text: String
+        do {
+            text = try String(contentsOf: file, encoding: .utf8)
+        } catch {
+            throw ConfigurationError(file: file.path, reason: "cannot read: \((error as NSError).localizedDescription)")
+        }
+        return try parse(text, file: file)
+    }
+
+    /// Parses TOML text; `file` names it in errors.
+    static func parse(_ text: String, file: URL) throws(ConfigurationError) -> TOMLReader {
+        do {
+            return TOMLReader(table: try TOMLTable(string: text), text: text, file: file)
+        } catch let error as TOMLParseError {
+            throw ConfigurationError(file: file.path, line: error.source.begin.line, reason: error.description)
+        } catch {
+            throw ConfigurationError(file: file.path, reason: String(describing: error))
+        }
+    }
 
     func error(_ key: String, _ reason: String) -> ConfigurationError {
         ConfigurationError(file: file.path, line: TOMLLines.line(ofKey: key, in: text), reason: "\(prefix)\(key): \(reason)")

@@ -20,26 +20,17 @@ extension PolicyConfiguration {
     /// ```
     /// Every mistake fails with the file, the line and the reason.
     public static func load(contentsOf file: URL) throws(ConfigurationError) -> PolicyConfiguration {
-        let text: String
-        do {
-            text = try String(contentsOf: file, encoding: .utf8)
-        } catch {
-            throw ConfigurationError(file: file.path, reason: "cannot read: \((error as NSError).localizedDescription)")
-        }
-        return try parse(text, file: file)
+        try configuration(from: TOMLReader.open(file))
     }
 
     public static func parse(_ text: String, file: URL) throws(ConfigurationError) -> PolicyConfiguration {
-        let root: TOMLTable
-        do {
-            root = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw ConfigurationError(file: file.path, line: error.source.begin.line, reason: error.description)
-        } catch {
-            throw ConfigurationError(file: file.path, reason: String(describing: error))
-        }
+        try configuration(from: TOMLReader.parse(text, file: file))
+    }
+
+    private static func configuration(from root: TOMLReader) throws(ConfigurationError) -> PolicyConfiguration {
+        let text = root.text, file = root.file
         let isGatewayFile = file.lastPathComponent != "policy.toml"
-        var reader = TOMLReader(table: root, text: text, file: file)
+        var reader = root
         if isGatewayFile {
             guard let policy = try reader.table("policy") else { return .default }
             reader = policy
