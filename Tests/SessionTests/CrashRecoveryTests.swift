@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Host
 import HostTestSupport
 import Testing
@@ -14,7 +17,7 @@ struct CrashRecoveryTests {
 
     /// Starts `flywheel sessions run --json` on the harness's folders, reads the events it prints
     /// (each printed only after it was stored and published), and kills it with SIGKILL after `count`.
-    func runAndKill(_ folder: TemporaryDirectory, task: String, after count: Int) throws -> [Printed] {
+    func runAndKill(_ folder: TemporaryDirectory, task: String, after count: Int, kill: Bool = true) throws -> [Printed] {
         let process = Process()
         process.executableURL = TestPaths.flywheel
         process.arguments = ["sessions", "run", "--json", "--agent", "test.scripted", "--data-dir", folder.file("data").path,
@@ -38,7 +41,7 @@ struct CrashRecoveryTests {
                 if let event = try? JSONDecoder().decode(Printed.self, from: line) { printed.append(event) }
             }
         }
-        kill(process.processIdentifier, SIGKILL)
+        if kill { Glibc.kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         #expect(process.terminationReason == .uncaughtSignal)
         return printed
@@ -92,6 +95,25 @@ struct CrashRecoveryTests {
         #expect(failed.state == .failed)
         #expect(failed.error == "host restarted (no checkpoint to resume from)")
         #expect(try await harness.events(sessionID).contains { $0.type == "host.session.recovered" })
+        await harness.stop()
+    }
+
+    @Test("a driver that crashes the whole host (abort) loses no stored event; the session resumes at the next start")
+    func driverCrash() async throws {
+        let folder = try TemporaryDirectory("crash")
+        defer { folder.remove() }
+        try SessionHarness.writePlugins(into: folder)
+        // The driver aborts the process after 500 ticks; the host dies with it (SIGABRT).
+        let printed = try runAndKill(folder, task: "events=1000 rate=2000 crash_after=500 checkpoint_every=100", after: Int.max, kill: false)
+        let sessionID = try #require(printed.first?.session_id)
+        let harness = try await SessionHarness(directory: folder)
+        let stored = try await harness.events(sessionID)
+        #expect(printed.allSatisfy { event in stored.contains { $0.seq == event.seq && $0.type == event.type } })
+        let done = try await harness.waitForState(sessionID, [.done, .failed], timeout: .seconds(60))
+        #expect(done.state == .done, "resumed from its checkpoint (a resumed run of this driver does not crash)")
+        let events = try await harness.events(sessionID)
+        #expect(events.contains { $0.type == "host.session.recovered" && $0.object["action"] as? String == "requeued" })
+        #expect(Set(events.filter { $0.type == "x-tick" }.compactMap { $0.object["n"] as? Int }) == Set(0..<1000))
         await harness.stop()
     }
 

@@ -137,6 +137,24 @@ struct SessionRunTests {
         throw SessionHarness.Timeout(description: "no command was held")
     }
 
+    @Test("a disabled agent's sessions wait with the reason until it is enabled")
+    func disabledAgent() async throws {
+        let harness = try await SessionHarness()
+        defer { harness.remove() }
+        var agent = try await harness.agent("sleeper")
+        agent.status = .disabled
+        agent = try await harness.store.upsertAgent(agent)
+        let session = try await harness.submit("events=1", agent: agent)
+        let waiting = try await harness.waitFor(session.id, "a waiting reason") { $0.waitingReason != nil }
+        #expect(waiting.state == .queued)
+        #expect(waiting.waitingReason == "agent sleeper is disabled")
+        agent.status = .active
+        _ = try await harness.store.upsertAgent(agent)
+        await harness.scheduler.wake()
+        #expect(try await harness.waitForState(session.id, [.done, .failed]).state == .done)
+        await harness.stop()
+    }
+
     @Test("a session whose driver is not loaded fails with the reason")
     func unknownDriver() async throws {
         let harness = try await SessionHarness()

@@ -41,18 +41,16 @@ public actor AccountPool {
 
     /// Leases a usable account of `provider`, or returns nil when none is usable now.
     public func lease(provider: String, now: Date = Date()) async throws -> AccountLease? {
-        let usable = try await store.accounts(provider: provider).filter { Self.isUsable($0, now: now) }
+        let all = try await store.accounts(provider: provider)
+        let usable = all.filter { Self.isUsable($0, now: now) }
         guard !usable.isEmpty else { return nil }
         let chosen: AccountRecord
         switch selection {
         case .roundRobin:
-            if let last = lastLeased[provider], let index = usable.firstIndex(where: { $0.id == last }) {
-                chosen = usable[(index + 1) % usable.count]
-            } else if let last = lastLeased[provider], let next = usable.first(where: { $0.id > last }) {
-                chosen = next
-            } else {
-                chosen = usable[0]
-            }
+            // The next usable account after the one leased last, in the order accounts were added.
+            let start = lastLeased[provider].flatMap { last in all.firstIndex { $0.id == last } }.map { $0 + 1 } ?? 0
+            let rotated = all[start...] + all[..<start]
+            chosen = rotated.first { Self.isUsable($0, now: now) }!
         case .leastRecentlyUsed:
             // Ties (never used) go to the account added first, the store's order.
             chosen = usable.enumerated().min { ($0.element.lastUsedAt ?? .distantPast, $0.offset) < ($1.element.lastUsedAt ?? .distantPast, $1.offset) }!.element

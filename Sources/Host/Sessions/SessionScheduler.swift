@@ -150,6 +150,10 @@ public actor SessionScheduler {
                     try await transition(session.id, to: .failed, error: "agent \(session.agentID) no longer exists")
                     continue
                 }
+                guard agent.status == .active else {
+                    await setWaiting(session, "agent \(agent.name) is disabled")
+                    continue
+                }
                 guard let plugin = runner.catalog.plugin(driverID: agent.driverID) else {
                     try await transition(session.id, to: .failed, error: "driver '\(agent.driverID)' is not loaded")
                     continue

@@ -43,10 +43,10 @@ public final class SQLiteStore: GatewayStore {
         let stored = agent
         try await write { db in
             try db.execute(sql: """
-                INSERT INTO agents (id, name, driver_id, config, environment, workspace, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO agents (id, name, driver_id, config, environment, workspace, status, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [stored.id, stored.name, stored.driverID, stored.configJSON, stored.environmentJSON, stored.workspace,
-                                 StoreTime.encode(stored.createdAt), StoreTime.encode(stored.updatedAt)])
+                                 stored.status.rawValue, StoreTime.encode(stored.createdAt), StoreTime.encode(stored.updatedAt)])
         }
         return stored
     }
@@ -60,20 +60,21 @@ public final class SQLiteStore: GatewayStore {
                 existing.configJSON = agent.configJSON
                 existing.environmentJSON = agent.environmentJSON
                 existing.workspace = agent.workspace
+                existing.status = agent.status
                 existing.updatedAt = now
-                try db.execute(sql: "UPDATE agents SET driver_id = ?, config = ?, environment = ?, workspace = ?, updated_at = ? WHERE id = ?",
+                try db.execute(sql: "UPDATE agents SET driver_id = ?, config = ?, environment = ?, workspace = ?, status = ?, updated_at = ? WHERE id = ?",
                                arguments: [existing.driverID, existing.configJSON, existing.environmentJSON, existing.workspace,
-                                           StoreTime.encode(now), existing.id])
+                                           existing.status.rawValue, StoreTime.encode(now), existing.id])
                 return existing
             }
             var created = agent
             created.createdAt = now
             created.updatedAt = now
             try db.execute(sql: """
-                INSERT INTO agents (id, name, driver_id, config, environment, workspace, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO agents (id, name, driver_id, config, environment, workspace, status, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [created.id, created.name, created.driverID, created.configJSON, created.environmentJSON, created.workspace,
-                                 StoreTime.encode(now), StoreTime.encode(now)])
+                                 created.status.rawValue, StoreTime.encode(now), StoreTime.encode(now)])
             return created
         }
     }
@@ -143,7 +144,7 @@ public final class SQLiteStore: GatewayStore {
         let placeholders = states.map { _ in "?" }.joined(separator: ", ")
         let arguments = StatementArguments(states.map(\.rawValue))
         return try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM sessions WHERE state IN (\(placeholders)) ORDER BY created_at, id", arguments: arguments)
+            try Row.fetchAll(db, sql: "SELECT * FROM sessions WHERE state IN (\(placeholders)) ORDER BY created_at, rowid", arguments: arguments)
                 .map(SessionRecord.init(row:))
         }
     }
@@ -234,10 +235,10 @@ public final class SQLiteStore: GatewayStore {
     public func accounts(provider: String?) async throws -> [AccountRecord] {
         try await read { db in
             if let provider {
-                return try Row.fetchAll(db, sql: "SELECT * FROM accounts WHERE provider = ? ORDER BY created_at, id", arguments: [provider])
+                return try Row.fetchAll(db, sql: "SELECT * FROM accounts WHERE provider = ? ORDER BY created_at, rowid", arguments: [provider])
                     .map(AccountRecord.init(row:))
             }
-            return try Row.fetchAll(db, sql: "SELECT * FROM accounts ORDER BY provider, created_at, id").map(AccountRecord.init(row:))
+            return try Row.fetchAll(db, sql: "SELECT * FROM accounts ORDER BY provider, created_at, rowid").map(AccountRecord.init(row:))
         }
     }
 

@@ -39,6 +39,7 @@ enum StoreMigrations {
                     config TEXT NOT NULL CHECK (json_valid(config)),
                     environment TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(environment)),
                     workspace TEXT,
+                    status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'disabled')),
                     created_at INTEGER NOT NULL,
                     updated_at INTEGER NOT NULL
                 );

@@ -2,6 +2,9 @@ import Foundation
 
 /// An agent: a driver, its configuration, and where its commands run.
 public struct AgentRecord: Sendable, Equatable, Codable {
+    /// Disabled agents keep their history, but their queued sessions do not start.
+    public enum Status: String, Sendable, Codable { case active, disabled }
+
     public var id: String
     public var name: String
     public var driverID: String
@@ -10,17 +13,20 @@ public struct AgentRecord: Sendable, Equatable, Codable {
     /// Environment added to the agent's commands, a JSON object of strings.
     public var environmentJSON: String
     public var workspace: String?
+    public var status: Status
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(id: String = StoreIDs.make(), name: String, driverID: String, configJSON: String = "{}",
-                environmentJSON: String = "{}", workspace: String? = nil, createdAt: Date = Date(), updatedAt: Date = Date()) {
+                environmentJSON: String = "{}", workspace: String? = nil, status: Status = .active, createdAt: Date = Date(),
+                updatedAt: Date = Date()) {
         self.id = id
         self.name = name
         self.driverID = driverID
         self.configJSON = configJSON
         self.environmentJSON = environmentJSON
         self.workspace = workspace
+        self.status = status
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }

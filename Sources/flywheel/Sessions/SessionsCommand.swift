@@ -69,12 +69,11 @@ struct SessionsRunCommand: AsyncParsableCommand {
             // A slow terminal may miss buffered events; fill any gap from the store, so output is complete.
             if event.seq > printed + 1 {
                 for missed in try await runtime.store.events(sessionID: session.id, afterSeq: printed, limit: Int(event.seq - printed - 1)) {
-                    print(json ? EventPrinting.json(missed) : EventPrinting.line(missed))
+                    writeLine(json ? EventPrinting.json(missed) : EventPrinting.line(missed))
                 }
             }
             guard event.seq > printed else { continue }
-            print(json ? EventPrinting.json(event) : EventPrinting.line(event))
-            fflushStandardOutput()
+            writeLine(json ? EventPrinting.json(event) : EventPrinting.line(event))
             printed = event.seq
             if event.type == "host.session.state",
                let state = ((try? JSONSerialization.jsonObject(with: Data(event.payload.utf8))) as? [String: Any])?["state"] as? String,
@@ -116,8 +115,10 @@ struct SessionsRunCommand: AsyncParsableCommand {
     }
 }
 
-func fflushStandardOutput() {
-    FileHandle.standardOutput.synchronizeFile()
+/// Writes a line straight to standard output, unbuffered: a line printed is a line delivered, even
+/// if the process dies right after.
+func writeLine(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
 /// Runs a handler when the process receives a signal, instead of dying.

@@ -9,7 +9,8 @@
  *                       {"type":"status","message":"command <decision> exit <code>"} with the answer
  *   checkpoint_every=K  offer the counter as a checkpoint through flywheel.host.checkpoint/1 every K
  *                       events of thread 0
- *   crash_after=N       abort() the whole process after N events (a driver crashing its host)
+ *   crash_after=N       abort() the whole process after N events of a fresh run (a driver crashing its
+ *                       host); a run resumed from a checkpoint never crashes
  *   hang=1              never emit a terminal event and ignore cancel
  *   fail=1              end with {"type":"failed","error":"scripted failure","retryable":false}
  *   rate_limited=S      emit rate_limited (retry_after_seconds S, the task's account provider), then
@@ -166,7 +167,7 @@ static void *emit_ticks(void *arg) {
             atomic_store(&run->counter, n + 1);
             if (script->checkpoint_every > 0 && (n + 1) % script->checkpoint_every == 0) offer_checkpoint(run, n + 1);
         }
-        if (script->crash_after > 0 && total >= script->crash_after) abort();
+        if (script->crash_after > 0 && run->start == 0 && total >= script->crash_after) abort();
         if (interval) sleep_ns(interval);
     }
     return NULL;
