@@ -18,7 +18,8 @@ enum PolicyBenchmarks {
         ]
         for (name, command, target) in cases {
             var samples: [UInt64] = []
-            let iterations = command.utf8.count > 1000 ? 5_000 : 50_000
+            let scale = Int(ProcessInfo.processInfo.environment["FLYWHEEL_BENCH_SCALE"] ?? "") ?? 1
+            let iterations = (command.utf8.count > 1000 ? 5_000 : 50_000) / max(1, scale)
             samples.reserveCapacity(iterations)
             var verdicts = 0
             for _ in 0..<200 { verdicts &+= policy.evaluate(command).matches.count }

@@ -18,6 +18,11 @@ enum CommandNormalizer {
             guard let first = words.first else { return }
             let name = baseName(first.text)
             let rest = words.dropFirst()
+            // Most commands are plain programs: one set lookup spares them the wrapper checks below.
+            guard wrapperNames.contains(name) || language(of: name) != nil else {
+                appendInvocation(name: name, first: first, rest: rest, command: command, into: &result, budget: budget)
+                return
+            }
             switch name {
             case "sudo", "doas":
                 words = skipOptions(rest, withValue: ["-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T", "--user", "--group",
@@ -91,15 +96,24 @@ enum CommandNormalizer {
             case _ where dataOnly.contains(name):
                 return
             default:
-                let invocation = CommandInvocation(
-                    name: first.hasExpansion && first.text.hasPrefix("$") ? "" : name,
-                    arguments: Array(rest), stdinText: command.stdinText, redirectTargets: command.redirectTargets,
-                    source: command.source)
-                result.invocations.append(invocation)
-                if name == "find" { findExec(rest, command: command, into: &result, budget: budget - 1) }
+                appendInvocation(name: name, first: first, rest: rest, command: command, into: &result, budget: budget)
                 return
             }
         }
+    }
+
+    /// Every name the switch above treats specially.
+    static let wrapperNames: Set<String> = Set([
+        "sudo", "doas", "env", "command", "builtin", "nohup", "unbuffer", "nocache", "exec", "time", "nice", "ionice", "stdbuf",
+        "chrt", "taskset", "timeout", "xargs", "watch", "eval", "su", "ssh",
+    ]).union(shells).union(dataOnly)
+
+    private static func appendInvocation(name: String, first: ShellWord, rest: ArraySlice<ShellWord>, command: ShellCommand,
+                                         into result: inout NormalizedCommand, budget: Int) {
+        result.invocations.append(CommandInvocation(
+            name: first.hasExpansion && first.text.hasPrefix("$") ? "" : name,
+            arguments: Array(rest), stdinText: command.stdinText, redirectTargets: command.redirectTargets, source: command.source))
+        if name == "find" { findExec(rest, command: command, into: &result, budget: budget - 1) }
     }
 
     /// `bash -c 'script'`, `sh -lc '…'`, `bash <<EOF`, `bash <<< '…'`; a script file cannot be read.
@@ -128,6 +142,8 @@ enum CommandNormalizer {
     }
 
     static func language(of name: String) -> ScriptLanguage? {
+        guard let first = name.utf8.first, first == UInt8(ascii: "p") || first == UInt8(ascii: "n") || first == UInt8(ascii: "r")
+            || first == UInt8(ascii: "b") || first == UInt8(ascii: "d") || first == UInt8(ascii: "j") else { return nil }
         if name.hasPrefix("python") || name == "pypy" || name == "pypy3" { return .python }
         switch name {
         case "node", "nodejs", "bun", "deno": return .node

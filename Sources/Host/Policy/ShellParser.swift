@@ -123,9 +123,11 @@ struct ShellParser {
             tooComplex = true
             return nil
         }
-        let end = min(max(builder.start, next), bytes.count)
-        let sourceBytes = builder.start < end ? bytes[builder.start..<end] : []
-        let source = String(decoding: sourceBytes, as: UTF8.self).trimmingShellSpace
+        var end = min(max(builder.start, next), bytes.count)
+        var start = min(builder.start, end)
+        while start < end, ShellParser.isBlank(bytes[start]) { start += 1 }
+        while end > start, ShellParser.isBlank(bytes[end - 1]) { end -= 1 }
+        let source = String(decoding: bytes[start..<end], as: UTF8.self)
         let index = commands.count
         commands.append(ShellCommand(
             words: Array(words), source: source, stdinText: builder.stdin, redirectTargets: builder.redirects,
@@ -218,7 +220,24 @@ struct ShellParser {
 
     // MARK: Words
 
+    /// Bytes that end a word or need more than copying.
+    private static let special: [Bool] = {
+        var table = [Bool](repeating: false, count: 256)
+        for byte in " \t\n\r;&|()<>`\\'\"$".utf8 { table[Int(byte)] = true }
+        return table
+    }()
+
     private mutating func readWord(depth: Int) -> ShellWord {
+        // Fast path: a plain word (no quotes, escapes or expansions) is decoded straight from the input.
+        var end = pos
+        while end < bytes.count, !ShellParser.special[Int(bytes[end])] { end += 1 }
+        if end == bytes.count || [UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: ";"),
+                                  UInt8(ascii: "&"), UInt8(ascii: "|"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "<"),
+                                  UInt8(ascii: ">")].contains(bytes[end]) {
+            let word = ShellWord(text: String(decoding: bytes[pos..<end], as: UTF8.self), quoted: false, hasExpansion: false)
+            pos = end
+            return word
+        }
         var text: [UInt8] = []
         var quoted = false
         var expansion = false
@@ -424,6 +443,10 @@ struct ShellParser {
 
     private func isSpace(before index: Int) -> Bool {
         index == 0 || [UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: ";")].contains(bytes[index - 1])
+    }
+
+    static func isBlank(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\n")
     }
 
     static func isNameStart(_ byte: UInt8) -> Bool {
