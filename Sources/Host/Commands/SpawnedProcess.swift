@@ -23,9 +23,15 @@ final class SpawnedProcess: Sendable {
 
     static func spawn(command: String, directory: String, environment: [String: String]) throws -> SpawnedProcess {
         var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
+        // Pipes are close-on-exec, so commands running at the same time never inherit each other's
+        // pipe ends (which would hold a pipe open, and its reader waiting, until the other ended).
+        // pipe2 is not visible from Swift; the lock keeps any spawn out of the window before fcntl.
+        spawnLock.lock()
+        defer { spawnLock.unlock() }
         guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else {
             throw CommandExecutionError(description: "cannot create pipes: \(String(cString: strerror(errno)))")
         }
+        for descriptor in outPipe + errPipe { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -115,6 +121,9 @@ final class SpawnedProcess: Sendable {
         kill(-pid, signal)
     }
 }
+
+/// Serialises pipe creation and spawning (see `spawn`).
+private let spawnLock = NSLock()
 
 /// Calls `body` with a NULL-terminated array of C strings.
 private func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {

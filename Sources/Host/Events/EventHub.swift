@@ -42,13 +42,12 @@ public final class EventHub: Sendable {
 
     /// Hands stored events to the subscribers that want them.
     public func publish(_ events: [EventRecord]) {
-        guard let first = events.first else { return }
-        let targets = subscribers.withLock { table in
-            table.values.filter { $0.sessionID == nil || $0.sessionID == first.sessionID }.map(\.continuation)
-        }
-        // A batch always belongs to one session (see SessionEventLog), so one filter serves it all.
-        for continuation in targets {
-            for event in events { continuation.yield(event) }
+        guard !events.isEmpty else { return }
+        let targets = subscribers.withLock { table in Array(table.values) }
+        for subscriber in targets {
+            for event in events where subscriber.sessionID == nil || subscriber.sessionID == event.sessionID {
+                subscriber.continuation.yield(event)
+            }
         }
     }
 

@@ -78,14 +78,15 @@ public final class DriverInstance: @unchecked Sendable {
         try check(status, "cancel")
     }
 
-    /// Ends the instance. Runs still open are finished from the host's side first.
+    /// Ends the instance. Runs still open are finished from the host's side first, which also
+    /// releases any driver thread waiting in `emit` for queue space, so `destroy` can join it.
     public func destroy() {
         lock.lock()
         defer { lock.unlock() }
         guard !destroyed else { return }
         destroyed = true
-        driver.pointee.destroy(driver)
         for run in runs.values { run.finish() }
+        driver.pointee.destroy(driver)
     }
 
     private func start(
