@@ -26,24 +26,19 @@ enum SQLStatements {
         return kinds
     }
 
-    static func rules(prefix: String, flags: Set<String>) -> [PolicyRule] {
-        [
-            PolicyRule(name: "drop-database", severity: .high, reason: "DROP DATABASE/SCHEMA deletes a whole database",
-                       alternative: "Take a dump first and drop it by hand after review") {
-                destructive(in: Match.sqlText($0, flags: flags)).contains(.dropDatabase)
-            },
-            PolicyRule(name: "drop-table", severity: .high, reason: "DROP TABLE deletes a table and its data",
-                       alternative: "Rename the table or back it up before dropping") {
-                destructive(in: Match.sqlText($0, flags: flags)).contains(.dropTable)
-            },
-            PolicyRule(name: "truncate", severity: .high, reason: "TRUNCATE deletes every row of a table",
-                       alternative: "DELETE with a WHERE clause inside a transaction") {
-                destructive(in: Match.sqlText($0, flags: flags)).contains(.truncate)
-            },
-            PolicyRule(name: "delete-without-where", severity: .high, reason: "DELETE without WHERE deletes every row",
-                       alternative: "Add a WHERE clause and run it in a transaction") {
-                destructive(in: Match.sqlText($0, flags: flags)).contains(.deleteWithoutWhere)
-            },
+    /// The SQL rules of a database client whose statements come in `flags` (`-c`, `-e`), as
+    /// arguments, or on stdin.
+    static func rules(flags: Set<String>) -> [PolicyRule] {
+        let table: [(Kind, String, String)] = [
+            (.dropDatabase, "DROP DATABASE/SCHEMA deletes a whole database", "Take a dump first and drop it by hand after review"),
+            (.dropTable, "DROP TABLE deletes a table and its data", "Rename the table or back it up before dropping"),
+            (.truncate, "TRUNCATE deletes every row of a table", "DELETE with a WHERE clause inside a transaction"),
+            (.deleteWithoutWhere, "DELETE without WHERE deletes every row", "Add a WHERE clause and run it in a transaction"),
         ]
+        return table.map { kind, reason, alternative in
+            PolicyRule(name: kind.rawValue, severity: .high, reason: reason, alternative: alternative) {
+                destructive(in: Match.sqlText($0, flags: flags)).contains(kind)
+            }
+        }
     }
 }

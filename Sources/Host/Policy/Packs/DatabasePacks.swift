@@ -10,7 +10,7 @@ extension PolicyPack {
             PolicyRule(name: "dropcluster", severity: .critical, reason: "pg_dropcluster deletes a whole PostgreSQL cluster", alternative: nil) {
                 $0.name == "pg_dropcluster"
             },
-        ] + SQLStatements.rules(prefix: "database.postgres", flags: ["-c", "--command"]).map { rule in
+        ] + SQLStatements.rules(flags: ["-c", "--command"]).map { rule in
             var rule = rule
             let matches = rule.matches
             rule.matches = { $0.name == "psql" && matches($0) }
@@ -25,7 +25,7 @@ extension PolicyPack {
             PolicyRule(name: "mysqladmin-drop", severity: .high, reason: "mysqladmin drop deletes a database", alternative: "mysqldump it first") {
                 $0.name == "mysqladmin" && Match.verbs($0, 1, skipping: ["-u", "-h", "-P", "-S", "--user", "--host", "--port", "--socket"]) == ["drop"]
             },
-        ] + SQLStatements.rules(prefix: "database.mysql", flags: ["-e", "--execute"]).map { rule in
+        ] + SQLStatements.rules(flags: ["-e", "--execute"]).map { rule in
             var rule = rule
             let matches = rule.matches
             rule.matches = { ($0.name == "mysql" || $0.name == "mariadb") && matches($0) }
@@ -34,7 +34,7 @@ extension PolicyPack {
 
     static let databaseSQLite = PolicyPack(
         id: "database.sqlite", summary: "SQLite: destructive SQL through sqlite3", enabledByDefault: false, commands: ["sqlite3"],
-        rules: SQLStatements.rules(prefix: "database.sqlite", flags: ["-cmd"]))
+        rules: SQLStatements.rules(flags: ["-cmd"]))
 
     static let databaseRedis = PolicyPack(
         id: "database.redis", summary: "Redis: FLUSHALL, FLUSHDB, SHUTDOWN and CONFIG SET through redis-cli",
