@@ -17,7 +17,10 @@ struct LoggingOptions: ParsableArguments {
     var logLevel: Logger.Level = .warning
 
     func makeLogger(label: String = "flywheel") -> Logger {
-        let level = logLevel
+        Self.makeLogger(level: logLevel, label: label)
+    }
+
+    static func makeLogger(level: Logger.Level, label: String = "flywheel") -> Logger {
         var logger = Logger(label: label) { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level

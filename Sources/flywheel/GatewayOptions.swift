@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Host
+import Logging
 
 /// Where the gateway's settings and data are, shared by the commands that open the store.
 struct GatewayOptions: ParsableArguments {
@@ -34,14 +35,83 @@ struct GatewayOptions: ParsableArguments {
         return (configuration, policy)
     }
 
-    /// Opens the store alone (for commands that only read or answer, and may run beside a host).
+    /// Opens the store alone (accounts, which belong to no session).
     func openStore() throws -> SQLiteStore {
         let (configuration, _) = try load()
         do {
             return try SQLiteStore(configuration: StoreConfiguration(databaseFile: configuration.databaseFile))
-        } catch {
-            throw ValidationError("\(error)")
+        } catch let error as StoreError {
+            throw DataDirectoryFailure(error)
         }
+    }
+
+    /// Opens the gateway's services: as the owner of the data directory when no other process
+    /// holds it, or as a client that sends changes to the process that does.
+    func openGateway(scope: SessionScheduler.Scope = .all, requireOwnership: Bool = false, logger: Logger = LoggingOptions.makeLogger(level: .warning)) async throws -> Gateway {
+        let (configuration, policy) = try load()
+        do {
+            return try await Gateway.open(configuration: configuration, policy: policy, environment: ProcessInfo.processInfo.environment,
+                                          scope: scope, requireOwnership: requireOwnership, logger: logger)
+        } catch let error as StoreError {
+            throw DataDirectoryFailure(error)
+        } catch let error as HostLock.Busy {
+            throw CommandFailure(error.description)
+        } catch let error as PluginDirectoryError {
+            throw CommandFailure(error.description)
+        } catch let error as SecretKeyLoader.Failure {
+            throw CommandFailure(error.description)
+        }
+    }
+}
+
+/// A command that could not do its work, for a reason other than its arguments: printed as
+/// `Error: <reason>` without the usage text, exit status 1.
+struct CommandFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A data directory the command cannot use: exit status 65 for a damaged database, 73 when it cannot
+/// be written, 1 otherwise; never the usage text.
+struct DataDirectoryFailure: Error, CustomStringConvertible {
+    var error: StoreError
+    init(_ error: StoreError) { self.error = error }
+    var description: String { error.message }
+
+    var exitCode: ExitCode {
+        switch error.kind {
+        case .corrupt: ExitCode(65)
+        case .readOnly: ExitCode(73)
+        default: ExitCode(1)
+        }
+    }
+}
+
+/// Runs a command body, turning the host's typed errors into clear messages and exit statuses.
+func reportingFailures(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let failure as DataDirectoryFailure {
+        FileHandle.standardError.write(Data("Error: \(failure.description)\n".utf8))
+        throw failure.exitCode
+    } catch let error as StoreError where error.kind == .readOnly || error.kind == .corrupt {
+        let failure = DataDirectoryFailure(error)
+        FileHandle.standardError.write(Data("Error: \(failure.description)\n".utf8))
+        throw failure.exitCode
+    } catch let error as SessionNotFound {
+        throw CommandFailure(error.description)
+    } catch let error as IllegalSessionTransition {
+        throw CommandFailure(error.description)
+    } catch let error as PauseUnsupported {
+        throw CommandFailure(error.description)
+    } catch let error as HeldCommandNotFound {
+        throw CommandFailure(error.description)
+    } catch let error as HeldCommandAlreadyDecided {
+        throw CommandFailure(error.description)
+    } catch let error as ControlUnavailable {
+        throw CommandFailure(error.description)
+    } catch let error as StoreError where error.kind == .invalidCursor {
+        throw ValidationError(error.message)
     }
 }
 
@@ -53,6 +123,12 @@ enum EventPrinting {
                                      "time": ISO8601DateFormatter().string(from: event.time), "payload": payload]
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The state a `host.session.state` event announces.
+    static func state(of event: EventRecord) -> SessionState? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(event.payload.utf8)) as? [String: Any] else { return nil }
+        return (object["state"] as? String).flatMap(SessionState.init(rawValue:))
     }
 
     static func line(_ event: EventRecord) -> String {

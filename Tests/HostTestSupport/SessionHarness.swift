@@ -1,16 +1,21 @@
 import Foundation
-import Host
+@testable import Host
 import Logging
+import ServiceLifecycle
 
-/// A whole host runtime in a temporary directory: plugins.d with the scripted test drivers, a real
-/// SQLite store, the real command policy and executor, and a running scheduler.
+/// A whole owning gateway in a temporary directory: plugins.d with the scripted test drivers, a real
+/// SQLite store, the real command policy and executor, and its service running in a ServiceGroup.
 public final class SessionHarness: @unchecked Sendable {
     public let directory: TemporaryDirectory
-    public let runtime: GatewayRuntime
-    private let schedulerTask: Task<Void, Never>
+    public let gateway: Gateway
+    private let group: ServiceGroup
+    private let serviceTask: Task<Void, any Error>
 
-    public var store: SQLiteStore { runtime.store }
-    public var scheduler: SessionScheduler { runtime.scheduler }
+    public var store: SQLiteStore { gateway.store }
+    public var sessions: SessionService { gateway.sessions }
+    public var approvals: ApprovalService { gateway.approvals }
+    public var hub: EventHub { gateway.events.hub }
+    public var scheduler: SessionScheduler { gateway.scheduler! }
 
     public static let secretKey = Data((0..<32).map { UInt8($0 * 7 % 256) }).base64EncodedString()
 
@@ -21,10 +26,11 @@ public final class SessionHarness: @unchecked Sendable {
         try Self.writePlugins(into: directory)
         var configuration = GatewayConfiguration(dataDirectory: directory.file("data"), pluginsDirectory: directory.file("plugins.d"))
         configuration.limits = limits
-        runtime = try await GatewayRuntime.open(configuration: configuration, policy: policy,
-                                                environment: ["FLYWHEEL_SECRET_KEY": Self.secretKey], logger: .quiet)
-        let scheduler = runtime.scheduler
-        schedulerTask = Task { await scheduler.run() }
+        gateway = try await Gateway.open(configuration: configuration, policy: policy, environment: ["FLYWHEEL_SECRET_KEY": Self.secretKey],
+                                         requireOwnership: true, logger: .quiet)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [.init(service: gateway.service()!)], logger: .quiet))
+        self.group = group
+        serviceTask = Task { try await group.run() }
     }
 
     /// plugins.d with `test.scripted` and `test.scripted-account` (needs a `testprov` account).
@@ -33,10 +39,17 @@ public final class SessionHarness: @unchecked Sendable {
         try directory.write("plugins.d/scripted-account.toml", "path = \"\(try ScriptedDriver.accountLibrary().path)\"\n")
     }
 
-    /// Stops the scheduler (as a host shutdown would).
+    /// Stops the gateway at once, without a graceful shutdown (as a killed host would, but with
+    /// the process still alive): running sessions stay `running` for recovery.
     public func stop() async {
-        schedulerTask.cancel()
-        await schedulerTask.value
+        serviceTask.cancel()
+        _ = await serviceTask.result
+    }
+
+    /// Shuts the gateway down gracefully, as SIGTERM would, and waits until it has.
+    public func shutDown() async throws {
+        await group.triggerGracefulShutdown()
+        try await serviceTask.value
     }
 
     public func agent(_ name: String = "agent", driver: String = "test.scripted", environment: [String: String] = [:]) async throws -> AgentRecord {
@@ -45,7 +58,7 @@ public final class SessionHarness: @unchecked Sendable {
     }
 
     public func submit(_ task: String, agent: AgentRecord) async throws -> SessionRecord {
-        try await scheduler.submit(agentID: agent.id, task: task)
+        try await sessions.create(agentID: agent.id, task: task)
     }
 
     public struct Timeout: Error, CustomStringConvertible {
@@ -76,7 +89,7 @@ public final class SessionHarness: @unchecked Sendable {
     }
 
     public func workspace(of agent: AgentRecord) -> URL {
-        runtime.configuration.defaultWorkspace(agentName: agent.name)
+        gateway.configuration.defaultWorkspace(agentName: agent.name)
     }
 
     public func remove() {

@@ -32,7 +32,7 @@ public struct TestStore: Sendable {
             case .failed: [.queued, .running, .failed]
             case .cancelled: [.cancelled]
             }
-        for next in path { session = try await store.transitionSession(id: session.id, to: next, error: nil, accountID: nil) }
+        for next in path { session = try await store.transitionSession(SessionTransition(sessionID: session.id, to: next)).session }
         return session
     }
 }

@@ -44,10 +44,11 @@ struct CDriverTests {
                 case .command(let pending):
                     #expect(pending.request.command == "echo hello")
                     pending.complete(resultJSON: #"{"decision":"allow","ran":true,"exit_code":0}"#)
-                case .event(let bytes):
-                    let event = try DriverEventParser.parse(bytes)
+                case .event(let event):
                     events.append(event)
                     if event.isTerminal { break reading }
+                case .refusedEvent(let problem, _):
+                    Issue.record("emit refused an event: \(problem)")
                 case .checkpoint:
                     Issue.record("the example offers no checkpoints")
                 }

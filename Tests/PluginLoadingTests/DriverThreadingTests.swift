@@ -22,8 +22,8 @@ struct DriverThreadingTests {
         let decoder = JSONDecoder()
         reading: while let batch = await run.next() {
             for item in batch {
-                guard case .event(let bytes) = item else { continue }
-                let tick = try decoder.decode(Tick.self, from: Data(bytes))
+                guard case .event(let event) = item else { continue }
+                let tick = try decoder.decode(Tick.self, from: Data(event.json.utf8))
                 if tick.type == "x-tick", let thread = tick.t, let n = tick.n {
                     #expect(n == next[thread], "thread \(thread) skipped or reordered")
                     next[thread] = n + 1
@@ -63,9 +63,11 @@ struct DriverThreadingTests {
         reading: while let batch = await run.next() {
             for item in batch {
                 switch item {
-                case .event(let bytes):
-                    if try DriverEventParser.parse(bytes).isTerminal { break reading }
+                case .event(let event):
+                    if event.isTerminal { break reading }
                     ticks += 1
+                case .refusedEvent(let problem, _):
+                    Issue.record("emit refused an event: \(problem)")
                 case .checkpoint(let state):
                     offers.append("\(String(decoding: state, as: UTF8.self))@\(ticks)")
                 case .command:
@@ -85,8 +87,8 @@ struct DriverThreadingTests {
         var numbers: [Int] = []
         reading: while let batch = await run.next() {
             for item in batch {
-                guard case .event(let bytes) = item else { continue }
-                let tick = try JSONDecoder().decode(Tick.self, from: Data(bytes))
+                guard case .event(let event) = item else { continue }
+                let tick = try JSONDecoder().decode(Tick.self, from: Data(event.json.utf8))
                 if let n = tick.n { numbers.append(n) } else { break reading }
             }
         }

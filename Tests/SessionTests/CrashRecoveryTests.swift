@@ -122,9 +122,9 @@ struct CrashRecoveryTests {
         let harness = try await SessionHarness()
         defer { harness.remove() }
         let error = await #expect(throws: HostLock.Busy.self) {
-            _ = try await GatewayRuntime.open(
+            _ = try await Gateway.open(
                 configuration: GatewayConfiguration(dataDirectory: harness.directory.file("data"), pluginsDirectory: harness.directory.file("plugins.d")),
-                policy: .default, environment: ["FLYWHEEL_SECRET_KEY": SessionHarness.secretKey], logger: .quiet)
+                policy: .default, environment: ["FLYWHEEL_SECRET_KEY": SessionHarness.secretKey], requireOwnership: true, logger: .quiet)
         }
         #expect(error?.description.contains("another flywheel process (pid \(getpid()))") == true)
         await harness.stop()

@@ -44,15 +44,15 @@ struct SessionControlTests {
         let agent = try await harness.agent()
         let session = try await harness.submit("events=300 rate=300", agent: agent)
         try await harness.waitFor(session.id, "30 events") { $0.lastSeq > 30 }
-        try await harness.scheduler.pause(sessionID: session.id)
+        try await harness.sessions.pause(session.id)
         let paused = try await harness.waitForState(session.id, [.paused, .done, .failed])
         #expect(paused.state == .paused)
         let checkpoint = try #require(try await harness.store.latestCheckpoint(sessionID: session.id))
         let savedCount = Int(String(decoding: checkpoint.state, as: UTF8.self).dropFirst(2)) ?? -1
         #expect(savedCount > 0 && savedCount < 300)
-        await #expect(throws: SessionScheduler.ControlError.self) { try await harness.scheduler.pause(sessionID: session.id) }
+        await #expect(throws: (any Error).self) { try await harness.sessions.pause(session.id) }
 
-        try await harness.scheduler.resume(sessionID: session.id)
+        try await harness.sessions.resume(session.id)
         #expect(try await harness.waitForState(session.id, [.done, .failed]).state == .done)
         let events = try await harness.events(session.id)
         let numbers = events.filter { $0.type == "x-tick" }.compactMap { $0.object["n"] as? Int }
@@ -75,7 +75,7 @@ struct SessionControlTests {
         let agent = try await harness.agent()
         let polite = try await harness.submit("events=100000 rate=500", agent: agent)
         try await harness.waitFor(polite.id, "some events") { $0.lastSeq > 5 }
-        try await harness.scheduler.cancel(sessionID: polite.id)
+        try await harness.sessions.cancel(polite.id)
         let cancelled = try await harness.waitForState(polite.id, [.cancelled, .done, .failed])
         #expect(cancelled.state == .cancelled)
         #expect(try await harness.events(polite.id).contains { $0.type == "cancelled" })
@@ -83,14 +83,14 @@ struct SessionControlTests {
         let stubborn = try await harness.submit("events=5 hang=1", agent: agent)
         try await harness.waitFor(stubborn.id, "its ticks") { $0.lastSeq >= 8 }
         let started = ContinuousClock.now
-        try await harness.scheduler.cancel(sessionID: stubborn.id)
+        try await harness.sessions.cancel(stubborn.id)
         #expect(try await harness.waitForState(stubborn.id, [.cancelled, .failed]).state == .cancelled)
         #expect(ContinuousClock.now - started < .seconds(10))
 
         let queued = try await harness.store.createSession(SessionRecord(agentID: agent.id, task: "never runs"))
-        try await harness.scheduler.cancel(sessionID: queued.id)
+        try await harness.sessions.cancel(queued.id)
         #expect(try await harness.store.session(id: queued.id)?.state == .cancelled)
-        await #expect(throws: SessionScheduler.ControlError.self) { try await harness.scheduler.cancel(sessionID: queued.id) }
+        await #expect(throws: (any Error).self) { try await harness.sessions.cancel(queued.id) }
         await harness.stop()
     }
 
@@ -98,8 +98,8 @@ struct SessionControlTests {
     func failover() async throws {
         let harness = try await SessionHarness()
         defer { harness.remove() }
-        let first = try await harness.runtime.accounts.add(provider: "testprov", label: "first", credentialsJSON: #"{"key":"one"}"#)
-        _ = try await harness.runtime.accounts.add(provider: "testprov", label: "second", credentialsJSON: #"{"key":"two"}"#)
+        let first = try await harness.gateway.accounts.add(provider: "testprov", label: "first", credentialsJSON: #"{"key":"one"}"#)
+        _ = try await harness.gateway.accounts.add(provider: "testprov", label: "second", credentialsJSON: #"{"key":"two"}"#)
         let agent = try await harness.agent("limited", driver: "test.scripted-account")
         let started = Date()
         let session = try await harness.submit("rate_limited=30 limited_label=first account_echo=1 events=3", agent: agent)
@@ -122,8 +122,8 @@ struct SessionControlTests {
     func waitsForAccount() async throws {
         let harness = try await SessionHarness()
         defer { harness.remove() }
-        let only = try await harness.runtime.accounts.add(provider: "testprov", label: "only", credentialsJSON: "{}")
-        try await harness.runtime.accounts.coolDown(accountID: only.id, until: Date().addingTimeInterval(1.5))
+        let only = try await harness.gateway.accounts.add(provider: "testprov", label: "only", credentialsJSON: "{}")
+        try await harness.gateway.accounts.coolDown(accountID: only.id, until: Date().addingTimeInterval(1.5))
         let agent = try await harness.agent("waiting", driver: "test.scripted-account")
         let session = try await harness.submit("events=2", agent: agent)
         let waiting = try await harness.waitFor(session.id, "a waiting reason") { $0.waitingReason != nil }

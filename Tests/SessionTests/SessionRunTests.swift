@@ -12,7 +12,7 @@ struct SessionRunTests {
         defer { harness.remove() }
         let agent = try await harness.agent()
         let seen = Mutex<[EventRecord]>([])
-        let subscription = harness.runtime.hub.subscribe()
+        let subscription = harness.hub.subscribe()
         let store = harness.store
         let watcher = Task {
             for await event in subscription.events {
@@ -40,7 +40,7 @@ struct SessionRunTests {
         for _ in 0..<500 where seen.withLock({ $0.count }) < events.count {
             try await Task.sleep(for: .milliseconds(20))
         }
-        harness.runtime.hub.unsubscribe(subscription.id)
+        harness.hub.unsubscribe(subscription.id)
         await watcher.value
         #expect(seen.withLock { $0.map(\.seq) } == events.map(\.seq))
         await harness.stop()
@@ -99,7 +99,8 @@ struct SessionRunTests {
         #expect(pending.command == "git stash drop || echo ran")
         #expect(pending.ruleID == "core.git:stash-drop")
         #expect(try await harness.store.session(id: session.id)?.state == .running)
-        #expect(try await harness.store.updateCommandDecision(id: pending.id, from: .pending, to: .approved, exitCode: nil, decidedBy: "alice"))
+        #expect(try await harness.approvals.approve(pending.id, by: "alice").status == .approved)
+        await #expect(throws: HeldCommandAlreadyDecided.self) { try await harness.approvals.deny(pending.id, by: "late") }
         #expect(try await harness.waitForState(session.id, [.done, .failed]).state == .done)
         let events = try await harness.events(session.id)
         #expect(events.first { $0.type == "host.command.approval" }?.object["decided_by"] as? String == "alice")
@@ -117,7 +118,7 @@ struct SessionRunTests {
         let agent = try await harness.agent()
         let denied = try await harness.submit("command=git+stash+drop+;+touch+denied events=1", agent: agent)
         let pending = try await Self.waitForPending(harness)
-        _ = try await harness.store.updateCommandDecision(id: pending.id, from: .pending, to: .denied, exitCode: nil, decidedBy: "bob")
+        try await harness.approvals.deny(pending.id, by: "bob")
         #expect(try await harness.waitForState(denied.id, [.done, .failed]).state == .done)
         #expect(try await harness.events(denied.id).contains { ($0.object["message"] as? String) == "command deny exit none" })
         let expired = try await harness.submit("command=git+stash+clear+;+touch+expired events=1", agent: agent)
@@ -131,7 +132,7 @@ struct SessionRunTests {
 
     static func waitForPending(_ harness: SessionHarness) async throws -> CommandDecisionRecord {
         for _ in 0..<500 {
-            if let first = try await harness.store.pendingCommandDecisions().first { return first }
+            if let first = try await harness.store.pendingCommandDecisions(sessionID: nil).first { return first }
             try await Task.sleep(for: .milliseconds(20))
         }
         throw SessionHarness.Timeout(description: "no command was held")
@@ -150,7 +151,7 @@ struct SessionRunTests {
         #expect(waiting.waitingReason == "agent sleeper is disabled")
         agent.status = .active
         _ = try await harness.store.upsertAgent(agent)
-        await harness.scheduler.wake()
+        harness.scheduler.wake()
         #expect(try await harness.waitForState(session.id, [.done, .failed]).state == .done)
         await harness.stop()
     }

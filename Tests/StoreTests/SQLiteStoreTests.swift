@@ -15,8 +15,8 @@ struct SQLiteStoreTests {
         let reopened = try test.reopen()
         let again = try #require(try await reopened.session(id: session.id))
         #expect(again == (try await test.store.session(id: session.id)))
-        #expect(again.lastSeq == 1)
-        #expect(try await reopened.events(sessionID: session.id, afterSeq: 0, limit: 10).map(\.type) == ["status"])
+        #expect(again.lastSeq == 3)
+        #expect(try await reopened.events(sessionID: session.id, afterSeq: 0, limit: 10).map(\.type) == ["host.session.state", "host.session.state", "status"])
         #expect(try await reopened.latestCheckpoint(sessionID: session.id)?.state == [1, 2, 3])
         _ = try test.reopen()
     }
@@ -80,8 +80,9 @@ struct SQLiteStoreTests {
         }
         for session in sessions {
             let events = try await store.events(sessionID: session.id, afterSeq: 0, limit: 10_000)
-            #expect(events.map(\.seq) == Array(1...500))
-            #expect(try await store.session(id: session.id)?.lastSeq == 500)
+            // Two state events (queued, running) came first.
+            #expect(events.map(\.seq) == Array(1...502))
+            #expect(try await store.session(id: session.id)?.lastSeq == 502)
         }
     }
 
@@ -106,15 +107,15 @@ struct SQLiteStoreTests {
         var seen: [String] = []
         var cursor: String?
         repeat {
-            let page = try await test.store.sessions(states: nil, limit: 5, after: cursor)
+            let page = try await test.store.sessions(SessionFilter(), limit: 5, after: cursor)
             seen += page.sessions.map(\.id)
             cursor = page.nextCursor
         } while cursor != nil
         #expect(seen.count == 23)
         #expect(Set(seen) == created)
-        let queued = try await test.store.sessions(states: [.queued], limit: 100, after: nil)
+        let queued = try await test.store.sessions(SessionFilter(states: [.queued]), limit: 100, after: nil)
         #expect(queued.sessions.count == 12)
-        await #expect(throws: StoreError.self) { _ = try await test.store.sessions(states: nil, limit: 5, after: "garbage") }
+        await #expect(throws: StoreError.self) { _ = try await test.store.sessions(SessionFilter(), limit: 5, after: "garbage") }
     }
 
     @Test("legal transitions set their timestamps; illegal ones throw with the current state")
@@ -123,13 +124,13 @@ struct SQLiteStoreTests {
         defer { test.directory.remove() }
         let session = try await test.makeSession(state: .queued)
         #expect(session.startedAt == nil)
-        let running = try await test.store.transitionSession(id: session.id, to: .running, error: nil, accountID: nil)
+        let running = try await test.store.transitionSession(SessionTransition(sessionID: session.id, to: .running, error: nil)).session
         #expect(running.startedAt != nil && running.endedAt == nil)
-        let failed = try await test.store.transitionSession(id: session.id, to: .failed, error: "boom", accountID: nil)
+        let failed = try await test.store.transitionSession(SessionTransition(sessionID: session.id, to: .failed, error: "boom")).session
         #expect(failed.endedAt != nil)
         #expect(failed.error == "boom")
         let error = await #expect(throws: IllegalSessionTransition.self) {
-            try await test.store.transitionSession(id: session.id, to: .running, error: nil, accountID: nil)
+            try await test.store.transitionSession(SessionTransition(sessionID: session.id, to: .running, error: nil)).session
         }
         #expect(error?.from == .failed)
         #expect(error?.to == .running)
@@ -143,13 +144,13 @@ struct SQLiteStoreTests {
         let session = try await test.makeSession(state: .running)
         let decision = CommandDecisionRecord(sessionID: session.id, command: "git reset --hard", decision: .ask, ruleID: "core.git:reset-hard", status: .pending)
         try await test.store.recordCommandDecision(decision)
-        #expect(try await test.store.pendingCommandDecisions().map(\.id) == [decision.id])
-        #expect(try await test.store.updateCommandDecision(id: decision.id, from: .pending, to: .approved, exitCode: nil, decidedBy: "ops"))
-        #expect(try await test.store.updateCommandDecision(id: decision.id, from: .pending, to: .denied, exitCode: nil, decidedBy: "late") == false)
+        #expect(try await test.store.pendingCommandDecisions(sessionID: nil).map(\.id) == [decision.id])
+        #expect(try await test.store.updateCommandDecision(id: decision.id, from: .pending, to: .approved, exitCode: nil, decidedBy: "ops", outcome: nil))
+        #expect(try await test.store.updateCommandDecision(id: decision.id, from: .pending, to: .denied, exitCode: nil, decidedBy: "late", outcome: nil) == false)
         let stored = try #require(try await test.store.commandDecision(id: decision.id))
         #expect(stored.status == .approved)
         #expect(stored.decidedBy == "ops")
-        #expect(try await test.store.pendingCommandDecisions().isEmpty)
+        #expect(try await test.store.pendingCommandDecisions(sessionID: nil).isEmpty)
     }
 
     @Test("agents upsert by name; users, keys and tokens are stored by hash")

@@ -14,7 +14,7 @@ extension GatewayConfiguration {
         if let limits = try reader.table("limits") {
             try limits.allowKeys([
                 "max_concurrent_sessions", "max_concurrent_sessions_per_agent", "command_timeout_seconds",
-                "max_command_timeout_seconds", "command_output_limit_bytes", "approval_timeout_seconds", "cancel_grace_seconds",
+                "max_command_timeout_seconds", "command_output_limit_bytes", "approval_timeout_seconds", "cancel_grace_seconds", "max_concurrent_commands", "max_concurrent_commands_per_session",
             ])
             var value = configuration.limits
             if let number = try limits.positiveInt("max_concurrent_sessions") { value.maxConcurrentSessions = number }
@@ -24,6 +24,8 @@ extension GatewayConfiguration {
             if let number = try limits.positiveInt("command_output_limit_bytes") { value.commandOutputLimitBytes = number }
             if let number = try limits.positiveNumber("approval_timeout_seconds") { value.approvalTimeoutSeconds = number }
             if let number = try limits.positiveNumber("cancel_grace_seconds") { value.cancelGraceSeconds = number }
+            if let number = try limits.positiveInt("max_concurrent_commands") { value.maxConcurrentCommands = number }
+            if let number = try limits.positiveInt("max_concurrent_commands_per_session") { value.maxConcurrentCommandsPerSession = number }
             if value.commandTimeoutSeconds > value.maxCommandTimeoutSeconds {
                 throw limits.error("command_timeout_seconds", "must not exceed max_command_timeout_seconds")
             }

@@ -25,6 +25,9 @@ public struct GatewayConfiguration: Sendable, Equatable {
         public var approvalTimeoutSeconds: Double = 600
         /// How long a cancelled run may take to end before the host gives up on it.
         public var cancelGraceSeconds: Double = 10
+        /// Agent commands running at once across the gateway, and for one session; more wait.
+        public var maxConcurrentCommands = 16
+        public var maxConcurrentCommandsPerSession = 4
 
         public init() {}
     }

@@ -1,21 +1,33 @@
 import Foundation
 import Synchronization
 
-/// The in-process publisher of stored events. Sessions publish after an event is durable; the
-/// WebSocket hub (and `flywheel sessions run`) subscribe.
+/// The in-process publisher of stored events. Events are published only after they are committed;
+/// the ``EventService`` builds gapless, replayable feeds on top of it.
 ///
-/// Each subscriber has a bounded buffer: a slow subscriber loses the oldest buffered events rather
-/// than stalling publishers, and notices the gap from the `seq` numbers, which it can fill from the
-/// event log. Publishing never waits.
+/// Each subscriber has a bounded buffer. A subscriber that lets it fill is cut off, not slowed
+/// down and not fed a silent gap: its stream ends and ``Subscription/fellBehind`` says why, so it can
+/// resume from the store after the last seq it saw. Publishing never waits.
 public final class EventHub: Sendable {
-    public struct Subscription: Sendable {
+    public final class Subscription: Sendable {
         public let id: UInt64
         public let events: AsyncStream<EventRecord>
+        private let overflowed = Atomic<Bool>(false)
+
+        init(id: UInt64, events: AsyncStream<EventRecord>) {
+            self.id = id
+            self.events = events
+        }
+
+        /// True once the stream ended because the subscriber did not keep up.
+        public var fellBehind: Bool { overflowed.load(ordering: .acquiring) }
+
+        func markFellBehind() { overflowed.store(true, ordering: .releasing) }
     }
 
     private struct Subscriber {
         var sessionID: String?
         var continuation: AsyncStream<EventRecord>.Continuation
+        var subscription: Subscription
     }
 
     private let subscribers = Mutex<[UInt64: Subscriber]>([:])
@@ -23,33 +35,39 @@ public final class EventHub: Sendable {
     public let bufferSize: Int
 
     public init(bufferSize: Int = 4096) {
-        self.bufferSize = bufferSize
+        self.bufferSize = max(1, bufferSize)
     }
 
     /// Subscribes to one session's events, or to every session's when `sessionID` is nil.
     public func subscribe(sessionID: String? = nil) -> Subscription {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).newValue
-        let (stream, continuation) = AsyncStream<EventRecord>.makeStream(bufferingPolicy: .bufferingNewest(bufferSize))
-        continuation.onTermination = { [weak self] _ in self?.unsubscribe(id) }
-        subscribers.withLock { $0[id] = Subscriber(sessionID: sessionID, continuation: continuation) }
-        return Subscription(id: id, events: stream)
+        let (stream, continuation) = AsyncStream<EventRecord>.makeStream(bufferingPolicy: .bufferingOldest(bufferSize))
+        let subscription = Subscription(id: id, events: stream)
+        continuation.onTermination = { [weak self] _ in self?.remove(id) }
+        subscribers.withLock { $0[id] = Subscriber(sessionID: sessionID, continuation: continuation, subscription: subscription) }
+        return subscription
     }
 
     public func unsubscribe(_ id: UInt64) {
-        let removed = subscribers.withLock { $0.removeValue(forKey: id) }
-        removed?.continuation.finish()
+        remove(id)?.continuation.finish()
     }
 
-    /// Hands stored events to the subscribers that want them.
+    /// Hands stored events to the subscribers that want them; cuts off those whose buffer is full.
     public func publish(_ events: [EventRecord]) {
         guard !events.isEmpty else { return }
         let targets = subscribers.withLock { table in Array(table.values) }
         for subscriber in targets {
             for event in events where subscriber.sessionID == nil || subscriber.sessionID == event.sessionID {
-                subscriber.continuation.yield(event)
+                if case .dropped = subscriber.continuation.yield(event) {
+                    subscriber.subscription.markFellBehind()
+                    unsubscribe(subscriber.subscription.id)
+                    break
+                }
             }
         }
     }
+
+    public var subscriberCount: Int { subscribers.withLock { $0.count } }
 
     /// Ends every subscription (at shutdown).
     public func finishAll() {
@@ -58,5 +76,10 @@ public final class EventHub: Sendable {
             return Array(table.values)
         }
         for subscriber in all { subscriber.continuation.finish() }
+    }
+
+    @discardableResult
+    private func remove(_ id: UInt64) -> Subscriber? {
+        subscribers.withLock { $0.removeValue(forKey: id) }
     }
 }

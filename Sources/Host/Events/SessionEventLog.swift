@@ -22,10 +22,20 @@ public struct SessionEventLog: Sendable {
 
     /// Appends one host event (`host.*`) with a JSON object payload.
     @discardableResult
-    public func appendHostEvent(sessionID: String, type: String, _ payload: [String: Any]) async throws -> EventRecord? {
+    public func appendHostEvent(sessionID: String, type: String, _ payload: [String: Any]) async throws -> EventRecord {
         var object = payload
         object["type"] = type
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return try await append([NewEvent(sessionID: sessionID, type: type, payload: String(decoding: data, as: UTF8.self))]).first
+        let records = try await append([NewEvent(sessionID: sessionID, type: type, payload: HostJSON.encode(object))])
+        guard let record = records.first else { throw StoreError(kind: .database, message: "the store stored no event") }
+        return record
+    }
+
+    /// Changes a session's state, compare-and-set, with its `host.session.state` event committed in
+    /// the same transaction; publishes the event.
+    @discardableResult
+    public func transition(_ transition: SessionTransition) async throws -> SessionRecord {
+        let result = try await store.transitionSession(transition)
+        hub.publish([result.event])
+        return result.session
     }
 }

@@ -3,7 +3,9 @@ import Logging
 
 /// The host's command path: every command a driver asks for gets a policy decision, stored with
 /// the session, before anything runs. Denied commands never run; held ones wait for an operator;
-/// allowed ones run in the workspace, their output recorded as events.
+/// allowed ones run in the workspace (within the concurrency limits), their output recorded as
+/// events. What became of every command is recorded, including refusals and commands killed
+/// because their session ended.
 public struct CommandGate: Sendable {
     public let policy: CommandPolicy
     public let store: any GatewayStore
@@ -11,6 +13,8 @@ public struct CommandGate: Sendable {
     public let runner: any CommandRunning
     public let limits: SessionLimits
     public let logger: Logger
+    let held: HeldCommands
+    let slots: CommandSlots
 
     public init(policy: CommandPolicy, store: any GatewayStore, log: SessionEventLog, runner: any CommandRunning,
                 limits: SessionLimits, logger: Logger) {
@@ -20,6 +24,8 @@ public struct CommandGate: Sendable {
         self.runner = runner
         self.limits = limits
         self.logger = logger
+        self.held = HeldCommands()
+        self.slots = CommandSlots(.init(total: limits.maxConcurrentCommands, perSession: limits.maxConcurrentCommandsPerSession))
     }
 
     /// Decides on and (if allowed) runs one request; returns the `flywheel.command-result/1` document.
@@ -28,7 +34,7 @@ public struct CommandGate: Sendable {
             return try await decideAndRun(request, sessionID: sessionID, workspace: workspace, environment: environment)
         } catch {
             logger.error("command handling failed", metadata: ["flywheel.session.id": .string(sessionID), "error": .string("\(error)")])
-            return Self.result(["decision": "deny", "ran": false, "reason": "the host could not handle the command: \(error)"])
+            return HostJSON.encode(["decision": "deny", "ran": false, "reason": "the host could not handle the command: \(error)"])
         }
     }
 
@@ -56,14 +62,12 @@ public struct CommandGate: Sendable {
 
         switch decision.verdict {
         case .deny:
-            return Self.result(base.merging(["ran": false]) { $1 })
+            return HostJSON.encode(base.merging(["ran": false]) { $1 })
         case .ask:
-            let answer = try await awaitApproval(id: id)
-            try await log.appendHostEvent(sessionID: sessionID, type: "host.command.approval",
-                                          ["request_id": id, "status": answer.status.rawValue, "decided_by": answer.decidedBy ?? "nobody"])
+            let answer = try await awaitApproval(id: id, sessionID: sessionID)
             guard answer.status == .approved else {
-                let why = answer.status == .expired ? "no operator approved the command in time" : "an operator denied the command"
-                return Self.result(base.merging(["decision": "deny", "ran": false, "reason": why]) { $1 })
+                let why = answer.outcome ?? (answer.status == .denied ? "an operator denied the command" : "no operator approved the command in time")
+                return HostJSON.encode(base.merging(["decision": "deny", "ran": false, "reason": why]) { $1 })
             }
             base["decision"] = "allow"
         case .allow, .warn, .log:
@@ -74,48 +78,96 @@ public struct CommandGate: Sendable {
         do {
             directory = try Self.workingDirectory(workspace: workspace, cwd: request.cwd)
         } catch {
-            _ = try await store.updateCommandDecision(id: id, from: nil, to: .failed, exitCode: nil, decidedBy: nil)
-            return Self.result(base.merging(["ran": false, "reason": "\(error)"]) { $1 })
+            try await finish(id, sessionID: sessionID, status: .refused, outcome: "\(error)", event: ["ran": false, "refused": "\(error)"])
+            return HostJSON.encode(base.merging(["ran": false, "reason": "\(error)"]) { $1 })
         }
-        let requested = request.timeoutSeconds.map { Duration.milliseconds(Int64($0 * 1000)) } ?? limits.commandTimeout
+        let requested = request.timeoutSeconds.map { Duration.milliseconds(Int64(($0 * 1000).rounded(.up))) } ?? limits.commandTimeout
         let runRequest = CommandRunRequest(
             command: request.command, workingDirectory: directory, environment: environment.merging(request.environment) { $1 },
             timeout: min(requested, limits.maxCommandTimeout), outputLimit: limits.commandOutputLimit)
-        let log = self.log
+        do {
+            try await slots.acquire(sessionID: sessionID)
+        } catch {
+            try await finish(id, sessionID: sessionID, status: .cancelled, outcome: "the session ended before the command could start",
+                             event: ["ran": false, "cancelled": true])
+            throw error
+        }
+        defer { slots.release(sessionID: sessionID) }
+        let log = self.log, logger = self.logger
         let outcome: CommandOutcome
         do {
             outcome = try await runner.run(runRequest) { chunk in
-                _ = try? await log.appendHostEvent(sessionID: sessionID, type: "host.command.output", [
-                    "request_id": id, "stream": chunk.stream.rawValue, "text": String(decoding: chunk.bytes, as: UTF8.self),
-                ])
+                do {
+                    try await log.appendHostEvent(sessionID: sessionID, type: "host.command.output", [
+                        "request_id": id, "stream": chunk.stream.rawValue, "text": String(decoding: chunk.bytes, as: UTF8.self),
+                    ])
+                } catch {
+                    // The command's output also reaches the driver in the result; the log says what the event log lacks.
+                    logger.error("cannot store command output", metadata: [
+                        "flywheel.session.id": .string(sessionID), "flywheel.command.id": .string(id), "error": .string("\(error)"),
+                    ])
+                }
             }
+        } catch is CancellationError {
+            try await finish(id, sessionID: sessionID, status: .cancelled, outcome: "killed: the session ended while the command ran",
+                             event: ["ran": true, "killed": true, "exit_code": NSNull()])
+            throw CancellationError()
         } catch {
-            _ = try await store.updateCommandDecision(id: id, from: nil, to: .failed, exitCode: nil, decidedBy: nil)
-            try await log.appendHostEvent(sessionID: sessionID, type: "host.command.exit", ["request_id": id, "error": "\(error)"])
-            return Self.result(base.merging(["ran": false, "reason": "the command could not start: \(error)"]) { $1 })
+            try await finish(id, sessionID: sessionID, status: .failed, outcome: "the command could not start: \(error)",
+                             event: ["ran": false, "error": "\(error)"])
+            return HostJSON.encode(base.merging(["ran": false, "reason": "the command could not start: \(error)"]) { $1 })
         }
-        _ = try await store.updateCommandDecision(id: id, from: nil, to: .ran, exitCode: outcome.exitCode, decidedBy: nil)
-        var exit: [String: Any] = ["request_id": id, "timed_out": outcome.timedOut, "truncated": outcome.truncated,
-                                   "duration_ms": Int(outcome.duration.components.seconds * 1000 + outcome.duration.components.attoseconds / 1_000_000_000_000_000)]
+        let milliseconds = outcome.duration.components.seconds * 1000 + outcome.duration.components.attoseconds / 1_000_000_000_000_000
+        var exit: [String: Any] = ["ran": true, "timed_out": outcome.timedOut, "truncated": outcome.truncated, "duration_ms": Int(milliseconds)]
         exit["exit_code"] = outcome.exitCode.map { Int($0) as Any } ?? NSNull()
         if let signal = outcome.signal { exit["signal"] = Int(signal) }
-        try await log.appendHostEvent(sessionID: sessionID, type: "host.command.exit", exit)
-        return Self.result(base.merging([
+        try await finish(id, sessionID: sessionID, status: .ran, exitCode: outcome.exitCode,
+                         outcome: outcome.timedOut ? "timed out and was killed" : nil, event: exit)
+        return HostJSON.encode(base.merging([
             "ran": true, "exit_code": outcome.exitCode.map { Int($0) as Any } ?? NSNull(), "timed_out": outcome.timedOut,
             "stdout": outcome.stdoutText, "stderr": outcome.stderrText, "truncated": outcome.truncated,
         ]) { $1 })
     }
 
-    /// Waits for an operator's answer to a held command, or expires it.
-    private func awaitApproval(id: String) async throws -> CommandDecisionRecord {
-        let deadline = ContinuousClock.now + limits.approvalTimeout
-        while ContinuousClock.now < deadline {
-            if let record = try await store.commandDecision(id: id), record.status != .pending { return record }
-            try await Task.sleep(for: limits.approvalPollInterval)
+    /// Records what became of a command (its row and its `host.command.exit` event), even when the
+    /// caller was cancelled: a killed command's outcome is part of the session's record.
+    private func finish(_ id: String, sessionID: String, status: CommandDecisionRecord.Status, exitCode: Int32? = nil, outcome: String?,
+                        event: [String: Any]) async throws {
+        let store = self.store, log = self.log
+        var payload = event
+        payload["request_id"] = id
+        payload["type"] = "host.command.exit"
+        let document = HostJSON.encode(payload)
+        try await uncancelled {
+            _ = try await store.updateCommandDecision(id: id, from: nil, to: status, exitCode: exitCode, decidedBy: nil, outcome: outcome)
+            try await log.append([NewEvent(sessionID: sessionID, type: "host.command.exit", payload: document)])
         }
-        _ = try await store.updateCommandDecision(id: id, from: .pending, to: .expired, exitCode: nil, decidedBy: "timeout")
-        guard let record = try await store.commandDecision(id: id) else { throw StoreError.notFound("command decision \(id)") }
-        return record
+    }
+
+    /// Waits for an operator's answer to a held command. It expires when nobody answers in time, and
+    /// is cancelled at once when its session ends; either is recorded once, compare-and-set.
+    private func awaitApproval(id: String, sessionID: String) async throws -> CommandDecisionRecord {
+        await held.wait(for: id, until: ContinuousClock.now + limits.approvalTimeout)
+        let store = self.store, log = self.log
+        let ended = Task.isCancelled
+        return try await uncancelled {
+            if ended {
+                _ = try await store.updateCommandDecision(id: id, from: .pending, to: .cancelled, exitCode: nil, decidedBy: "host",
+                                                          outcome: "the session ended while the command was held")
+            } else {
+                _ = try await store.updateCommandDecision(id: id, from: .pending, to: .expired, exitCode: nil, decidedBy: "timeout",
+                                                          outcome: "no operator answered in time")
+            }
+            guard let record = try await store.commandDecision(id: id) else { throw StoreError.notFound("command decision \(id)") }
+            try await log.appendHostEvent(sessionID: sessionID, type: "host.command.approval",
+                                          ["request_id": id, "status": record.status.rawValue, "decided_by": record.decidedBy ?? "nobody"])
+            return record
+        }
+    }
+
+    /// Wakes a held command after its answer was recorded.
+    func announceAnswer(_ id: String) {
+        held.announce(id)
     }
 
     struct WorkingDirectoryError: Error, CustomStringConvertible {
@@ -135,10 +187,5 @@ public struct CommandGate: Sendable {
             throw WorkingDirectoryError(description: "cwd '\(cwd)' leads outside the workspace")
         }
         return directory
-    }
-
-    static func result(_ object: [String: Any]) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data(#"{"decision":"deny","ran":false}"#.utf8)
-        return String(decoding: data, as: UTF8.self)
     }
 }

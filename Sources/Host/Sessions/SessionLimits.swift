@@ -9,8 +9,8 @@ public struct SessionLimits: Sendable {
     public var commandOutputLimit: Int
     public var approvalTimeout: Duration
     public var cancelGrace: Duration
-    /// How often a held command checks the store for an operator's answer.
-    public var approvalPollInterval: Duration = .milliseconds(200)
+    public var maxConcurrentCommands: Int
+    public var maxConcurrentCommandsPerSession: Int
 
     public init(_ limits: GatewayConfiguration.Limits = .init()) {
         maxConcurrentSessions = limits.maxConcurrentSessions
@@ -20,5 +20,7 @@ public struct SessionLimits: Sendable {
         commandOutputLimit = limits.commandOutputLimitBytes
         approvalTimeout = .milliseconds(Int64(limits.approvalTimeoutSeconds * 1000))
         cancelGrace = .milliseconds(Int64(limits.cancelGraceSeconds * 1000))
+        maxConcurrentCommands = limits.maxConcurrentCommands
+        maxConcurrentCommandsPerSession = limits.maxConcurrentCommandsPerSession
     }
 }

@@ -33,11 +33,20 @@ public struct SessionRunner: Sendable {
             var rateLimitUntil: Date?
             var cancelRequested = false
             var pauseCheckpointSaved = false
+            var shutdownRequested = false
+            var shutdownCheckpointSaved = false
             var storageError: String?
         }
         let values: Mutex<Values>
         init(lastSeq: Int64) { values = Mutex(Values(lastSeq: lastSeq)) }
         func update<T>(_ body: (inout Values) -> T) -> T { values.withLock { body(&$0) } }
+    }
+
+    /// Where a resumed run picks up, as the task's `resume` member tells the driver.
+    struct ResumePoint {
+        var checkpoint: CheckpointRecord
+        /// The driver's own events stored after the checkpoint (host events not counted).
+        var eventsAfterCheckpoint: Int
     }
 
     func run(session: SessionRecord, agent: AgentRecord, lease: AccountLease?, checkpoint: CheckpointRecord?,
@@ -48,12 +57,14 @@ public struct SessionRunner: Sendable {
         }
         let instance: DriverInstance
         do {
-            instance = try plugin.makeDriver(configJSON: agent.configJSON)
+            instance = try await plugin.createInstance(configJSON: agent.configJSON)
         } catch {
             return .failed("the driver refused the agent's configuration: \(error.description)")
         }
-        // destroy joins the driver's threads; a driver that hangs must not hang the host with it.
-        defer { Thread.detachNewThread { instance.destroy() } }
+        // destroy joins the driver's threads: it runs on the instance's own thread, never waited for here.
+        defer { instance.retire() }
+        let resumable = instance.supportsCheckpoints
+        control.setSupportsCheckpoints(resumable)
 
         let workspace = agent.workspace.map { URL(fileURLWithPath: $0) } ?? defaultWorkspace(agent)
         do {
@@ -61,24 +72,39 @@ public struct SessionRunner: Sendable {
         } catch {
             return .failed("cannot create the workspace \(workspace.path): \((error as NSError).localizedDescription)")
         }
-        let task = Self.taskJSON(session: session, workspace: workspace, lease: lease)
+        var resumePoint: ResumePoint?
+        if let checkpoint, resumable {
+            do {
+                resumePoint = ResumePoint(checkpoint: checkpoint,
+                                          eventsAfterCheckpoint: try await store.driverEventCount(sessionID: session.id, afterSeq: checkpoint.seq))
+            } catch {
+                return .failed("cannot read the session's events: \(error)")
+            }
+        }
+        let task = Self.taskJSON(session: session, workspace: workspace, lease: lease, resume: resumePoint)
         let run: DriverRun
-        let resuming = checkpoint != nil && instance.supportsCheckpoints
         do {
-            if let checkpoint, resuming {
-                run = try instance.resume(taskJSON: task, state: checkpoint.state)
+            if let resumePoint {
+                run = try await instance.resumeRun(taskJSON: task, state: resumePoint.checkpoint.state)
             } else {
-                run = try instance.execute(taskJSON: task)
+                run = try await instance.startRun(taskJSON: task)
             }
         } catch {
             return .failed(error.description)
         }
         let state = RunState(lastSeq: session.lastSeq)
         var started: [String: Any] = ["driver": agent.driverID, "run_id": Int(run.id), "workspace": workspace.path]
-        if let checkpoint, resuming { started["resumed_from_seq"] = Int(checkpoint.seq) }
+        if let resumePoint {
+            started["resumed_from_seq"] = Int(resumePoint.checkpoint.seq)
+            started["events_after_checkpoint"] = resumePoint.eventsAfterCheckpoint
+        }
         if let lease { started["account"] = "\(lease.provider)/\(lease.label)" }
-        if let record = try? await log.appendHostEvent(sessionID: session.id, type: "host.run.started", started) {
+        do {
+            let record = try await log.appendHostEvent(sessionID: session.id, type: "host.run.started", started)
             state.update { $0.lastSeq = record.seq }
+        } catch {
+            run.finish()
+            return .failed("cannot store events: \(error)")
         }
 
         let environment = agent.environment
@@ -115,22 +141,18 @@ public struct SessionRunner: Sendable {
         reading: while let batch = await withTaskCancellationHandler(operation: { await run.next() }, onCancel: { run.finish() }) {
             for item in batch {
                 switch item {
-                case .event(let bytes):
-                    do {
-                        let event = try DriverEventParser.parse(bytes)
-                        pending.append(NewEvent(sessionID: session.id, type: event.type, payload: event.json))
-                        if event.type == "rate_limited" { state.update { $0.rateLimitUntil = Self.rateLimitEnd(event.json) } }
-                        if event.isTerminal {
-                            state.update { $0.terminal = (event.type, Self.errorText(event.json)) }
-                            run.finish()
-                            _ = await flush()
-                            break reading
-                        }
-                    } catch {
-                        let excerpt = String(decoding: bytes.prefix(200), as: UTF8.self)
-                        pending.append(NewEvent(sessionID: session.id, type: "host.driver_error",
-                                                payload: CommandGate.result(["type": "host.driver_error", "problem": error.description, "excerpt": excerpt])))
+                case .event(let event):
+                    pending.append(NewEvent(sessionID: session.id, type: event.type, payload: event.json))
+                    if event.type == "rate_limited" { state.update { $0.rateLimitUntil = Self.rateLimitEnd(event.json) } }
+                    if event.isTerminal {
+                        state.update { $0.terminal = (event.type, Self.errorText(event.json)) }
+                        run.finish()
+                        _ = await flush()
+                        break reading
                     }
+                case .refusedEvent(let problem, let excerpt):
+                    pending.append(NewEvent(sessionID: session.id, type: "host.driver_error",
+                                            payload: HostJSON.encode(["type": "host.driver_error", "problem": problem, "excerpt": excerpt])))
                 case .command(let command):
                     guard await flush() else { command.close(); break reading }
                     group.addTask {
@@ -142,8 +164,8 @@ public struct SessionRunner: Sendable {
                     let seq = state.update { $0.lastSeq }
                     do {
                         try await store.saveCheckpoint(sessionID: session.id, seq: seq, state: bytes)
-                        _ = try await log.appendHostEvent(sessionID: session.id, type: "host.checkpoint", ["seq": Int(seq), "bytes": bytes.count])
-                            .map { record in state.update { $0.lastSeq = record.seq } }
+                        let record = try await log.appendHostEvent(sessionID: session.id, type: "host.checkpoint", ["seq": Int(seq), "bytes": bytes.count])
+                        state.update { $0.lastSeq = record.seq }
                     } catch {
                         state.update { $0.storageError = "cannot store a checkpoint: \(error)" }
                         break reading
@@ -156,37 +178,48 @@ public struct SessionRunner: Sendable {
         run.finish()
     }
 
-    /// Applies cancel and pause requests while the run goes on.
+    /// Applies cancel, pause and shutdown requests while the run goes on. After the first request
+    /// that stops the run, the driver has a grace period to end with its terminal event; then the
+    /// host gives up on the run.
     private func listen(control: SessionControl, instance: DriverInstance, run: DriverRun, session: SessionRecord, state: RunState) async {
         for await request in control.requests {
             switch request {
             case .cancel:
                 state.update { $0.cancelRequested = true }
-                try? instance.cancel(runID: run.id)
-            case .pause:
+            case .pause, .shutdown:
                 do {
-                    let bytes = try instance.saveCheckpoint(runID: run.id)
+                    let bytes = try await instance.checkpoint(runID: run.id)
                     let seq = state.update { $0.lastSeq }
                     try await store.saveCheckpoint(sessionID: session.id, seq: seq, state: bytes)
-                    state.update { $0.pauseCheckpointSaved = true }
-                    try? instance.cancel(runID: run.id)
+                    state.update {
+                        if request == .pause { $0.pauseCheckpointSaved = true } else { $0.shutdownCheckpointSaved = true }
+                    }
                 } catch {
-                    logger.warning("pause failed", metadata: ["flywheel.session.id": .string(session.id), "error": .string("\(error)")])
-                    continue
+                    logger.warning("cannot save a checkpoint", metadata: ["flywheel.session.id": .string(session.id), "error": .string("\(error)")])
+                    guard request == .shutdown else { continue }
                 }
+                if request == .shutdown { state.update { $0.shutdownRequested = true } }
             }
-            // The run has a grace period to end with its terminal event; then the host gives up on it.
-            let grace = limits.cancelGrace
-            Task.detached { [run] in
-                try? await Task.sleep(for: grace)
-                run.finish()
+            do {
+                try await instance.cancelRun(run.id)
+            } catch {
+                logger.warning("the driver refused cancel", metadata: ["flywheel.session.id": .string(session.id), "error": .string("\(error)")])
             }
+            do {
+                try await Task.sleep(for: limits.cancelGrace)
+            } catch {
+                return
+            }
+            run.finish()
+            return
         }
     }
 
     static func outcome(state: RunState.Values, lease: AccountLease?) -> SessionRunOutcome {
         if let error = state.storageError { return .failed(error) }
-        if state.pauseCheckpointSaved, state.terminal?.type != "completed", state.terminal?.type != "failed" { return .paused }
+        let endedOnItsOwn = state.terminal?.type == "completed" || state.terminal?.type == "failed"
+        if state.shutdownRequested, !endedOnItsOwn, !state.cancelRequested { return .stopped(checkpointed: state.shutdownCheckpointSaved) }
+        if state.pauseCheckpointSaved, !endedOnItsOwn, !state.cancelRequested { return .paused }
         switch state.terminal?.type {
         case "completed": return .done
         case "cancelled": return state.cancelRequested ? .cancelled : .failed("the driver cancelled the run on its own")
@@ -199,22 +232,25 @@ public struct SessionRunner: Sendable {
         }
     }
 
-    static func taskJSON(session: SessionRecord, workspace: URL, lease: AccountLease?) -> String {
+    static func taskJSON(session: SessionRecord, workspace: URL, lease: AccountLease?, resume: ResumePoint? = nil) -> String {
         var task: [String: Any] = ["schema": "flywheel.task/1", "session_id": session.id, "prompt": session.task, "workspace": workspace.path]
+        if let resume {
+            task["resume"] = ["checkpoint_seq": Int(resume.checkpoint.seq), "events_after_checkpoint": resume.eventsAfterCheckpoint]
+        }
         if let lease {
             let credentials = (try? JSONSerialization.jsonObject(with: Data(lease.credentialsJSON.utf8))) ?? lease.credentialsJSON
             task["account"] = ["provider": lease.provider, "label": lease.label, "credentials": credentials]
         }
-        return CommandGate.result(task)
+        return HostJSON.encode(task)
     }
 
     static func rateLimitEnd(_ json: String, now: Date = Date()) -> Date {
-        let object = (try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]) ?? [:]
-        return RateLimitSignal.cooldownEnd(retryAfterSeconds: (object["retry_after_seconds"] as? NSNumber)?.doubleValue,
-                                           resetAt: object["reset_at"] as? String, now: now)
+        let object = (try? JSONValue.parse(Array(json.utf8)))?.objectValue ?? [:]
+        return RateLimitSignal.cooldownEnd(retryAfterSeconds: object["retry_after_seconds"]?.numberValue,
+                                           resetAt: object["reset_at"]?.stringValue, now: now)
     }
 
     static func errorText(_ json: String) -> String? {
-        ((try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any])?["error"] as? String
+        (try? JSONValue.parse(Array(json.utf8)))?.objectValue?["error"]?.stringValue
     }
 }

@@ -1,23 +1,36 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// Starts queued sessions within the global and per-agent limits, leases accounts for drivers that
-/// need one, applies each run's outcome to the session's state, and carries operators' cancel,
-/// pause and resume requests to running sessions. Every transition goes through the store (which
-/// enforces the state machine) and is recorded as a `host.session.state` event.
+/// need one, applies each run's outcome to the session's state, and carries cancel, pause and resume
+/// to running sessions.
+///
+/// Every state change is compare-and-set in the store, committed with its `host.session.state`
+/// event. A session being started is registered before its start is written, so a cancel that
+/// arrives meanwhile either finds it registered (and the run is stopped before it starts) or finds
+/// it still queued (and the start's compare-and-set loses): never both a cancelled session and a run.
 public actor SessionScheduler {
-    public enum ControlError: Error, Sendable, CustomStringConvertible {
-        case notFound(String)
-        case illegal(IllegalSessionTransition)
-        case pauseUnsupported(driverID: String)
+    /// Which sessions this scheduler runs.
+    public enum Scope: Sendable {
+        /// Every queued session (`flywheel serve`).
+        case all
+        /// Only these (`flywheel sessions run`); others stay queued for a host that runs all.
+        case only(Set<String>)
 
-        public var description: String {
+        func includes(_ id: String) -> Bool {
             switch self {
-            case .notFound(let id): "session \(id) not found"
-            case .illegal(let transition): transition.description
-            case .pauseUnsupported(let driver): "driver \(driver) cannot save its state, so its sessions cannot be paused"
+            case .all: true
+            case .only(let ids): ids.contains(id)
             }
         }
+    }
+
+    private struct Entry {
+        var agentID: String
+        var control: SessionControl
+        var started = false
+        var cancelRequested = false
     }
 
     private let runner: SessionRunner
@@ -26,21 +39,25 @@ public actor SessionScheduler {
     private let accounts: AccountPool?
     private let limits: SessionLimits
     private let logger: Logger
+    private var scope: Scope
 
-    private var running: [String: (agentID: String, control: SessionControl)] = [:]
+    private var active: [String: Entry] = [:]
     private var resumeRequested: Set<String> = []
-    private var waiter: CheckedContinuation<Void, Never>?
-    private var signalled = false
-    /// How often the queue is looked at even without a wake-up (sessions queued by another process).
+    private let shutdownRequested = Atomic<Bool>(false)
+    private var shuttingDown: Bool { shutdownRequested.load(ordering: .acquiring) }
+    private let wakeSignal = WakeSignal()
+    /// How often the queue is looked at without a wake-up (a safety net; every change in this
+    /// process wakes the scheduler itself).
     private let pollInterval: Duration
 
-    public init(runner: SessionRunner, accounts: AccountPool?, pollInterval: Duration = .seconds(1)) {
+    public init(runner: SessionRunner, accounts: AccountPool?, scope: Scope = .all, pollInterval: Duration = .seconds(5)) {
         self.runner = runner
         self.store = runner.store
         self.log = runner.log
         self.accounts = accounts
         self.limits = runner.limits
         self.logger = runner.logger
+        self.scope = scope
         self.pollInterval = pollInterval
     }
 
@@ -49,81 +66,101 @@ public actor SessionScheduler {
     /// Creates a session for an agent and queues it.
     public func submit(agentID: String, task: String) async throws -> SessionRecord {
         let session = try await store.createSession(SessionRecord(agentID: agentID, task: task))
-        try await transition(session.id, to: .queued)
+        if case .only(var ids) = scope {
+            ids.insert(session.id)
+            scope = .only(ids)
+        }
+        let queued = try await log.transition(SessionTransition(sessionID: session.id, to: .queued, expected: [.created]))
         wake()
-        return try await store.session(id: session.id) ?? session
+        return queued
     }
 
-    /// Cancels a session: a running one is asked to stop; one that is not running ends at once.
-    public func cancel(sessionID: String) async throws {
-        if let entry = running[sessionID] {
+    /// Cancels a session: a running (or starting) one is asked to stop; one that is not running
+    /// ends at once. Returns the session as it is after the request.
+    @discardableResult
+    public func cancel(sessionID: String) async throws -> SessionRecord {
+        if var entry = active[sessionID] {
+            entry.cancelRequested = true
+            active[sessionID] = entry
             entry.control.send(.cancel)
-            return
+            return try await current(sessionID)
         }
-        try await transitionOrThrow(sessionID, to: .cancelled, error: "cancelled by an operator")
+        resumeRequested.remove(sessionID)
+        _ = try await current(sessionID)
+        let session = try await log.transition(SessionTransition(sessionID: sessionID, to: .cancelled, error: "cancelled by an operator"))
+        wake()
+        return session
     }
 
     /// Pauses a running session: its driver's state is saved as a checkpoint and the run stops.
-    public func pause(sessionID: String) async throws {
-        guard let session = try await store.session(id: sessionID) else { throw ControlError.notFound(sessionID) }
-        guard let entry = running[sessionID], session.state == .running else {
-            throw ControlError.illegal(IllegalSessionTransition(sessionID: sessionID, from: session.state, to: .paused))
+    @discardableResult
+    public func pause(sessionID: String) async throws -> SessionRecord {
+        let session = try await current(sessionID)
+        guard let entry = active[sessionID], entry.started, session.state == .running else {
+            throw IllegalSessionTransition(sessionID: sessionID, from: session.state, to: .paused)
         }
-        let agent = try await store.agent(id: session.agentID)
-        let supports = agent.flatMap { runner.catalog.plugin(driverID: $0.driverID) }.map { plugin -> Bool in
-            guard let instance = try? plugin.makeDriver(configJSON: agent?.configJSON ?? "{}") else { return false }
-            defer { instance.destroy() }
-            return instance.supportsCheckpoints
-        } ?? false
-        guard supports else { throw ControlError.pauseUnsupported(driverID: agent?.driverID ?? "?") }
+        guard entry.control.supportsCheckpoints != false else {
+            let agent = try await store.agent(id: session.agentID)
+            throw PauseUnsupported(sessionID: sessionID, driverID: agent?.driverID ?? "?")
+        }
         entry.control.send(.pause)
+        return session
     }
 
     /// Resumes a paused session from its checkpoint as soon as limits allow.
-    public func resume(sessionID: String) async throws {
-        guard let session = try await store.session(id: sessionID) else { throw ControlError.notFound(sessionID) }
+    @discardableResult
+    public func resume(sessionID: String) async throws -> SessionRecord {
+        let session = try await current(sessionID)
         guard session.state == .paused else {
-            throw ControlError.illegal(IllegalSessionTransition(sessionID: sessionID, from: session.state, to: .running))
+            throw IllegalSessionTransition(sessionID: sessionID, from: session.state, to: .running)
         }
         resumeRequested.insert(sessionID)
+        if case .only(var ids) = scope {
+            ids.insert(sessionID)
+            scope = .only(ids)
+        }
         wake()
+        return session
     }
 
-    public var runningSessionIDs: Set<String> { Set(running.keys) }
+    public var runningSessionIDs: Set<String> { Set(active.filter(\.value.started).keys) }
+
+    /// Whether this scheduler is running or starting the session.
+    public func isActive(_ sessionID: String) -> Bool { active[sessionID] != nil }
 
     // MARK: The loop
 
-    /// Schedules until the task is cancelled; running sessions are then interrupted and left
+    /// Schedules until shutdown. A graceful shutdown (``beginShutdown()``) stops taking work and
+    /// stops every run (checkpointed where the driver can, and queued again; otherwise failed with
+    /// the reason), then returns. Task cancellation interrupts runs at once and leaves them
     /// `running` for recovery at the next start.
     public func run() async {
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled {
-                let nextWake = await schedulePass(group: &group)
-                let delay = nextWake.map { max(.milliseconds(10), min(pollInterval, Duration.seconds($0.timeIntervalSinceNow))) } ?? pollInterval
-                group.addTask { [weak self] in
-                    try? await Task.sleep(for: delay)
-                    await self?.wake()
+                if shuttingDown {
+                    for entry in active.values { entry.control.send(.shutdown) }
+                    if active.isEmpty { break }
+                    await wakeSignal.wait(until: nil)
+                    continue
                 }
-                await sleepUntilWoken()
+                let nextWake = await schedulePass(group: &group)
+                var deadline = ContinuousClock.now + pollInterval
+                if let nextWake {
+                    deadline = min(deadline, ContinuousClock.now + .milliseconds(max(10, Int64(nextWake.timeIntervalSinceNow * 1000))))
+                }
+                await wakeSignal.wait(until: deadline)
             }
         }
     }
 
-    public func wake() {
-        if let waiter {
-            self.waiter = nil
-            waiter.resume()
-        } else {
-            signalled = true
-        }
+    /// Stops taking work and asks every run to stop; ``run()`` returns once they have.
+    public nonisolated func beginShutdown() {
+        shutdownRequested.store(true, ordering: .releasing)
+        wake()
     }
 
-    private func sleepUntilWoken() async {
-        if signalled {
-            signalled = false
-            return
-        }
-        await withCheckedContinuation { waiter = $0 }
+    public nonisolated func wake() {
+        wakeSignal.signal()
     }
 
     /// Starts what can start now; returns when a waiting session's account frees up, if any does.
@@ -133,58 +170,21 @@ public actor SessionScheduler {
         do {
             let queued = try await store.sessions(in: [.queued])
             let paused = resumeRequested.isEmpty ? [] : try await store.sessions(in: [.paused]).filter { resumeRequested.contains($0.id) }
-            candidates = paused + queued
+            candidates = (paused + queued).filter { scope.includes($0.id) }
         } catch {
             if !Task.isCancelled { logger.error("cannot read the session queue", metadata: ["error": .string("\(error)")]) }
             return nil
         }
-        for session in candidates where running[session.id] == nil {
-            guard running.count < limits.maxConcurrentSessions else { break }
-            let perAgent = running.values.filter { $0.agentID == session.agentID }.count
+        for session in candidates where active[session.id] == nil {
+            guard !shuttingDown, active.count < limits.maxConcurrentSessions else { break }
+            let perAgent = active.values.filter { $0.agentID == session.agentID }.count
             if perAgent >= limits.maxConcurrentSessionsPerAgent {
                 await setWaiting(session, "agent already runs \(perAgent) session(s), its limit")
                 continue
             }
             do {
-                guard let agent = try await store.agent(id: session.agentID) else {
-                    try await transition(session.id, to: .failed, error: "agent \(session.agentID) no longer exists")
-                    continue
-                }
-                guard agent.status == .active else {
-                    await setWaiting(session, "agent \(agent.name) is disabled")
-                    continue
-                }
-                guard let plugin = runner.catalog.plugin(driverID: agent.driverID) else {
-                    try await transition(session.id, to: .failed, error: "driver '\(agent.driverID)' is not loaded")
-                    continue
-                }
-                var lease: AccountLease?
-                if let provider = plugin.descriptor.accountProvider {
-                    guard let accounts else {
-                        try await transition(session.id, to: .failed, error: "driver \(agent.driverID) needs a \(provider) account and no account pool is configured")
-                        continue
-                    }
-                    lease = try await accounts.lease(provider: provider)
-                    if lease == nil {
-                        if let next = try await accounts.nextAvailableAt(provider: provider) {
-                            nextWake = min(nextWake ?? next, next)
-                            await setWaiting(session, "waiting for a \(provider) account: all are cooling down until \(ISO8601DateFormatter().string(from: next))")
-                        } else {
-                            await setWaiting(session, "waiting for a \(provider) account: none is configured or enabled")
-                        }
-                        continue
-                    }
-                }
-                let checkpoint = try await store.latestCheckpoint(sessionID: session.id)
-                try await transition(session.id, to: .running, accountID: .some(lease?.accountID))
-                resumeRequested.remove(session.id)
-                let control = SessionControl()
-                running[session.id] = (session.agentID, control)
-                let current = try await store.session(id: session.id) ?? session
-                let runner = self.runner
-                group.addTask { [weak self] in
-                    let outcome = await runner.run(session: current, agent: agent, lease: lease, checkpoint: checkpoint, control: control)
-                    await self?.finished(sessionID: session.id, outcome: outcome)
+                if let wake = try await start(session, group: &group) {
+                    nextWake = min(nextWake ?? wake, wake)
                 }
             } catch {
                 logger.error("cannot start a session", metadata: ["flywheel.session.id": .string(session.id), "error": .string("\(error)")])
@@ -193,20 +193,92 @@ public actor SessionScheduler {
         return nextWake
     }
 
+    /// Starts one session, or records why it waits; returns when it should be looked at again.
+    private func start(_ session: SessionRecord, group: inout DiscardingTaskGroup) async throws -> Date? {
+        let from = session.state
+        guard let agent = try await store.agent(id: session.agentID) else {
+            try await fail(session, from: from, "agent \(session.agentID) no longer exists")
+            return nil
+        }
+        guard agent.status == .active else {
+            await setWaiting(session, "agent \(agent.name) is disabled")
+            return nil
+        }
+        guard let plugin = runner.catalog.plugin(driverID: agent.driverID) else {
+            try await fail(session, from: from, "driver '\(agent.driverID)' is not loaded")
+            return nil
+        }
+        var lease: AccountLease?
+        if let provider = plugin.descriptor.accountProvider {
+            guard let accounts else {
+                try await fail(session, from: from, "driver \(agent.driverID) needs a \(provider) account and no account pool is configured")
+                return nil
+            }
+            lease = try await accounts.lease(provider: provider)
+            if lease == nil {
+                if let next = try await accounts.nextAvailableAt(provider: provider) {
+                    await setWaiting(session, "waiting for a \(provider) account: all are cooling down until \(ISO8601DateFormatter().string(from: next))")
+                    return next
+                }
+                await setWaiting(session, "waiting for a \(provider) account: none is configured or enabled")
+                return nil
+            }
+        }
+        let checkpoint = try await store.latestCheckpoint(sessionID: session.id)
+        guard active[session.id] == nil else { return nil }
+        // Registered before the start is written: a cancel from here on reaches this entry.
+        let control = SessionControl()
+        active[session.id] = Entry(agentID: session.agentID, control: control)
+        let running: SessionRecord
+        do {
+            running = try await log.transition(SessionTransition(sessionID: session.id, to: .running, expected: [from],
+                                                                 accountID: .some(lease?.accountID)))
+        } catch {
+            active[session.id] = nil
+            if error is IllegalSessionTransition { return nil }  // Cancelled (or changed) meanwhile: it lost cleanly.
+            throw error
+        }
+        resumeRequested.remove(session.id)
+        if active[session.id]?.cancelRequested == true {
+            active[session.id] = nil
+            try await log.transition(SessionTransition(sessionID: session.id, to: .cancelled, expected: [.running],
+                                                       error: "cancelled by an operator", note: ["reason": "cancelled before its run started"]))
+            return nil
+        }
+        active[session.id]?.started = true
+        let runner = self.runner
+        group.addTask { [weak self] in
+            let outcome = await runner.run(session: running, agent: agent, lease: lease, checkpoint: checkpoint, control: control)
+            await self?.finished(sessionID: session.id, outcome: outcome)
+        }
+        return nil
+    }
+
     private func finished(sessionID: String, outcome: SessionRunOutcome) async {
-        running[sessionID] = nil
+        active[sessionID] = nil
+        let log = self.log, accounts = self.accounts
+        func move(_ state: SessionState, error: String? = nil, accountID: String?? = nil, note: [String: String] = [:]) async throws {
+            try await log.transition(SessionTransition(sessionID: sessionID, to: state, expected: [.running], error: error,
+                                                       accountID: accountID, note: note))
+        }
         do {
             switch outcome {
-            case .done: try await transition(sessionID, to: .done)
-            case .failed(let error): try await transition(sessionID, to: .failed, error: error)
-            case .cancelled: try await transition(sessionID, to: .cancelled, error: "cancelled by an operator")
-            case .paused: try await transition(sessionID, to: .paused)
+            case .done: try await move(.done)
+            case .failed(let error): try await move(.failed, error: error)
+            case .cancelled: try await move(.cancelled, error: "cancelled by an operator")
+            case .paused: try await move(.paused)
             case .rateLimited(let accountID, let until, let error):
                 try await accounts?.coolDown(accountID: accountID, until: until)
                 try await log.appendHostEvent(sessionID: sessionID, type: "host.account.cooldown", [
                     "account_id": accountID, "until": ISO8601DateFormatter().string(from: until), "error": error,
                 ])
-                try await transition(sessionID, to: .queued, accountID: .some(nil))
+                try await move(.queued, accountID: .some(nil), note: ["reason": "failing over: the account hit a rate limit"])
+            case .stopped(let checkpointed):
+                if checkpointed {
+                    try await move(.queued, accountID: .some(nil), note: ["reason": "the host stopped; the session resumes from its checkpoint at the next start"])
+                } else {
+                    try await move(.failed, error: "the host stopped before the run ended, and its driver cannot resume")
+                }
             case .interrupted:
                 break
             }
@@ -214,6 +286,14 @@ public actor SessionScheduler {
             logger.error("cannot record a session's outcome", metadata: ["flywheel.session.id": .string(sessionID), "error": .string("\(error)")])
         }
         wake()
+    }
+
+    private func fail(_ session: SessionRecord, from: SessionState, _ reason: String) async throws {
+        do {
+            try await log.transition(SessionTransition(sessionID: session.id, to: .failed, expected: [from], error: reason))
+        } catch is IllegalSessionTransition {
+            // Changed meanwhile (cancelled, say): nothing left to fail.
+        }
     }
 
     private func setWaiting(_ session: SessionRecord, _ reason: String) async {
@@ -226,20 +306,9 @@ public actor SessionScheduler {
         }
     }
 
-    private func transitionOrThrow(_ id: String, to state: SessionState, error: String? = nil) async throws {
-        do {
-            try await transition(id, to: state, error: error)
-        } catch let illegal as IllegalSessionTransition {
-            throw ControlError.illegal(illegal)
-        } catch let storeError as StoreError where storeError.kind == .notFound {
-            throw ControlError.notFound(id)
-        }
+    private func current(_ sessionID: String) async throws -> SessionRecord {
+        guard let session = try await store.session(id: sessionID) else { throw SessionNotFound(sessionID: sessionID) }
+        return session
     }
 
-    private func transition(_ id: String, to state: SessionState, error: String? = nil, accountID: String?? = nil) async throws {
-        let session = try await store.transitionSession(id: id, to: state, error: error, accountID: accountID)
-        var payload: [String: Any] = ["state": state.rawValue]
-        if let error = session.error, state == .failed || state == .cancelled { payload["error"] = error }
-        try await log.appendHostEvent(sessionID: id, type: "host.session.state", payload)
-    }
 }

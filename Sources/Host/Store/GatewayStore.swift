@@ -1,56 +1,82 @@
 import Foundation
 
-/// Everything the gateway keeps. SQLite implements it today; a PostgreSQL backend can implement it
-/// later without touching callers.
-public protocol GatewayStore: Sendable {
-    // Agents
+/// Everything the gateway keeps, one protocol per concern so each can be implemented and tested on
+/// its own. SQLite implements them all today; a PostgreSQL backend can implement them later without
+/// touching callers. Every query behind them is written in SQL both databases run.
+public typealias GatewayStore = AgentStore & SessionStore & EventStore & CheckpointStore & CommandDecisionStore & AccountStore
+    & PeopleStore
+
+/// Agents: a driver, its configuration, and where its commands run.
+public protocol AgentStore: Sendable {
     func createAgent(_ agent: AgentRecord) async throws -> AgentRecord
     /// Creates the agent, or updates the one with the same name.
     func upsertAgent(_ agent: AgentRecord) async throws -> AgentRecord
+    /// Replaces an agent's driver, configuration, environment, workspace and status.
+    func updateAgent(_ agent: AgentRecord) async throws -> AgentRecord
+    /// Removes an agent that no session refers to; throws ``StoreError`` `.conflict` otherwise.
+    func deleteAgent(id: String) async throws
     func agent(id: String) async throws -> AgentRecord?
     func agent(named name: String) async throws -> AgentRecord?
     func agents() async throws -> [AgentRecord]
+}
 
-    // Sessions
+/// Sessions and their state machine.
+public protocol SessionStore: Sendable {
     func createSession(_ session: SessionRecord) async throws -> SessionRecord
     func session(id: String) async throws -> SessionRecord?
     /// Sessions newest first, `limit` at a time; pass the returned cursor to continue.
-    func sessions(states: Set<SessionState>?, limit: Int, after cursor: String?) async throws -> SessionPage
+    func sessions(_ filter: SessionFilter, limit: Int, after cursor: String?) async throws -> SessionPage
     /// Sessions in any of `states`, oldest first (the scheduler's queue, recovery at start-up).
     func sessions(in states: Set<SessionState>) async throws -> [SessionRecord]
-    /// Moves a session through the state machine inside one transaction; throws
-    /// ``IllegalSessionTransition`` with the current state when the move is not allowed.
+    /// Moves a session through the state machine, compare-and-set, and appends its
+    /// `host.session.state` event in the same transaction. Throws ``IllegalSessionTransition`` with
+    /// the current state when the machine forbids the move or the session is not in `expected`.
     @discardableResult
-    func transitionSession(id: String, to state: SessionState, error: String?, accountID: String??) async throws -> SessionRecord
+    func transitionSession(_ transition: SessionTransition) async throws -> SessionTransitionResult
     func setWaitingReason(sessionID: String, _ reason: String?) async throws
+}
 
-    // Events
+/// The append-only event log.
+public protocol EventStore: Sendable {
     /// Appends events, giving each the next seq of its session; returns once they are committed.
     func appendEvents(_ events: [NewEvent]) async throws -> [EventRecord]
     func events(sessionID: String, afterSeq: Int64, limit: Int) async throws -> [EventRecord]
     func eventCount(sessionID: String) async throws -> Int
+    /// How many of a session's events after `afterSeq` came from its driver (types not `host.*`).
+    func driverEventCount(sessionID: String, afterSeq: Int64) async throws -> Int
+}
 
-    // Checkpoints
+/// Checkpoints: what a session resumes from.
+public protocol CheckpointStore: Sendable {
     @discardableResult
     func saveCheckpoint(sessionID: String, seq: Int64, state: [UInt8]) async throws -> CheckpointRecord
     func latestCheckpoint(sessionID: String) async throws -> CheckpointRecord?
+    /// Every checkpoint of a session, oldest first.
+    func checkpoints(sessionID: String) async throws -> [CheckpointRecord]
+}
 
-    // Accounts
+/// The policy decisions on agents' commands, and the approvals of held ones.
+public protocol CommandDecisionStore: Sendable {
+    func recordCommandDecision(_ decision: CommandDecisionRecord) async throws
+    func commandDecision(id: String) async throws -> CommandDecisionRecord?
+    func commandDecisions(sessionID: String) async throws -> [CommandDecisionRecord]
+    /// Held commands, oldest first: of one session, or of all when `sessionID` is nil.
+    func pendingCommandDecisions(sessionID: String?) async throws -> [CommandDecisionRecord]
+    /// Changes a decision's status only if it is still `from` (any status when nil); returns whether it did.
+    func updateCommandDecision(id: String, from: CommandDecisionRecord.Status?, to status: CommandDecisionRecord.Status,
+                               exitCode: Int32?, decidedBy: String?, outcome: String?) async throws -> Bool
+}
+
+/// BYOA provider accounts.
+public protocol AccountStore: Sendable {
     func createAccount(_ account: AccountRecord) async throws -> AccountRecord
     func accounts(provider: String?) async throws -> [AccountRecord]
     func account(id: String) async throws -> AccountRecord?
     func updateAccount(id: String, status: AccountRecord.Status, cooldownUntil: Date?, lastUsedAt: Date?) async throws
+}
 
-    // Command decisions
-    func recordCommandDecision(_ decision: CommandDecisionRecord) async throws
-    func commandDecision(id: String) async throws -> CommandDecisionRecord?
-    func commandDecisions(sessionID: String) async throws -> [CommandDecisionRecord]
-    func pendingCommandDecisions() async throws -> [CommandDecisionRecord]
-    /// Changes a decision's status only if it is still `from`; returns whether it did.
-    func updateCommandDecision(id: String, from: CommandDecisionRecord.Status?, to status: CommandDecisionRecord.Status,
-                               exitCode: Int32?, decidedBy: String?) async throws -> Bool
-
-    // Accounts of people (used by the HTTP API's auth)
+/// People who sign in to the HTTP API, their API keys and refresh tokens.
+public protocol PeopleStore: Sendable {
     func createUser(_ user: UserRecord) async throws -> UserRecord
     func user(email: String) async throws -> UserRecord?
     func createAPIKey(_ key: APIKeyRecord) async throws -> APIKeyRecord
@@ -59,11 +85,59 @@ public protocol GatewayStore: Sendable {
     func refreshToken(hash: String) async throws -> RefreshTokenRecord?
 }
 
+/// Which sessions a listing returns.
+public struct SessionFilter: Sendable, Equatable {
+    /// Only sessions in one of these states; nil for all.
+    public var states: Set<SessionState>?
+    public var agentID: String?
+
+    public init(states: Set<SessionState>? = nil, agentID: String? = nil) {
+        self.states = states
+        self.agentID = agentID
+    }
+}
+
 /// One page of a session listing.
 public struct SessionPage: Sendable {
+    public init(sessions: [SessionRecord], nextCursor: String?) {
+        self.sessions = sessions
+        self.nextCursor = nextCursor
+    }
+
     public var sessions: [SessionRecord]
     /// Pass to the next call; nil when there are no more.
     public var nextCursor: String?
+}
+
+/// A state change to make, compare-and-set.
+public struct SessionTransition: Sendable {
+    public var sessionID: String
+    public var to: SessionState
+    /// The move happens only while the session is in one of these states; nil: any state the
+    /// state machine allows the move from.
+    public var expected: Set<SessionState>?
+    /// Recorded as the session's error (failed, cancelled) and in the event.
+    public var error: String?
+    /// `.some(nil)` clears the session's account; nil leaves it.
+    public var accountID: String??
+    /// Extra string members of the `host.session.state` event (why the change happened).
+    public var note: [String: String]
+
+    public init(sessionID: String, to: SessionState, expected: Set<SessionState>? = nil, error: String? = nil,
+                accountID: String?? = nil, note: [String: String] = [:]) {
+        self.sessionID = sessionID
+        self.to = to
+        self.expected = expected
+        self.error = error
+        self.accountID = accountID
+        self.note = note
+    }
+}
+
+/// The session after a transition, and the state event committed with it.
+public struct SessionTransitionResult: Sendable {
+    public var session: SessionRecord
+    public var event: EventRecord
 }
 
 /// A store operation that could not be done, with what it was about.
@@ -72,6 +146,10 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case notFound
         case conflict
         case invalidCursor
+        /// The database refuses writes (a read-only file or directory).
+        case readOnly
+        /// The file is not a database, or is damaged.
+        case corrupt
         case database
     }
 

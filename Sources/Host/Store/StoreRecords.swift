@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// An agent: a driver, its configuration, and where its commands run.
 public struct AgentRecord: Sendable, Equatable, Codable {
@@ -145,6 +146,10 @@ public struct CommandDecisionRecord: Sendable, Equatable, Codable {
         case blocked
         /// It ran (see exit code), or could not be started.
         case ran, failed
+        /// The policy allowed it but the host would not run it (say, a `cwd` outside the workspace).
+        case refused
+        /// Its session ended while it was held or running; a running one was killed.
+        case cancelled
     }
 
     public var id: String
@@ -160,10 +165,13 @@ public struct CommandDecisionRecord: Sendable, Equatable, Codable {
     public var createdAt: Date
     public var decidedAt: Date?
     public var decidedBy: String?
+    /// What became of the command, in words, when that is more than its status says (why the host
+    /// refused it, why it expired, that it was killed).
+    public var outcome: String?
 
     public init(id: String = StoreIDs.make(), sessionID: String, command: String, decision: PolicyVerdict, ruleID: String? = nil,
                 packID: String? = nil, severity: PolicySeverity? = nil, reason: String? = nil, status: Status,
-                exitCode: Int32? = nil, createdAt: Date = Date(), decidedAt: Date? = nil, decidedBy: String? = nil) {
+                exitCode: Int32? = nil, createdAt: Date = Date(), decidedAt: Date? = nil, decidedBy: String? = nil, outcome: String? = nil) {
         self.id = id
         self.sessionID = sessionID
         self.command = command
@@ -177,6 +185,7 @@ public struct CommandDecisionRecord: Sendable, Equatable, Codable {
         self.createdAt = createdAt
         self.decidedAt = decidedAt
         self.decidedBy = decidedBy
+        self.outcome = outcome
     }
 }
 
@@ -243,7 +252,39 @@ public struct RefreshTokenRecord: Sendable, Equatable {
     }
 }
 
-/// Ids are lower-case UUID strings.
+/// Ids are lower-case UUID strings in the time-ordered version 7 layout: ids made by one process
+/// sort in the order they were made, so "oldest first" needs no database-specific row number.
 public enum StoreIDs {
-    public static func make() -> String { UUID().uuidString.lowercased() }
+    public static func make() -> String {
+        let (milliseconds, counter) = clock.withLock { state -> (UInt64, UInt16) in
+            let now = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
+            if now > state.milliseconds {
+                state = (now, 0)
+            } else if state.counter == 0x0FFF {
+                state = (state.milliseconds + 1, 0)
+            } else {
+                state.counter += 1
+            }
+            return state
+        }
+        var bytes = [UInt8](repeating: 0, count: 16)
+        for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: milliseconds >> (8 * (5 - index))) }
+        bytes[6] = 0x70 | UInt8(counter >> 8)
+        bytes[7] = UInt8(truncatingIfNeeded: counter)
+        var random = SystemRandomNumberGenerator()
+        for index in 8..<16 { bytes[index] = random.next() }
+        bytes[8] = 0x80 | (bytes[8] & 0x3F)
+        let hex = bytes.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+        let parts = [hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4), hex.dropFirst(20)]
+        return parts.joined(separator: "-")
+    }
+
+    /// The last timestamp used and a counter within it, so ids of one millisecond still sort.
+    private static let clock = Mutex<(milliseconds: UInt64, counter: UInt16)>((0, 0))
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
 }

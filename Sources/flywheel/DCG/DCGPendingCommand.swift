@@ -12,8 +12,11 @@ struct DCGPendingCommand: AsyncParsableCommand {
         @Flag(name: .long, help: "Print JSON.") var json = false
         @OptionGroup var gateway: GatewayOptions
 
+        @Option(name: .long, help: "Only the held commands of this session.") var session: String?
+
         func run() async throws {
-            let pending = try await gateway.openStore().pendingCommandDecisions()
+            var pending: [CommandDecisionRecord] = []
+            try await reportingFailures { pending = try await gateway.openGateway().approvals.pending(sessionID: session) }
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -45,11 +48,10 @@ struct DCGPendingCommand: AsyncParsableCommand {
     }
 
     static func answer(_ gateway: GatewayOptions, id: String, status: CommandDecisionRecord.Status, by: String) async throws {
-        let store = try gateway.openStore()
-        guard let record = try await store.commandDecision(id: id) else { throw ValidationError("no held command \(id)") }
-        guard try await store.updateCommandDecision(id: id, from: .pending, to: status, exitCode: nil, decidedBy: by) else {
-            throw ValidationError("command \(id) is not waiting for approval (it is \(record.status.rawValue))")
+        try await reportingFailures {
+            let approvals = try await gateway.openGateway().approvals
+            let record = status == .approved ? try await approvals.approve(id, by: by) : try await approvals.deny(id, by: by)
+            print("\(id) \(record.status.rawValue): \(record.command)")
         }
-        print("\(id) \(status.rawValue): \(record.command)")
     }
 }

@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
 import Host
+import ServiceLifecycle
 
 struct SessionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sessions", abstract: "Run sessions and read their history from the store.",
         subcommands: [SessionsRunCommand.self, SessionsListCommand.self, SessionsShowCommand.self, SessionsEventsCommand.self,
-                      SessionsCancelCommand.self])
+                      SessionsCancelCommand.self, SessionsPauseCommand.self, SessionsResumeCommand.self])
 }
 
 struct SessionsRunCommand: AsyncParsableCommand {
@@ -18,7 +19,9 @@ struct SessionsRunCommand: AsyncParsableCommand {
             (an agent of that name is created). --config key=value overrides the driver configuration \
             (values that parse as JSON are JSON). Every command the agent asks for goes through the \
             command policy. Ctrl-C cancels the session. Exit status: 0 done, 1 failed, 2 cancelled, \
-            3 paused. Sessions a previous process left running are recovered first.
+            3 paused. Sessions a previous process left running are recovered first: those that can resume \
+            are queued again for `flywheel serve`, the others fail with the reason. SIGTERM stops the \
+            run gracefully (checkpointed and queued again where the driver can resume).
             """)
 
     @Option(name: .long, help: "An agent file (.toml) or a driver id.")
@@ -37,59 +40,46 @@ struct SessionsRunCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
-        let (configuration, policy) = try gateway.load()
-        let definition = try loadAgent()
-        let runtime: GatewayRuntime
-        do {
-            runtime = try await GatewayRuntime.open(configuration: configuration, policy: policy,
-                                                    environment: ProcessInfo.processInfo.environment, logger: logging.makeLogger())
-        } catch {
-            throw ValidationError("\(error)")
-        }
-        guard runtime.catalog.plugin(driverID: definition.driverID) != nil else {
-            let known = runtime.catalog.loadedPlugins.map(\.descriptor.id).sorted().joined(separator: ", ")
-            throw ValidationError("driver '\(definition.driverID)' is not loaded from \(configuration.pluginsDirectory.path) (loaded: \(known.isEmpty ? "none" : known))")
-        }
-        let environmentData = try JSONSerialization.data(withJSONObject: definition.environment, options: [.sortedKeys])
-        let agent = try await runtime.store.upsertAgent(AgentRecord(
-            name: definition.name, driverID: definition.driverID, configJSON: definition.configJSON,
-            environmentJSON: String(decoding: environmentData, as: UTF8.self), workspace: definition.workspace?.path))
-
-        let subscription = runtime.hub.subscribe()
-        let scheduler = runtime.scheduler
-        let schedulerTask = Task { await scheduler.run() }
-        let session = try await scheduler.submit(agentID: agent.id, task: task)
-        FileHandle.standardError.write(Data("session \(session.id)\n".utf8))
-        let interrupt = SignalWatcher(SIGINT) { Task { try? await scheduler.cancel(sessionID: session.id) } }
-        defer { _ = interrupt }
-
-        var printed: Int64 = 0
-        var finalState = SessionState.running
-        reading: for await event in subscription.events where event.sessionID == session.id {
-            // A slow terminal may miss buffered events; fill any gap from the store, so output is complete.
-            if event.seq > printed + 1 {
-                for missed in try await runtime.store.events(sessionID: session.id, afterSeq: printed, limit: Int(event.seq - printed - 1)) {
-                    writeLine(json ? EventPrinting.json(missed) : EventPrinting.line(missed))
+        try await reportingFailures {
+            let definition = try loadAgent()
+            let logger = logging.makeLogger()
+            let gateway = try await gateway.openGateway(scope: .only([]), requireOwnership: true, logger: logger)
+            _ = try gateway.plugins.plugin(driverID: definition.driverID)
+            let agent = try await gateway.agents.put(AgentService.Definition(
+                name: definition.name, driverID: definition.driverID, configJSON: definition.configJSON,
+                environment: definition.environment, workspace: definition.workspace?.path))
+            guard let service = gateway.service() else { throw CommandFailure("this process does not own the data directory") }
+            let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+                services: [.init(service: service)], gracefulShutdownSignals: [.sigterm], logger: logger))
+            let finalState = try await withThrowingTaskGroup(of: SessionState?.self) { tasks in
+                tasks.addTask {
+                    try await group.run()
+                    return nil
                 }
+                let session = try await gateway.sessions.create(agentID: agent.id, task: task)
+                FileHandle.standardError.write(Data("session \(session.id)\n".utf8))
+                let sessions = gateway.sessions
+                let interrupt = SignalWatcher(SIGINT) { Task { try? await sessions.cancel(session.id) } }
+                defer { withExtendedLifetime(interrupt) {} }
+                var finalState = SessionState.running
+                reading: for try await event in try await gateway.events.subscribe(sessionID: session.id, untilSessionEnds: true) {
+                    writeLine(json ? EventPrinting.json(event) : EventPrinting.line(event))
+                    if event.type == "host.session.state", let state = EventPrinting.state(of: event), state.isTerminal || state == .paused {
+                        finalState = state
+                        if state == .paused { break reading }
+                    }
+                }
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                return finalState
             }
-            guard event.seq > printed else { continue }
-            writeLine(json ? EventPrinting.json(event) : EventPrinting.line(event))
-            printed = event.seq
-            if event.type == "host.session.state",
-               let state = ((try? JSONSerialization.jsonObject(with: Data(event.payload.utf8))) as? [String: Any])?["state"] as? String,
-               let parsed = SessionState(rawValue: state), parsed.isTerminal || parsed == .paused {
-                finalState = parsed
-                break reading
+            switch finalState {
+            case .done: return
+            case .failed: throw ExitCode(1)
+            case .cancelled: throw ExitCode(2)
+            case .paused: throw ExitCode(3)
+            default: throw ExitCode(1)
             }
-        }
-        schedulerTask.cancel()
-        await schedulerTask.value
-        switch finalState {
-        case .done: return
-        case .failed: throw ExitCode(1)
-        case .cancelled: throw ExitCode(2)
-        case .paused: throw ExitCode(3)
-        default: throw ExitCode(1)
         }
     }
 

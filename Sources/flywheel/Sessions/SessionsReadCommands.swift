@@ -8,7 +8,10 @@ struct SessionsListCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Only sessions in this state (created, queued, running, paused, done, failed, cancelled).")
     var state: [String] = []
 
-    @Option(name: .long, help: "How many to show.")
+    @Option(name: .long, help: "Only sessions of this agent (id).")
+    var agent: String?
+
+    @Option(name: .long, help: "How many to show (1-1000).")
     var limit = 50
 
     @Option(name: .long, help: "Continue after this cursor (printed by the previous page).")
@@ -27,11 +30,9 @@ struct SessionsListCommand: AsyncParsableCommand {
                 return parsed
             })
         }
-        let page: SessionPage
-        do {
-            page = try await gateway.openStore().sessions(states: states, limit: limit, after: cursor)
-        } catch let error as StoreError where error.kind == .invalidCursor {
-            throw ValidationError(error.message)
+        var page = SessionPage(sessions: [], nextCursor: nil)
+        try await reportingFailures {
+            page = try await gateway.openGateway().sessions.list(SessionFilter(states: states, agentID: agent), limit: limit, cursor: cursor)
         }
         if json {
             let encoder = JSONEncoder()
@@ -57,15 +58,16 @@ struct SessionsShowCommand: AsyncParsableCommand {
     @OptionGroup var gateway: GatewayOptions
 
     func run() async throws {
-        let store = try gateway.openStore()
-        guard let session = try await store.session(id: id) else { throw ValidationError("no session \(id)") }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
-        struct Shown: Encodable { var session: SessionRecord; var events: Int; var command_decisions: [CommandDecisionRecord] }
-        let shown = Shown(session: session, events: try await store.eventCount(sessionID: id),
-                          command_decisions: try await store.commandDecisions(sessionID: id))
-        print(String(decoding: try encoder.encode(shown), as: UTF8.self))
+        try await reportingFailures {
+            let sessions = try await gateway.openGateway().sessions
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.dateEncodingStrategy = .iso8601
+            struct Shown: Encodable { var session: SessionRecord; var events: Int64; var command_decisions: [CommandDecisionRecord] }
+            let session = try await sessions.show(id)
+            let shown = Shown(session: session, events: session.lastSeq, command_decisions: try await sessions.commandDecisions(id))
+            print(String(decoding: try encoder.encode(shown), as: UTF8.self))
+        }
     }
 }
 
@@ -84,22 +86,27 @@ struct SessionsEventsCommand: AsyncParsableCommand {
     @OptionGroup var gateway: GatewayOptions
 
     func run() async throws {
-        let store = try gateway.openStore()
-        guard try await store.session(id: id) != nil else { throw ValidationError("no session \(id)") }
-        var cursor = after
-        while true {
-            let page = try await store.events(sessionID: id, afterSeq: cursor, limit: 1000)
-            for event in page { print(json ? EventPrinting.json(event) : EventPrinting.line(event)) }
-            guard let last = page.last, page.count == 1000 else { break }
-            cursor = last.seq
+        try await reportingFailures {
+            let events = try await gateway.openGateway().events
+            var cursor = after
+            while true {
+                let page = try await events.events(sessionID: id, after: cursor, limit: 1000)
+                for event in page { print(json ? EventPrinting.json(event) : EventPrinting.line(event)) }
+                guard let last = page.last, page.count == 1000 else { break }
+                cursor = last.seq
+            }
         }
     }
 }
 
 struct SessionsCancelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "cancel", abstract: "Cancel a session that is not running (queued, created or paused).",
-        discussion: "A running session is cancelled with Ctrl-C in its `sessions run`, or through the API of `flywheel serve`.")
+        commandName: "cancel", abstract: "Cancel a session, whichever process runs it.",
+        discussion: """
+            A session that is not running ends at once. A running one is asked to stop: when another \
+            flywheel process runs it, the request goes to that process through its control socket in the \
+            data directory, and the session becomes cancelled when its run has ended.
+            """)
 
     @Argument(help: "The session id.")
     var id: String
@@ -107,16 +114,43 @@ struct SessionsCancelCommand: AsyncParsableCommand {
     @OptionGroup var gateway: GatewayOptions
 
     func run() async throws {
-        let store = try gateway.openStore()
-        do {
-            let session = try await store.transitionSession(id: id, to: .cancelled, error: "cancelled by an operator", accountID: nil)
-            _ = try await store.appendEvents([NewEvent(sessionID: id, type: "host.session.state",
-                                                       payload: #"{"error":"cancelled by an operator","state":"cancelled","type":"host.session.state"}"#)])
-            print("\(session.id) cancelled")
-        } catch let error as IllegalSessionTransition {
-            throw ValidationError(error.description)
-        } catch let error as StoreError where error.kind == .notFound {
-            throw ValidationError(error.message)
+        try await reportingFailures {
+            let session = try await gateway.openGateway().sessions.cancel(id)
+            print(session.state == .cancelled ? "\(session.id) cancelled" : "\(session.id) cancel requested (it is \(session.state.rawValue))")
+        }
+    }
+}
+
+struct SessionsPauseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pause", abstract: "Pause a running session: its driver saves a checkpoint and the run stops.")
+
+    @Argument(help: "The session id.")
+    var id: String
+
+    @OptionGroup var gateway: GatewayOptions
+
+    func run() async throws {
+        try await reportingFailures {
+            let session = try await gateway.openGateway().sessions.pause(id)
+            print("\(session.id) pause requested")
+        }
+    }
+}
+
+struct SessionsResumeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resume", abstract: "Resume a paused session from its checkpoint (in the process that owns the data directory).")
+
+    @Argument(help: "The session id.")
+    var id: String
+
+    @OptionGroup var gateway: GatewayOptions
+
+    func run() async throws {
+        try await reportingFailures {
+            let session = try await gateway.openGateway().sessions.resume(id)
+            print("\(session.id) resume requested")
         }
     }
 }

@@ -39,18 +39,15 @@ struct RunCollector {
     mutating func take(_ batch: [DriverRunItem]) {
         for item in batch {
             switch item {
-            case .event(let bytes):
+            case .event(let event):
                 if let terminal {
                     problems.append("an event arrived after the terminal event '\(terminal)'")
                     continue
                 }
-                do {
-                    let event = try DriverEventParser.parse(bytes)
-                    events.append(event)
-                    if event.isTerminal { terminal = event.type }
-                } catch {
-                    problems.append(error.description)
-                }
+                events.append(event)
+                if event.isTerminal { terminal = event.type }
+            case .refusedEvent(let problem, _):
+                problems.append("emit refused an event: \(problem)")
             case .command(let pending):
                 commandRequests += 1
                 pending.complete(resultJSON: Self.validationResult)

@@ -5,6 +5,7 @@ public struct CommandRequest: Sendable, Equatable {
     public var command: String
     /// Relative to the session workspace.
     public var cwd: String?
+    /// May be fractional.
     public var timeoutSeconds: Double?
     public var environment: [String: String]
 
@@ -20,36 +21,40 @@ public struct CommandRequest: Sendable, Equatable {
         public var description: String
     }
 
+    /// The largest timeout a request may name (a day); the host's own limit is usually lower.
+    public static let maximumTimeoutSeconds = 86_400.0
+
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws(Invalid) -> CommandRequest {
-        let object: [String: Any]
+        let document: JSONValue
         do {
-            guard let parsed = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
-                throw Invalid(description: "a command request must be a JSON object")
-            }
-            object = parsed
-        } catch let invalid as Invalid {
-            throw invalid
+            document = try JSONValue.parse(bytes)
         } catch {
-            throw Invalid(description: "a command request is not valid JSON: \((error as NSError).localizedDescription)")
+            throw Invalid(description: "a command request is not valid JSON: \(error)")
         }
-        guard let command = object["command"] as? String, !command.isEmpty else {
+        guard let object = document.objectValue else {
+            throw Invalid(description: "a command request must be a JSON object, not \(document.kind)")
+        }
+        guard let command = object["command"]?.stringValue, !command.isEmpty else {
             throw Invalid(description: "'command' must be a non-empty string")
         }
         var request = CommandRequest(command: command)
-        if let cwd = object["cwd"], !(cwd is NSNull) {
-            guard let value = cwd as? String else { throw Invalid(description: "'cwd' must be a string") }
+        if let cwd = object["cwd"], !cwd.isNull {
+            guard let value = cwd.stringValue else { throw Invalid(description: "'cwd' must be a string, not \(cwd.kind)") }
             request.cwd = value
         }
-        if let timeout = object["timeout_seconds"], !(timeout is NSNull) {
-            guard let value = (timeout as? NSNumber)?.doubleValue, value > 0, value.isFinite, !(timeout is Bool) else {
-                throw Invalid(description: "'timeout_seconds' must be a positive number")
+        if let timeout = object["timeout_seconds"], !timeout.isNull {
+            guard let value = timeout.numberValue else {
+                throw Invalid(description: "'timeout_seconds' must be a number, not \(timeout.kind)")
+            }
+            guard value > 0, value <= maximumTimeoutSeconds else {
+                throw Invalid(description: "'timeout_seconds' must be more than 0 and at most \(Int(maximumTimeoutSeconds)), not \(value)")
             }
             request.timeoutSeconds = value
         }
-        if let env = object["env"], !(env is NSNull) {
-            guard let table = env as? [String: Any] else { throw Invalid(description: "'env' must be an object of strings") }
+        if let env = object["env"], !env.isNull {
+            guard let table = env.objectValue else { throw Invalid(description: "'env' must be an object of strings, not \(env.kind)") }
             for (name, value) in table {
-                guard let text = value as? String else { throw Invalid(description: "env '\(name)' must be a string") }
+                guard let text = value.stringValue else { throw Invalid(description: "env '\(name)' must be a string, not \(value.kind)") }
                 request.environment[name] = text
             }
         }

@@ -11,10 +11,13 @@ public final class DriverRun: @unchecked Sendable {
     public let driverID: String
     let queue: RunQueue
     let runHost: UnsafeMutablePointer<flywheel_run_host_t>
+    /// Where command callbacks are delivered: the instance's driver thread.
+    let thread: DriverThread
 
-    init(id: UInt64, driverID: String, queueCapacity: Int) {
+    init(id: UInt64, driverID: String, queueCapacity: Int, thread: DriverThread) {
         self.id = id
         self.driverID = driverID
+        self.thread = thread
         self.queue = RunQueue(capacity: queueCapacity)
         self.runHost = .allocate(capacity: 1)
         runHost.initialize(to: flywheel_run_host_t(
@@ -39,7 +42,8 @@ public final class DriverRun: @unchecked Sendable {
     }
 
     /// Ends the run from the host's side: later emits get `FLYWHEEL_ERR_CLOSED`. Command requests
-    /// still queued are answered `FLYWHEEL_ERR_CLOSED`; other queued items are returned.
+    /// still queued are answered `FLYWHEEL_ERR_CLOSED`; other queued items are returned. (After the
+    /// run's terminal event the run is already closed to the driver; this also stops the reader.)
     @discardableResult
     public func finish() -> [DriverRunItem] {
         var leftover: [DriverRunItem] = []
@@ -57,15 +61,32 @@ public final class DriverRun: @unchecked Sendable {
     }
 
     func offerCheckpoint(_ bytes: UnsafeRawBufferPointer) -> Int32 {
-        queue.push(.checkpoint(Array(bytes))) ? FLYWHEEL_OK : FLYWHEEL_ERR_CLOSED
+        guard queue.isAccepting else { return FLYWHEEL_ERR_CLOSED }
+        return queue.push(.checkpoint(Array(bytes))) ? FLYWHEEL_OK : FLYWHEEL_ERR_CLOSED
+    }
+
+    /// Checks an emitted event where the driver emits it, so the answer is `emit`'s return value:
+    /// a refused event gets `FLYWHEEL_ERR_INVALID_ARGUMENT` (and is kept as a refusal for the
+    /// session's record), a terminal event seals the run, and anything after it gets
+    /// `FLYWHEEL_ERR_CLOSED` at once.
+    func emit(_ bytes: UnsafeRawBufferPointer) -> Int32 {
+        guard queue.isAccepting else { return FLYWHEEL_ERR_CLOSED }
+        let event: ParsedDriverEvent
+        do {
+            event = try DriverEventParser.parse(Array(bytes))
+        } catch {
+            let excerpt = String(decoding: bytes.prefix(200), as: UTF8.self)
+            _ = queue.push(.refusedEvent(problem: error.description, excerpt: excerpt))
+            return FLYWHEEL_ERR_INVALID_ARGUMENT
+        }
+        return queue.push(.event(event), seal: event.isTerminal) ? FLYWHEEL_OK : FLYWHEEL_ERR_CLOSED
     }
 
     private static let emitThunk: @convention(c) (UnsafePointer<flywheel_run_host_t>?, UnsafePointer<CChar>?, Int) -> Int32 = {
         runHost, json, length in
         guard let run = DriverRun.from(runHost) else { return FLYWHEEL_ERR_INVALID_ARGUMENT }
         guard let json, length > 0 else { return FLYWHEEL_ERR_INVALID_ARGUMENT }
-        let bytes = Array(UnsafeRawBufferPointer(start: json, count: length))
-        return run.queue.push(.event(bytes)) ? FLYWHEEL_OK : FLYWHEEL_ERR_CLOSED
+        return run.emit(UnsafeRawBufferPointer(start: json, count: length))
     }
 
     private static let requestCommandThunk: @convention(c) (
@@ -73,14 +94,14 @@ public final class DriverRun: @unchecked Sendable {
     ) -> Int32 = { runHost, json, length, callback, userData in
         guard let run = DriverRun.from(runHost) else { return FLYWHEEL_ERR_INVALID_ARGUMENT }
         guard let json, length > 0, let callback else { return FLYWHEEL_ERR_INVALID_ARGUMENT }
-        if run.queue.isClosed { return FLYWHEEL_ERR_CLOSED }
+        guard run.queue.isAccepting else { return FLYWHEEL_ERR_CLOSED }
         let request: CommandRequest
         do {
             request = try CommandRequest.parse(UnsafeRawBufferPointer(start: json, count: length))
         } catch {
             return FLYWHEEL_ERR_INVALID_ARGUMENT
         }
-        let pending = PendingCommand(request: request, callback: callback, userData: userData)
+        let pending = PendingCommand(request: request, callback: callback, userData: userData, thread: run.thread)
         guard run.queue.push(.command(pending)) else {
             // Not accepted: the driver must not get a callback for it.
             pending.discardUnanswered()

@@ -17,6 +17,8 @@ public final class LoadedPlugin: @unchecked Sendable {
     let hostTable: PluginHostTable
     private let entryLock = NSLock()
     private var finished = false
+    /// Where `create_driver` runs for async callers: off Swift's cooperative pool.
+    private let creationThread: DriverThread
 
     /// Run ids are unique across the process, so a log line names one run unambiguously.
     private static let runIDs = Atomic<UInt64>(0)
@@ -28,6 +30,18 @@ public final class LoadedPlugin: @unchecked Sendable {
         self.abiVersion = abiVersion
         self.entry = entry
         self.hostTable = hostTable
+        self.creationThread = DriverThread(label: "\(descriptor.id).create")
+    }
+
+    /// Creates a driver instance on a thread of the plugin's own (for async code).
+    public func createInstance(configJSON: String = "{}") async throws(DriverCallError) -> DriverInstance {
+        do {
+            return try await creationThread.perform { [self] in try makeDriver(configJSON: configJSON) }
+        } catch let error as DriverCallError {
+            throw error
+        } catch {
+            throw DriverCallError(driverID: descriptor.id, function: "create_driver", status: FLYWHEEL_ERR_INTERNAL, message: "\(error)")
+        }
     }
 
     static func nextRunID() -> UInt64 {

@@ -4,12 +4,18 @@ import Foundation
 ///
 /// Producers (driver threads, through the C callbacks) append under a lock and never wait for the
 /// consumer, except when the queue holds `capacity` items already: then they wait until it drains,
-/// which bounds the host's memory when a driver emits faster than events can be stored. The consumer
-/// takes everything queued at once, so one wake-up serves a whole burst.
+/// which bounds the host's memory when a driver emits faster than events can be stored. Producers
+/// are always driver threads or the host's per-instance driver threads, never Swift's cooperative
+/// pool, so that wait never stalls other sessions. The consumer takes everything queued at once, so
+/// one wake-up serves a whole burst.
+///
+/// After the run's terminal event the queue is *sealed*: the consumer still drains it, but every
+/// later push is refused at once.
 final class RunQueue: @unchecked Sendable {
     private let condition = NSCondition()
     private var items: [DriverRunItem] = []
     private var closed = false
+    private var sealed = false
     private var consumer: CheckedContinuation<Void, Never>?
     private let capacity: Int
 
@@ -17,16 +23,18 @@ final class RunQueue: @unchecked Sendable {
         self.capacity = max(1, capacity)
     }
 
-    /// Appends an item; false when the queue was closed (the run has ended).
-    func push(_ item: DriverRunItem) -> Bool {
+    /// Appends an item; false when the queue was closed or sealed (the run has ended). With
+    /// `seal`, the item is the last one the queue accepts.
+    func push(_ item: DriverRunItem, seal: Bool = false) -> Bool {
         condition.lock()
-        while items.count >= capacity && !closed {
+        while items.count >= capacity && !closed && !sealed {
             condition.wait()
         }
-        if closed {
+        if closed || sealed {
             condition.unlock()
             return false
         }
+        if seal { sealed = true }
         items.append(item)
         let waiting = consumer
         consumer = nil
@@ -39,6 +47,13 @@ final class RunQueue: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         return closed
+    }
+
+    /// Whether the queue still accepts items.
+    var isAccepting: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return !closed && !sealed
     }
 
     /// Waits for items and takes all of them; nil once the queue is closed and empty.

@@ -109,6 +109,40 @@ enum StoreMigrations {
                 CREATE INDEX command_decisions_pending ON command_decisions(status) WHERE status = 'pending';
                 """)
         }
+        migrator.registerMigration("v2") { db in
+            // Held and refused commands get statuses of their own and a note of what became of them;
+            // SQLite cannot change a CHECK constraint, so the table is rebuilt with its rows.
+            try db.execute(sql: """
+                CREATE TABLE command_decisions_v2 (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    session_id TEXT NOT NULL REFERENCES sessions(id),
+                    command TEXT NOT NULL,
+                    decision TEXT NOT NULL CHECK (decision IN ('allow', 'deny', 'warn', 'log', 'ask')),
+                    rule_id TEXT,
+                    pack_id TEXT,
+                    severity TEXT,
+                    reason TEXT,
+                    status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'expired', 'blocked', 'ran', 'failed',
+                                                           'refused', 'cancelled')),
+                    exit_code INTEGER,
+                    created_at INTEGER NOT NULL,
+                    decided_at INTEGER,
+                    decided_by TEXT,
+                    outcome TEXT
+                );
+                INSERT INTO command_decisions_v2 (id, session_id, command, decision, rule_id, pack_id, severity, reason, status,
+                                                  exit_code, created_at, decided_at, decided_by)
+                    SELECT id, session_id, command, decision, rule_id, pack_id, severity, reason, status,
+                           exit_code, created_at, decided_at, decided_by FROM command_decisions;
+                DROP TABLE command_decisions;
+                ALTER TABLE command_decisions_v2 RENAME TO command_decisions;
+                CREATE INDEX command_decisions_by_session ON command_decisions(session_id, created_at, id);
+                CREATE INDEX command_decisions_pending ON command_decisions(status, created_at, id) WHERE status = 'pending';
+                CREATE INDEX sessions_by_agent ON sessions(agent_id, created_at);
+                CREATE INDEX sessions_by_ended ON sessions(ended_at) WHERE ended_at IS NOT NULL;
+                CREATE INDEX accounts_by_provider ON accounts(provider, created_at, id);
+                """)
+        }
         return migrator
     }
 }

@@ -20,11 +20,11 @@ final class EventGroupCommit: Sendable {
         var writing = false
     }
 
-    private let pool: DatabasePool
+    private let writer: any DatabaseWriter
     private let state = Mutex(State())
 
-    init(pool: DatabasePool) {
-        self.pool = pool
+    init(writer: any DatabaseWriter) {
+        self.writer = writer
     }
 
     func append(_ events: [NewEvent]) async throws -> [EventRecord] {
@@ -48,7 +48,7 @@ final class EventGroupCommit: Sendable {
             return batch
         }
         guard !batch.isEmpty else { return }
-        pool.asyncWrite({ db in
+        writer.asyncWrite({ db in
             try Self.write(batch.map(\.events), db)
         }, completion: { _, result in
             switch result {

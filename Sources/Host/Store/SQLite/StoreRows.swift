@@ -72,7 +72,7 @@ extension CommandDecisionRecord {
                   packID: row["pack_id"], severity: (row["severity"] as String?).flatMap(PolicySeverity.init(rawValue:)),
                   reason: row["reason"], status: status, exitCode: (row["exit_code"] as Int64?).map { Int32(truncatingIfNeeded: $0) },
                   createdAt: StoreTime.decode(row["created_at"] as Int64), decidedAt: StoreTime.decode(row["decided_at"] as Int64?),
-                  decidedBy: row["decided_by"])
+                  decidedBy: row["decided_by"], outcome: row["outcome"])
     }
 }
 

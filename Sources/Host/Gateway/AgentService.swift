@@ -1,0 +1,81 @@
+import Foundation
+
+/// Agents: a loaded driver, its configuration (validated by creating an instance from it), the
+/// environment added to its commands and its workspace.
+public struct AgentService: Sendable {
+    let store: any GatewayStore
+    let plugins: PluginService
+
+    /// What an agent is made of, as a front end submits it.
+    public struct Definition: Sendable, Equatable {
+        public var name: String
+        public var driverID: String
+        public var configJSON: String
+        public var environment: [String: String]
+        public var workspace: String?
+        public var enabled: Bool
+
+        public init(name: String, driverID: String, configJSON: String = "{}", environment: [String: String] = [:],
+                    workspace: String? = nil, enabled: Bool = true) {
+            self.name = name
+            self.driverID = driverID
+            self.configJSON = configJSON
+            self.environment = environment
+            self.workspace = workspace
+            self.enabled = enabled
+        }
+    }
+
+    public func list() async throws -> [AgentRecord] {
+        try await store.agents()
+    }
+
+    /// The agent with this id, or else this name.
+    public func get(_ idOrName: String) async throws -> AgentRecord {
+        if let agent = try await store.agent(id: idOrName) { return agent }
+        if let agent = try await store.agent(named: idOrName) { return agent }
+        throw AgentNotFound(agent: idOrName)
+    }
+
+    public func create(_ definition: Definition) async throws -> AgentRecord {
+        try await store.createAgent(try await record(definition, id: StoreIDs.make()))
+    }
+
+    /// Creates the agent, or replaces the definition of the one with the same name.
+    public func put(_ definition: Definition) async throws -> AgentRecord {
+        try await store.upsertAgent(try await record(definition, id: StoreIDs.make()))
+    }
+
+    public func update(_ id: String, _ definition: Definition) async throws -> AgentRecord {
+        let existing = try await get(id)
+        var updated = try await record(definition, id: existing.id)
+        updated.createdAt = existing.createdAt
+        return try await store.updateAgent(updated)
+    }
+
+    /// Removes an agent that has no sessions (disable one that has, to keep its history).
+    public func delete(_ id: String) async throws {
+        let agent = try await get(id)
+        try await store.deleteAgent(id: agent.id)
+    }
+
+    private func record(_ definition: Definition, id: String) async throws -> AgentRecord {
+        guard !definition.name.isEmpty, definition.name.count <= 128,
+              definition.name.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0) }),
+              !definition.name.hasPrefix(".") else {
+            throw InvalidRequest(field: "name", reason: "must be 1-128 letters, digits, '-', '_' or '.', not starting with '.'")
+        }
+        guard (try? JSONValue.parse(Array(definition.configJSON.utf8)))?.objectValue != nil else {
+            throw InvalidRequest(field: "config", reason: "must be a JSON object")
+        }
+        let plugin = try plugins.plugin(driverID: definition.driverID)
+        do {
+            try await plugin.createInstance(configJSON: definition.configJSON).retire()
+        } catch {
+            throw AgentConfigurationRejected(driverID: definition.driverID, reason: error.message ?? error.description)
+        }
+        return AgentRecord(id: id, name: definition.name, driverID: definition.driverID, configJSON: definition.configJSON,
+                           environmentJSON: HostJSON.encode(definition.environment), workspace: definition.workspace,
+                           status: definition.enabled ? .active : .disabled)
+    }
+}

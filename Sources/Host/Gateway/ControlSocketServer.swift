@@ -1,0 +1,194 @@
+import Foundation
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Serves the control socket. Accepting and each connection's blocking reads and writes run on
+/// threads of their own, never on Swift's cooperative pool; requests are carried out by async code.
+final class ControlSocketServer: Sendable {
+    private let descriptor: Int32
+    private let path: String
+
+    /// Largest request line accepted.
+    static let maximumRequest = 64 * 1024
+
+    init(path: String, handler: ControlRequestHandler, logger: Logger) throws {
+        self.path = path
+        descriptor = try UnixSocket.listen(path: path)
+        let descriptor = self.descriptor
+        Thread.detachNewThread {
+            while true {
+                let connection = accept(descriptor, nil, nil)
+                if connection < 0 {
+                    if errno == EINTR || errno == ECONNABORTED { continue }
+                    return  // Closed by stop().
+                }
+                Thread.detachNewThread { Self.serve(connection, handler: handler, logger: logger) }
+            }
+        }
+    }
+
+    /// Stops accepting and removes the socket file.
+    func stop() {
+        shutdown(descriptor, Int32(SHUT_RDWR))
+        close(descriptor)
+        unlink(path)
+    }
+
+    private static func serve(_ connection: Int32, handler: ControlRequestHandler, logger: Logger) {
+        defer { close(connection) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let response: ControlResponse
+        do {
+            let line = try UnixSocket.readLine(connection, limit: maximumRequest)
+            let request = try ControlCoding.decoder().decode(ControlRequest.self, from: line)
+            response = Self.wait { await handler.handle(request) }
+        } catch {
+            response = ControlResponse(error: ControlFailure(InvalidRequest(field: "request", reason: "unreadable control request: \(error)")))
+        }
+        do {
+            var data = try ControlCoding.encoder().encode(response)
+            data.append(UInt8(ascii: "\n"))
+            try UnixSocket.write(connection, data)
+        } catch {
+            logger.warning("cannot answer a control request", metadata: ["error": .string("\(error)")])
+        }
+    }
+
+    /// Runs async work from this plain thread and waits for it (this thread is not the pool's).
+    private static func wait<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T {
+        let result = ResultBox<T>()
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            result.value = await body()
+            done.signal()
+        }
+        done.wait()
+        return result.value!
+    }
+}
+
+/// A value handed from a task to the thread waiting for it; the semaphore orders the accesses.
+private final class ResultBox<T>: @unchecked Sendable {
+    var value: T?
+}
+
+/// Sends control requests to the owning process.
+struct ControlClient: Sendable {
+    let socket: String
+
+    func session(_ request: ControlRequest) async throws -> SessionRecord {
+        let response = try await send(request)
+        guard let session = response.session else { throw ControlUnavailable(reason: "the owning process answered without a session") }
+        return session
+    }
+
+    func decision(_ request: ControlRequest) async throws -> CommandDecisionRecord {
+        let response = try await send(request)
+        guard let decision = response.decision else { throw ControlUnavailable(reason: "the owning process answered without a decision") }
+        return decision
+    }
+
+    private func send(_ request: ControlRequest) async throws -> ControlResponse {
+        var encoded = try ControlCoding.encoder().encode(request)
+        encoded.append(UInt8(ascii: "\n"))
+        let line = encoded, socket = self.socket
+        // Blocking socket calls run on a thread of their own.
+        let answer: Data = try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result {
+                    let descriptor = try UnixSocket.connect(path: socket)
+                    defer { close(descriptor) }
+                    var timeout = timeval(tv_sec: 60, tv_usec: 0)
+                    setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                    try UnixSocket.write(descriptor, line)
+                    return try UnixSocket.readLine(descriptor, limit: 16 * 1024 * 1024)
+                })
+            }
+        }
+        let response = try ControlCoding.decoder().decode(ControlResponse.self, from: answer)
+        if let failure = response.error { throw failure.error }
+        return response
+    }
+}
+
+/// The few socket calls the control channel needs; descriptors never leave its callers.
+enum UnixSocket {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func listen(path: String) throws -> Int32 {
+        let descriptor = try make(path)
+        unlink(path)  // A socket file left by a host that died; the host lock says nobody else owns it.
+        let bound = withAddress(path) { address, length in bind(descriptor, address, length) }
+        guard bound == 0, chmod(path, 0o600) == 0, Glibc.listen(descriptor, 16) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(descriptor)
+            throw Failure(description: "cannot listen on the control socket \(path): \(reason)")
+        }
+        return descriptor
+    }
+
+    static func connect(path: String) throws -> Int32 {
+        let descriptor = try make(path)
+        let connected = withAddress(path) { address, length in Glibc.connect(descriptor, address, length) }
+        guard connected == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(descriptor)
+            throw ControlUnavailable(reason: "another flywheel process owns this data directory, but its control socket \(path) "
+                + "does not answer (\(reason))")
+        }
+        return descriptor
+    }
+
+    static func readLine(_ descriptor: Int32, limit: Int) throws -> Data {
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else {
+                throw Failure(description: count == 0 ? "the connection closed before a whole line arrived" : String(cString: strerror(errno)))
+            }
+            if let newline = buffer[0..<count].firstIndex(of: UInt8(ascii: "\n")) {
+                data.append(contentsOf: buffer[0..<newline])
+                return data
+            }
+            data.append(contentsOf: buffer[0..<count])
+            guard data.count <= limit else { throw Failure(description: "a line longer than \(limit) bytes") }
+        }
+    }
+
+    static func write(_ descriptor: Int32, _ data: Data) throws {
+        var offset = 0
+        while offset < data.count {
+            let written = data.withUnsafeBytes { send(descriptor, $0.baseAddress! + offset, data.count - offset, Int32(MSG_NOSIGNAL)) }
+            if written < 0, errno == EINTR { continue }
+            guard written > 0 else { throw Failure(description: String(cString: strerror(errno))) }
+            offset += written
+        }
+    }
+
+    private static func make(_ path: String) throws -> Int32 {
+        guard path.utf8.count < MemoryLayout.size(ofValue: sockaddr_un().sun_path) else {
+            throw Failure(description: "the control socket path \(path) is too long for a Unix socket; use a shorter data directory path")
+        }
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { throw Failure(description: "cannot create a socket: \(String(cString: strerror(errno)))") }
+        return descriptor
+    }
+
+    private static func withAddress<R>(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+        }
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+    }
+}

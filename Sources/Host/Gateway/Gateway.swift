@@ -1,0 +1,100 @@
+import Foundation
+import Logging
+
+/// The host as the front ends see it: a small set of services that the CLI, the HTTP server and the
+/// tests all call, and nothing else reaches around.
+///
+/// A gateway either **owns** its data directory (it holds `host.lock`, runs sessions, and answers
+/// control requests from other processes on its control socket) or is a **client** of the process
+/// that owns it: then it reads from the store, and every change to a session or a held command is
+/// sent to the owner through that socket, never written behind its back.
+public final class Gateway: Sendable {
+    public enum Role: Sendable, Equatable {
+        case owner
+        case client
+    }
+
+    public let configuration: GatewayConfiguration
+    public let role: Role
+    public let sessions: SessionService
+    public let events: EventService
+    public let approvals: ApprovalService
+    public let agents: AgentService
+    public let plugins: PluginService
+    public let accounts: AccountPool
+    let store: SQLiteStore
+    let log: SessionEventLog
+    let scheduler: SessionScheduler?
+    let lock: HostLock?
+    let logger: Logger
+
+    /// Opens the gateway on a data directory: as its owner when no other process holds it (with
+    /// `requireOwnership`, failing otherwise), or as a client of the process that does.
+    /// `environment` supplies `FLYWHEEL_SECRET_KEY` (read here, at the edge).
+    public static func open(configuration: GatewayConfiguration, policy: PolicyConfiguration, environment: [String: String],
+                            scope: SessionScheduler.Scope = .all, requireOwnership: Bool = false,
+                            runner: any CommandRunning = CommandExecutor(), logger: Logger) async throws -> Gateway {
+        var lock: HostLock?
+        do {
+            lock = try HostLock(dataDirectory: configuration.dataDirectory)
+        } catch let busy as HostLock.Busy {
+            if requireOwnership { throw busy }
+        }
+        let catalog = try PluginLoader(logger: logger).loadDirectory(configuration.pluginsDirectory)
+        let store = try SQLiteStore(configuration: StoreConfiguration(databaseFile: configuration.databaseFile))
+        let hub = EventHub()
+        let log = SessionEventLog(store: store, hub: hub)
+        let limits = SessionLimits(configuration.limits)
+        let selection: AccountSelection = configuration.accountSelection == .leastRecentlyUsed ? .leastRecentlyUsed : .roundRobin
+        let key = try SecretKeyLoader.load(environment: environment, keyFile: configuration.secretKeyFile)
+        let accounts = AccountPool(store: store, cipher: CredentialCipher(key: key), selection: selection)
+        let gate = CommandGate(policy: CommandPolicy(configuration: policy), store: store, log: log, runner: runner, limits: limits,
+                               logger: logger)
+        var scheduler: SessionScheduler?
+        var control: ControlClient?
+        if lock != nil {
+            let sessionRunner = SessionRunner(
+                catalog: catalog, store: store, log: log, gate: gate, limits: limits,
+                defaultWorkspace: { configuration.defaultWorkspace(agentName: $0.name) }, logger: logger)
+            scheduler = SessionScheduler(runner: sessionRunner, accounts: accounts, scope: scope)
+        } else {
+            control = ControlClient(socket: ControlSocket.path(in: configuration.dataDirectory))
+        }
+        let plugins = PluginService(catalog: catalog)
+        return Gateway(
+            configuration: configuration, role: lock == nil ? .client : .owner,
+            sessions: SessionService(store: store, log: log, scheduler: scheduler, control: control),
+            events: EventService(store: store, hub: hub),
+            approvals: ApprovalService(store: store, log: log, gate: gate, control: control),
+            agents: AgentService(store: store, plugins: plugins),
+            plugins: plugins, accounts: accounts, store: store, log: log, scheduler: scheduler, lock: lock, logger: logger)
+    }
+
+    private init(configuration: GatewayConfiguration, role: Role, sessions: SessionService, events: EventService, approvals: ApprovalService,
+                 agents: AgentService, plugins: PluginService, accounts: AccountPool, store: SQLiteStore, log: SessionEventLog,
+                 scheduler: SessionScheduler?, lock: HostLock?, logger: Logger) {
+        self.configuration = configuration
+        self.role = role
+        self.sessions = sessions
+        self.events = events
+        self.approvals = approvals
+        self.agents = agents
+        self.plugins = plugins
+        self.accounts = accounts
+        self.store = store
+        self.log = log
+        self.scheduler = scheduler
+        self.lock = lock
+        self.logger = logger
+    }
+
+    /// Whether the store could only be opened for reading.
+    public var isReadOnly: Bool { store.isReadOnly }
+
+    /// The long-running part of an owning gateway, to run in a `ServiceGroup`: recovery, the
+    /// scheduler and the control socket. Nil for a client.
+    public func service() -> GatewayService? {
+        guard let scheduler else { return nil }
+        return GatewayService(gateway: self, scheduler: scheduler)
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import GRDB
+
+extension SQLiteStore: AccountStore {
+    public func createAccount(_ account: AccountRecord) async throws -> AccountRecord {
+        var account = account
+        account.createdAt = StoreTime.round(account.createdAt)
+        let stored = account
+        try await write { db in
+            try db.execute(sql: """
+                INSERT INTO accounts (id, provider, label, encrypted_credentials, status, cooldown_until, last_used_at, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [stored.id, stored.provider, stored.label, Data(stored.sealedCredentials), stored.status.rawValue,
+                                 StoreTime.encode(stored.cooldownUntil), StoreTime.encode(stored.lastUsedAt), StoreTime.encode(stored.createdAt)])
+        }
+        return stored
+    }
+
+    public func accounts(provider: String?) async throws -> [AccountRecord] {
+        try await read { db in
+            if let provider {
+                return try Row.fetchAll(db, sql: "SELECT * FROM accounts WHERE provider = ? ORDER BY created_at, id", arguments: [provider])
+                    .map(AccountRecord.init(row:))
+            }
+            return try Row.fetchAll(db, sql: "SELECT * FROM accounts ORDER BY provider, created_at, id").map(AccountRecord.init(row:))
+        }
+    }
+
+    public func account(id: String) async throws -> AccountRecord? {
+        try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [id]).map(AccountRecord.init(row:)) }
+    }
+
+    public func updateAccount(id: String, status: AccountRecord.Status, cooldownUntil: Date?, lastUsedAt: Date?) async throws {
+        try await write { db in
+            try db.execute(sql: "UPDATE accounts SET status = ?, cooldown_until = ?, last_used_at = COALESCE(?, last_used_at) WHERE id = ?",
+                           arguments: [status.rawValue, StoreTime.encode(cooldownUntil), StoreTime.encode(lastUsedAt), id])
+            if db.changesCount == 0 { throw StoreError.notFound("account \(id)") }
+        }
+    }
+}
