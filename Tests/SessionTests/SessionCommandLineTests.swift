@@ -44,6 +44,45 @@ struct SessionCommandLineTests {
         #expect(missing.stderr.contains("driver 'test.nothing' is not loaded"))
     }
 
+    @Test("sessions cancel from another process reaches the process that runs the session and stops the run")
+    func cancelFromAnotherProcess() async throws {
+        let folder = try TemporaryDirectory("cli")
+        defer { folder.remove() }
+        try SessionHarness.writePlugins(into: folder)
+        let process = Process()
+        process.executableURL = TestPaths.flywheel
+        process.arguments = ["sessions", "run", "--json", "--data-dir", folder.file("data").path, "--plugins-dir", folder.file("plugins.d").path,
+                             "--agent", "test.scripted", "events=1000000 rate=200"]
+        process.environment = ["FLYWHEEL_SECRET_KEY": SessionHarness.secretKey, "PATH": "/usr/bin:/bin"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var id: String?
+        for _ in 0..<300 where id == nil {
+            let listed = try flywheel(["sessions", "list", "--state", "running", "--json"], in: folder)
+            let page = (try? JSONSerialization.jsonObject(with: Data(listed.stdout.utf8))) as? [String: Any]
+            id = (page?["sessions"] as? [[String: Any]])?.first?["id"] as? String
+            if id == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        let running = try #require(id)
+        let cancelled = try flywheel(["sessions", "cancel", running], in: folder)
+        #expect(cancelled.status == 0, "\(cancelled.stderr)")
+        #expect(cancelled.stdout.contains("cancel requested"))
+        let printed = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 2, "sessions run exits as cancelled")
+        let lines = String(decoding: printed, as: UTF8.self).split(separator: "\n")
+            .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let last = try #require(lines.last)
+        #expect(last["type"] as? String == "host.session.state")
+        #expect((last["payload"] as? [String: Any])?["state"] as? String == "cancelled")
+        let show = try flywheel(["sessions", "show", running], in: folder)
+        #expect(show.stdout.contains("\"state\" : \"cancelled\""))
+        let events = try flywheel(["sessions", "events", running, "--json"], in: folder).stdout.split(separator: "\n")
+        #expect(events.count == lines.count, "no event landed after the session ended")
+    }
+
     @Test("a held command is approved from another process with dcg pending approve")
     func pendingApprove() async throws {
         let folder = try TemporaryDirectory("cli")
