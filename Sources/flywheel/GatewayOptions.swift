@@ -47,11 +47,11 @@ struct GatewayOptions: ParsableArguments {
 
     /// Opens the gateway's services: as the owner of the data directory when no other process
     /// holds it, or as a client that sends changes to the process that does.
-    func openGateway(scope: SessionScheduler.Scope = .all, requireOwnership: Bool = false, logger: Logger = LoggingOptions.makeLogger(level: .warning)) async throws -> Gateway {
+    func openGateway(scope: SessionScheduler.Scope = .all, requireOwnership: Bool = false, readOnly: Bool = false, logger: Logger = LoggingOptions.makeLogger(level: .warning)) async throws -> Gateway {
         let (configuration, policy) = try load()
         do {
             return try await Gateway.open(configuration: configuration, policy: policy, environment: ProcessInfo.processInfo.environment,
-                                          scope: scope, requireOwnership: requireOwnership, logger: logger)
+                                          scope: scope, requireOwnership: requireOwnership, readOnly: readOnly, logger: logger)
         } catch let error as StoreError {
             throw DataDirectoryFailure(error)
         } catch let error as HostLock.Busy {

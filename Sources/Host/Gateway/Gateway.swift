@@ -29,16 +29,23 @@ public final class Gateway: Sendable {
     let logger: Logger
 
     /// Opens the gateway on a data directory: as its owner when no other process holds it (with
-    /// `requireOwnership`, failing otherwise), or as a client of the process that does.
+    /// `requireOwnership`, waiting a few seconds for a short-lived owner such as another CLI command
+    /// to finish, then failing), or as a client of the process that does. With `readOnly`, it never
+    /// takes ownership, so a command that only reads cannot keep a host from starting.
     /// `environment` supplies `FLYWHEEL_SECRET_KEY` (read here, at the edge).
     public static func open(configuration: GatewayConfiguration, policy: PolicyConfiguration, environment: [String: String],
-                            scope: SessionScheduler.Scope = .all, requireOwnership: Bool = false,
+                            scope: SessionScheduler.Scope = .all, requireOwnership: Bool = false, readOnly: Bool = false,
                             runner: any CommandRunning = CommandExecutor(), logger: Logger) async throws -> Gateway {
         var lock: HostLock?
-        do {
-            lock = try HostLock(dataDirectory: configuration.dataDirectory)
-        } catch let busy as HostLock.Busy {
-            if requireOwnership { throw busy }
+        let deadline = ContinuousClock.now + .seconds(requireOwnership ? 5 : 0)
+        while !readOnly, lock == nil {
+            do {
+                lock = try HostLock(dataDirectory: configuration.dataDirectory)
+            } catch let busy as HostLock.Busy {
+                guard requireOwnership else { break }
+                guard ContinuousClock.now < deadline else { throw busy }
+                try await Task.sleep(for: .milliseconds(100))
+            }
         }
         let catalog = try PluginLoader(logger: logger).loadDirectory(configuration.pluginsDirectory)
         let store = try SQLiteStore(configuration: StoreConfiguration(databaseFile: configuration.databaseFile))

@@ -16,7 +16,7 @@ struct DCGPendingCommand: AsyncParsableCommand {
 
         func run() async throws {
             var pending: [CommandDecisionRecord] = []
-            try await reportingFailures { pending = try await gateway.openGateway().approvals.pending(sessionID: session) }
+            try await reportingFailures { pending = try await gateway.openGateway(readOnly: true).approvals.pending(sessionID: session) }
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

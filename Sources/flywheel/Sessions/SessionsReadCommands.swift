@@ -32,7 +32,7 @@ struct SessionsListCommand: AsyncParsableCommand {
         }
         var page = SessionPage(sessions: [], nextCursor: nil)
         try await reportingFailures {
-            page = try await gateway.openGateway().sessions.list(SessionFilter(states: states, agentID: agent), limit: limit, cursor: cursor)
+            page = try await gateway.openGateway(readOnly: true).sessions.list(SessionFilter(states: states, agentID: agent), limit: limit, cursor: cursor)
         }
         if json {
             let encoder = JSONEncoder()
@@ -59,7 +59,7 @@ struct SessionsShowCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let sessions = try await gateway.openGateway().sessions
+            let sessions = try await gateway.openGateway(readOnly: true).sessions
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             encoder.dateEncodingStrategy = .iso8601
@@ -87,7 +87,7 @@ struct SessionsEventsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let events = try await gateway.openGateway().events
+            let events = try await gateway.openGateway(readOnly: true).events
             var cursor = after
             while true {
                 let page = try await events.events(sessionID: id, after: cursor, limit: 1000)
