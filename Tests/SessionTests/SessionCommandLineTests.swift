@@ -54,23 +54,31 @@ struct SessionCommandLineTests {
         process.arguments = ["sessions", "run", "--json", "--data-dir", folder.file("data").path, "--plugins-dir", folder.file("plugins.d").path,
                              "--agent", "test.scripted", "events=1000000 rate=200"]
         process.environment = ["FLYWHEEL_SECRET_KEY": SessionHarness.secretKey, "PATH": "/usr/bin:/bin"]
-        let output = Pipe()
+        let output = Pipe(), errors = Pipe()
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        process.standardError = errors
         try process.run()
+        // Drain standard output as it comes, so the run never waits on a full pipe.
+        nonisolated(unsafe) var printed = Data()
+        let drained = DispatchGroup()
+        DispatchQueue.global().async(group: drained) { printed = output.fileHandleForReading.readDataToEndOfFile() }
         var id: String?
-        for _ in 0..<300 where id == nil {
+        for _ in 0..<600 where id == nil && process.isRunning {
             let listed = try flywheel(["sessions", "list", "--state", "running", "--json"], in: folder)
             let page = (try? JSONSerialization.jsonObject(with: Data(listed.stdout.utf8))) as? [String: Any]
             id = (page?["sessions"] as? [[String: Any]])?.first?["id"] as? String
             if id == nil { try await Task.sleep(for: .milliseconds(50)) }
         }
-        let running = try #require(id)
+        guard let running = id else {
+            process.terminate()
+            Issue.record("no running session appeared: \(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
+            return
+        }
         let cancelled = try flywheel(["sessions", "cancel", running], in: folder)
         #expect(cancelled.status == 0, "\(cancelled.stderr)")
         #expect(cancelled.stdout.contains("cancel requested"))
-        let printed = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        drained.wait()
         #expect(process.terminationStatus == 2, "sessions run exits as cancelled")
         let lines = String(decoding: printed, as: UTF8.self).split(separator: "\n")
             .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }

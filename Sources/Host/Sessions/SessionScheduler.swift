@@ -66,10 +66,7 @@ public actor SessionScheduler {
     /// Creates a session for an agent and queues it.
     public func submit(agentID: String, task: String) async throws -> SessionRecord {
         let session = try await store.createSession(SessionRecord(agentID: agentID, task: task))
-        if case .only(var ids) = scope {
-            ids.insert(session.id)
-            scope = .only(ids)
-        }
+        include(session.id)
         let queued = try await log.transition(SessionTransition(sessionID: session.id, to: .queued, expected: [.created]))
         wake()
         return queued
@@ -79,17 +76,30 @@ public actor SessionScheduler {
     /// ends at once. Returns the session as it is after the request.
     @discardableResult
     public func cancel(sessionID: String) async throws -> SessionRecord {
-        if var entry = active[sessionID] {
-            entry.cancelRequested = true
-            active[sessionID] = entry
-            entry.control.send(.cancel)
-            return try await current(sessionID)
-        }
+        if let session = requestCancel(sessionID) { return try await current(session) }
         resumeRequested.remove(sessionID)
         _ = try await current(sessionID)
-        let session = try await log.transition(SessionTransition(sessionID: sessionID, to: .cancelled, error: "cancelled by an operator"))
-        wake()
-        return session
+        do {
+            // Only a session that no run owns ends here; a running one is this scheduler's to stop.
+            let session = try await log.transition(SessionTransition(sessionID: sessionID, to: .cancelled, expected: [.created, .queued, .paused],
+                                                                     error: "cancelled by an operator"))
+            wake()
+            return session
+        } catch let illegal as IllegalSessionTransition where illegal.from == .running {
+            // It started while this request waited for the store.
+            if let session = requestCancel(sessionID) { return try await current(session) }
+            // Running with no run in this process: left by a host that stopped, not yet recovered.
+            return try await log.transition(SessionTransition(sessionID: sessionID, to: .cancelled, expected: [.running],
+                                                              error: "cancelled by an operator", note: ["reason": "no process was running it"]))
+        }
+    }
+
+    /// Asks the run of a session this scheduler is starting or running to stop; nil when it has none.
+    private func requestCancel(_ sessionID: String) -> String? {
+        guard active[sessionID] != nil else { return nil }
+        active[sessionID]?.cancelRequested = true
+        active[sessionID]?.control.send(.cancel)
+        return sessionID
     }
 
     /// Pauses a running session: its driver's state is saved as a checkpoint and the run stops.
@@ -115,12 +125,17 @@ public actor SessionScheduler {
             throw IllegalSessionTransition(sessionID: sessionID, from: session.state, to: .running)
         }
         resumeRequested.insert(sessionID)
+        include(sessionID)
+        wake()
+        return session
+    }
+
+    /// Brings a session this process submitted or resumed into a limited scope.
+    private func include(_ sessionID: String) {
         if case .only(var ids) = scope {
             ids.insert(sessionID)
             scope = .only(ids)
         }
-        wake()
-        return session
     }
 
     public var runningSessionIDs: Set<String> { Set(active.filter(\.value.started).keys) }
@@ -240,7 +255,8 @@ public actor SessionScheduler {
         }
         resumeRequested.remove(session.id)
         if active[session.id]?.cancelRequested == true {
-            active[session.id] = nil
+            // Still registered while the cancel is written, so another cancel finds it and waits its turn.
+            defer { active[session.id] = nil }
             try await log.transition(SessionTransition(sessionID: session.id, to: .cancelled, expected: [.running],
                                                        error: "cancelled by an operator", note: ["reason": "cancelled before its run started"]))
             return nil
@@ -255,7 +271,12 @@ public actor SessionScheduler {
     }
 
     private func finished(sessionID: String, outcome: SessionRunOutcome) async {
-        active[sessionID] = nil
+        // Still registered while the outcome is written: a cancel meanwhile goes to the ended run,
+        // not around it.
+        defer {
+            active[sessionID] = nil
+            wake()
+        }
         let log = self.log, accounts = self.accounts
         func move(_ state: SessionState, error: String? = nil, accountID: String?? = nil, note: [String: String] = [:]) async throws {
             try await log.transition(SessionTransition(sessionID: sessionID, to: state, expected: [.running], error: error,
@@ -285,7 +306,6 @@ public actor SessionScheduler {
         } catch {
             logger.error("cannot record a session's outcome", metadata: ["flywheel.session.id": .string(sessionID), "error": .string("\(error)")])
         }
-        wake()
     }
 
     private func fail(_ session: SessionRecord, from: SessionState, _ reason: String) async throws {

@@ -63,7 +63,7 @@ struct SessionsRunCommand: AsyncParsableCommand {
                 defer { withExtendedLifetime(interrupt) {} }
                 var finalState = SessionState.running
                 reading: for try await event in try await gateway.events.subscribe(sessionID: session.id, untilSessionEnds: true) {
-                    writeLine(json ? EventPrinting.json(event) : EventPrinting.line(event))
+                    await writeLine(json ? EventPrinting.json(event) : EventPrinting.line(event))
                     if event.type == "host.session.state", let state = EventPrinting.state(of: event), state.isTerminal || state == .paused {
                         finalState = state
                         if state == .paused { break reading }
@@ -106,10 +106,19 @@ struct SessionsRunCommand: AsyncParsableCommand {
 }
 
 /// Writes a line straight to standard output, unbuffered: a line printed is a line delivered, even
-/// if the process dies right after.
-func writeLine(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+/// if the process dies right after. The write (which blocks while a slow reader's pipe is full)
+/// runs on a thread of its own, not Swift's cooperative pool; the caller waits for it.
+func writeLine(_ line: String) async {
+    let data = Data((line + "\n").utf8)
+    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+        standardOutputQueue.async {
+            FileHandle.standardOutput.write(data)
+            continuation.resume()
+        }
+    }
 }
+
+private let standardOutputQueue = DispatchQueue(label: "flywheel.stdout")
 
 /// Runs a handler when the process receives a signal, instead of dying.
 final class SignalWatcher: @unchecked Sendable {

@@ -21,6 +21,7 @@ public final class DriverInstance: @unchecked Sendable {
         self.plugin = plugin
         self.driver = driver
         self.thread = DriverThread(label: plugin.descriptor.id)
+        self.checkpointExtension = Self.findCheckpointExtension(driver)
     }
 
     // MARK: From async code
@@ -74,8 +75,12 @@ public final class DriverInstance: @unchecked Sendable {
         }
     }
 
-    /// The driver's `flywheel.checkpoint/1` extension, when it has one of a usable size.
-    private var checkpointExtension: UnsafePointer<flywheel_checkpoint_extension_t>? {
+    /// The driver's `flywheel.checkpoint/1` extension, when it has one of a usable size. Asked for
+    /// once, on the thread that created the instance: the ABI keeps what `get_extension` returns
+    /// valid until the instance is destroyed.
+    private let checkpointExtension: UnsafePointer<flywheel_checkpoint_extension_t>?
+
+    private static func findCheckpointExtension(_ driver: UnsafeMutablePointer<flywheel_driver_t>) -> UnsafePointer<flywheel_checkpoint_extension_t>? {
         guard let getExtension = driver.pointee.get_extension,
               let raw = getExtension(driver, FLYWHEEL_EXT_CHECKPOINT) else { return nil }
         let ext = raw.assumingMemoryBound(to: flywheel_checkpoint_extension_t.self)
