@@ -1,5 +1,5 @@
 import Foundation
-import Host
+@testable import Host
 import HostTestSupport
 import Synchronization
 import Testing
@@ -118,9 +118,58 @@ struct CommandExecutorTests {
     }
 
     /// Dead: no such process, or a zombie waiting for whoever adopted it to reap it.
+    @Test("a daemonised grandchild that keeps the output pipes open does not keep the command from ending")
+    func daemonHoldingPipes() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        // setsid puts the sleeper in a session of its own, out of reach of the group kill; it
+        // inherits stdout and stderr and holds them open for ten minutes.
+        let finished = try await run("setsid sleep 600 & echo $! > daemon.pid; echo done", in: folder)
+        #expect(finished.exitCode == 0)
+        #expect(finished.stdoutText == "done\n")
+        let timedOut = try await run("setsid sleep 600 & echo $! >> daemon.pid; sleep 600", in: folder, timeout: .milliseconds(300))
+        #expect(timedOut.timedOut)
+        for line in try String(contentsOf: folder.file("daemon.pid"), encoding: .utf8).split(separator: "\n") {
+            if let pid = Int32(line) { kill(pid, SIGKILL) }
+        }
+    }
+
+    @Test("streamed output is split only between characters")
+    func utf8Boundaries() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        // 3-byte characters in 64 KiB reads: most reads end inside a character.
+        let chunks = Mutex<[[UInt8]]>([])
+        let outcome = try await executor.run(CommandRunRequest(
+            command: "i=0; while [ $i -lt 20 ]; do printf '€%.0s' $(seq 1 5000); i=$((i+1)); done", workingDirectory: folder.url,
+            timeout: .seconds(60))) { chunk in
+            chunks.withLock { $0.append(chunk.bytes) }
+        }
+        #expect(outcome.exitCode == 0)
+        let all = chunks.withLock { $0 }
+        #expect(all.count > 1)
+        #expect(all.allSatisfy { String(validating: $0, as: UTF8.self) != nil }, "a chunk ended inside a character")
+        #expect(all.reduce(0) { $0 + $1.count } == 3 * 100_000)
+    }
+
     static func isGone(_ pid: Int32) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return true }
         guard let close = stat.lastIndex(of: ")") else { return false }
         return stat[stat.index(close, offsetBy: 2)] == "Z"
+    }
+}
+
+@Suite("UTF-8 boundaries")
+struct UTF8BoundaryTests {
+    @Test("an unfinished character is held back until its last byte arrives")
+    func holdsBack() {
+        var boundary = UTF8Boundary()
+        let euro: [UInt8] = [0xE2, 0x82, 0xAC]
+        #expect(boundary.take([0x61, euro[0]]) == [0x61])
+        #expect(boundary.take([euro[1]]) == [])
+        #expect(boundary.take([euro[2], 0x62]) == euro + [0x62])
+        #expect(boundary.take([0xF0, 0x9F]) == [])
+        #expect(boundary.flush() == [0xF0, 0x9F])
+        #expect(UTF8Boundary.completeLength([0x80, 0x80, 0x80, 0x80]) == 4, "stray continuation bytes are passed on")
     }
 }

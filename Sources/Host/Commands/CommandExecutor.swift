@@ -33,6 +33,8 @@ public struct CommandExecutor: CommandRunning {
             try await withThrowingTaskGroup(of: CommandOutcome?.self) { group in
                 group.addTask {
                     var outcome = CommandOutcome(exitCode: nil, signal: nil, timedOut: false, stdout: [], stderr: [], truncated: false, duration: .zero)
+                    // Output is handed on in whole characters: a chunk never ends inside one.
+                    var boundaries: [CommandOutputChunk.Stream: UTF8Boundary] = [.stdout: UTF8Boundary(), .stderr: UTF8Boundary()]
                     for await event in events {
                         switch event {
                         case .output(let chunk):
@@ -41,11 +43,16 @@ public struct CommandExecutor: CommandRunning {
                             if chunk.bytes.count > room { outcome.truncated = true }
                             let slice = Array(chunk.bytes.prefix(room))
                             if chunk.stream == .stdout { outcome.stdout += slice } else { outcome.stderr += slice }
-                            if !slice.isEmpty { await onOutput(CommandOutputChunk(stream: chunk.stream, bytes: slice)) }
+                            let whole = boundaries[chunk.stream, default: UTF8Boundary()].take(slice)
+                            if !whole.isEmpty { await onOutput(CommandOutputChunk(stream: chunk.stream, bytes: whole)) }
                         case .exited(let code, let signal):
                             outcome.exitCode = code
                             outcome.signal = signal
                         }
+                    }
+                    for stream in [CommandOutputChunk.Stream.stdout, .stderr] {
+                        let rest = boundaries[stream, default: UTF8Boundary()].flush()
+                        if !rest.isEmpty { await onOutput(CommandOutputChunk(stream: stream, bytes: rest)) }
                     }
                     return outcome
                 }

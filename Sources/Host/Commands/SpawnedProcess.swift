@@ -76,24 +76,27 @@ final class SpawnedProcess: Sendable {
         return SpawnedProcess(pid: pid, stdoutFD: outPipe[0], stderrFD: errPipe[0])
     }
 
+    /// How long output may go on being read after the command's shell has exited (processes it left
+    /// behind may still write), before the host stops reading: a daemonised grandchild that keeps
+    /// the pipes open must not keep the command from ending.
+    static let outputDrainTime: DispatchTimeInterval = .seconds(1)
+
     /// Output as it arrives, then the exit status. Blocking reads and the wait run on threads of
     /// their own, so no Swift concurrency thread ever blocks on the child.
     func events() -> AsyncStream<Event> {
         AsyncStream { continuation in
+            // Written to once the host stops reading; the readers poll it beside their pipe.
+            var stop: [Int32] = [-1, -1]
+            spawnLock.withLock {
+                if pipe(&stop) == 0 { for descriptor in stop { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) } }
+            }
+            let stopRead = stop[0], stopWrite = stop[1]
             let group = DispatchGroup()
             for (descriptor, stream) in [(stdoutFD, CommandOutputChunk.Stream.stdout), (stderrFD, .stderr)] {
                 group.enter()
                 Thread.detachNewThread {
-                    var buffer = [UInt8](repeating: 0, count: 65_536)
-                    while true {
-                        let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-                        if count > 0 {
-                            continuation.yield(.output(CommandOutputChunk(stream: stream, bytes: Array(buffer[0..<count]))))
-                        } else if count < 0 && errno == EINTR {
-                            continue
-                        } else {
-                            break
-                        }
+                    Self.read(descriptor, stopWhenReadable: stopRead) { bytes in
+                        continuation.yield(.output(CommandOutputChunk(stream: stream, bytes: bytes)))
                     }
                     close(descriptor)
                     group.leave()
@@ -103,15 +106,42 @@ final class SpawnedProcess: Sendable {
             Thread.detachNewThread {
                 var status: Int32 = 0
                 while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-                // Processes the command left behind in its group would hold the pipes open forever.
                 let exitCode: Int32? = (status & 0x7f) == 0 ? (status >> 8) & 0xff : nil
                 let signal: Int32? = (status & 0x7f) != 0 ? status & 0x7f : nil
-                if group.wait(timeout: .now() + 1) == .timedOut {
+                if group.wait(timeout: .now() + Self.outputDrainTime) == .timedOut {
+                    // Processes the command left behind hold the pipes: end its group, stop reading.
                     kill(-pid, SIGKILL)
+                    var byte: UInt8 = 1
+                    _ = Glibc.write(stopWrite, &byte, 1)
                     group.wait()
                 }
+                close(stopRead)
+                close(stopWrite)
                 continuation.yield(.exited(code: exitCode, signal: signal))
                 continuation.finish()
+            }
+        }
+    }
+
+    /// Reads `descriptor` until end of file, an error, or until `stop` becomes readable.
+    private static func read(_ descriptor: Int32, stopWhenReadable stop: Int32, _ deliver: ([UInt8]) -> Void) {
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        var watched = [pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0), pollfd(fd: stop, events: Int16(POLLIN), revents: 0)]
+        while true {
+            let ready = poll(&watched, stop >= 0 ? 2 : 1, -1)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            if stop >= 0, watched[1].revents != 0 { return }
+            guard watched[0].revents != 0 else { continue }
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            if count > 0 {
+                deliver(Array(buffer[0..<count]))
+            } else if count < 0 && errno == EINTR {
+                continue
+            } else {
+                return
             }
         }
     }
