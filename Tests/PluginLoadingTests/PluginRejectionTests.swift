@@ -58,6 +58,33 @@ struct PluginRejectionTests {
         #expect(error.message.contains("flywheel_plugin_entry"))
     }
 
+    @Test("a FIFO named like a library is refused at once, without waiting on it")
+    func fifo() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let fifo = folder.file("libpipe.so")
+        try #require(mkfifo(fifo.path, 0o600) == 0)
+        let error = try rejection(fifo)
+        #expect(error.code == "not_shared_object")
+        #expect(error.message.contains("it is a FIFO, not a regular file"))
+    }
+
+    @Test("a library without the entry symbol is refused from the file, before any of its code runs")
+    func noEntryNoCodeRun() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let marker = folder.file("constructor-ran")
+        let source = try folder.write("constructor.c", """
+            #include <stdio.h>
+            __attribute__((constructor)) static void ran(void) { FILE *f = fopen("\(marker.path)", "w"); if (f) fclose(f); }
+            int flywheel_plugin_entry_typo(void) { return 0; }
+            """)
+        let library = try CDriverBuilder.build("constructor_no_entry", sources: [source])
+        let error = try rejection(library)
+        #expect(error.code == "entry_symbol_missing")
+        #expect(!FileManager.default.fileExists(atPath: marker.path), "dlopen ran the library's constructor")
+    }
+
     @Test("another ABI major version")
     func wrongMajor() throws {
         let error = try rejection(try badFixture("wrong_major"))

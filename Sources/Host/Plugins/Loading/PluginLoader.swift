@@ -39,7 +39,7 @@ public struct PluginLoader: Sendable {
 
     private func load(library: URL, sha256: String?) throws(PluginLoadError.Reason) -> LoadedPlugin {
         let path = library.path
-        try SharedObjectFile.check(path)
+        try SharedObjectFile.check(path, entrySymbol: FLYWHEEL_PLUGIN_ENTRY_SYMBOL)
         if let expected = sha256 {
             let actual = try SharedObjectFile.sha256(path)
             guard actual == expected else { throw .checksumMismatch(expected: expected, actual: actual) }
