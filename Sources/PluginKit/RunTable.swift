@@ -18,13 +18,12 @@ public final class RunTable: @unchecked Sendable {
         let thread = Thread { [self] in
             var terminal = control.isCancelled ? .cancelled : body(control)
             if !terminal.isTerminal { terminal = .failed(error: "the driver ended a run without a terminal event", retryable: false) }
-            // Leave the table before the terminal event, so a cancel racing with the end answers NOT_FOUND
-            // rather than reaching a run the host already considers over.
-            condition.lock()
-            active[run.id] = nil
-            condition.unlock()
+            // The terminal event goes out before the run leaves the table: `shutdown` waits for the
+            // table to empty, so it can never return while this emit still uses the host's run struct.
+            // A cancel racing with the end finds the run and only sets a flag nobody reads any more.
             run.emit(terminal)
             condition.lock()
+            active[run.id] = nil
             condition.broadcast()
             condition.unlock()
         }

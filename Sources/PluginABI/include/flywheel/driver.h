@@ -1,5 +1,10 @@
 /*
- * flywheel/driver.h — the Flywheel Gateway agent-driver ABI, version 1.0.0.
+ * flywheel/driver.h — the Flywheel Gateway agent-driver ABI, version 1.0.1.
+ *
+ * 1.0.1 (documentation only; no layout or behaviour a 1.0.0 driver relies on changed): which members of
+ * flywheel.command-result/1 are optional and when; fractional timeout_seconds; what emit returns for
+ * a refused event; that no command callback arrives once destroy has begun; the `resume` member of
+ * flywheel.task/1; the default of `enabled` in plugins.d; how FLYWHEEL_LOG_* map to the host's log.
  *
  * This is the only header a third party needs to write an agent driver for the Flywheel Gateway.
  * A driver is a shared object (.so) that the gateway loads with dlopen(RTLD_NOW | RTLD_LOCAL). It may
@@ -9,7 +14,11 @@
  * ---------------------------------------------------------------------------------------------------
  * 1. Lifecycle
  * ---------------------------------------------------------------------------------------------------
- *   host: dlopen(path)                         (the plugins.d/<name>.toml file was read before this)
+ *   host: dlopen(path)                         (the plugins.d/<name>.toml file was read before this;
+ *                                              `enabled` defaults to true there. The host checks the
+ *                                              file first: a regular ELF shared object that defines
+ *                                              this function in its dynamic symbol table. Your
+ *                                              constructors run at dlopen: keep them side-effect free)
  *   host: entry = flywheel_plugin_entry()      the one exported symbol; returns a static constant
  *   host: checks entry->abi_version and entry->struct_size, and that required pointers are non-NULL
  *   host: entry->init(host)                    once; fast, no side effects (no threads, no I/O)
@@ -92,7 +101,7 @@ extern "C" {
 
 #define FLYWHEEL_ABI_VERSION_MAJOR 1u
 #define FLYWHEEL_ABI_VERSION_MINOR 0u
-#define FLYWHEEL_ABI_VERSION_PATCH 0u
+#define FLYWHEEL_ABI_VERSION_PATCH 1u
 
 /** Initialiser for the `abi_version` field of flywheel_plugin_entry_t. */
 #define FLYWHEEL_ABI_VERSION_INIT \
@@ -133,7 +142,10 @@ typedef int32_t flywheel_status_t;
 #define FLYWHEEL_ERR_OUT_OF_MEMORY     7  /**< an allocation failed */
 #define FLYWHEEL_ERR_INTERNAL          8  /**< anything else; say what through set_error */
 
-/** Log levels for flywheel_host_t.log. */
+/**
+ * Log levels for flywheel_host_t.log. The host logs them at its own levels debug, info, warning and
+ * error; any other value is logged as error.
+ */
 #define FLYWHEEL_LOG_DEBUG   0
 #define FLYWHEEL_LOG_INFO    1
 #define FLYWHEEL_LOG_WARNING 2
@@ -177,8 +189,11 @@ typedef struct flywheel_host {
 
 /**
  * Called once by the host with the outcome of a command the driver asked for (request_command).
- * [host-thread] Called exactly once per accepted request, never from inside request_command, and never
- * after destroy returned for the instance that owns the run.
+ * [host-thread] Called exactly once per accepted request, never from inside request_command. The host
+ * calls it on its own thread for the instance, one call at a time with the host's other calls into
+ * that instance (so never at the same time as execute, cancel or a checkpoint save). No callback
+ * arrives once destroy has begun: requests still open when the instance is destroyed get their
+ * FLYWHEEL_ERR_CLOSED callback before destroy is called.
  *
  * @param user_data    the pointer the driver passed to request_command
  * @param status       FLYWHEEL_OK when `result_json` describes the outcome (which may be a policy denial);
@@ -204,8 +219,11 @@ typedef struct flywheel_run_host {
      * copies it and returns without waiting for storage; events of one run keep the order in which
      * emit calls returned. Emit may pause briefly when the host is far behind (backpressure), but never
      * waits for the driver. Exactly one terminal event (`completed`, `failed` or `cancelled`) ends the
-     * run; once the host has seen it, further emits return FLYWHEEL_ERR_CLOSED and are dropped.
-     * Returns FLYWHEEL_ERR_INVALID_ARGUMENT for a NULL event or a zero length.
+     * run: every emit after it returns FLYWHEEL_ERR_CLOSED at once and is dropped, and so do
+     * request_command and the checkpoint offer. An event the host refuses returns
+     * FLYWHEEL_ERR_INVALID_ARGUMENT and is not stored (the host records a `host.driver_error` event
+     * saying why): a NULL event or a zero length, invalid UTF-8 or JSON, anything but an object, no
+     * string "type", a "host." type, or a v1 type without its required members (section 7).
      */
     flywheel_status_t (*emit)(const struct flywheel_run_host *run, const char *event_json, size_t length);
 
@@ -410,6 +428,12 @@ typedef struct flywheel_host_checkpoint_extension {
  *     "account": { "provider": "…", "label": "…", "credentials": { … } }
  *                                        present only when the driver declared account_provider;
  *                                        credentials are secret: never log or echo them
+ *     "resume": { "checkpoint_seq": 120, "events_after_checkpoint": 37 }
+ *                                        present only in resume: the session's event seq at which the
+ *                                        checkpoint was taken, and how many events of the driver's own
+ *                                        were stored after it. Resume is at-least-once: a driver that
+ *                                        replays work from its checkpoint should skip emitting the
+ *                                        first `events_after_checkpoint` events again
  *   }
  *
  * flywheel.event/1 (emit): a JSON object with a string "type". Types defined by v1:
@@ -432,19 +456,26 @@ typedef struct flywheel_host_checkpoint_extension {
  * flywheel.command-request/1 (request_command):
  *   { "command": "git status",           required; a shell command line, run by /bin/sh -c
  *     "cwd": "sub/dir",                  optional; relative to the workspace, never outside it
- *     "timeout_seconds": 60,             optional; capped by the host's limit
+ *     "timeout_seconds": 60,             optional; a number (may be fractional, e.g. 0.5) above 0 and at
+ *                                        most 86400; capped by the host's limit. true or "60" is refused
  *     "env": { "NAME": "value" } }       optional; added to the host's clean environment
  *
  * flywheel.command-result/1 (flywheel_command_callback_t):
  *   { "request_id": "…",                 the host's id of the request (as in the event log)
- *     "decision": "allow"|"warn"|"log"|"deny",
+ *     "decision": "allow"|"warn"|"log"|"deny",   always present
  *     "rule_id": "core.git:reset-hard",  present when a policy rule matched
- *     "reason": "…",                     why it was denied or flagged; present when a rule matched
- *     "ran": true,                       false when the command was denied or could not start
- *     "exit_code": 0,                    present when it ran and exited; null when killed
- *     "timed_out": false,
- *     "stdout": "…", "stderr": "…",      captured output (UTF-8, invalid bytes replaced), capped
- *     "truncated": false }               true when output went past the cap
+ *     "reason": "…",                     why it was denied, flagged or not run: present when a rule
+ *                                        matched, and also without rule_id when the host refused the
+ *                                        command itself (a cwd outside the workspace, an operator's
+ *                                        denial, an approval that expired, a start that failed)
+ *     "ran": true,                       always present; false when the command did not run
+ *     "exit_code": 0,                    present when ran is true: the exit status, or null when a
+ *                                        signal (a timeout's kill) ended it
+ *     "timed_out": false,                present when ran is true
+ *     "stdout": "…", "stderr": "…",      present when ran is true: captured output (UTF-8, invalid
+ *                                        bytes replaced), capped
+ *     "truncated": false }               present when ran is true: output went past the cap
+ * When ran is false only request_id, decision, ran and (usually) rule_id and reason are present.
  */
 
 #ifdef __cplusplus
