@@ -16,22 +16,16 @@ struct AccountsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let input = FileHandle.standardInput.readDataToEndOfFile()
-            guard (try? JSONSerialization.jsonObject(with: input)) is [String: Any] else {
-                throw ValidationError("standard input must be the credentials as a JSON object, e.g. {\"api_key\": \"…\"}")
-            }
-            let (configuration, _) = try gateway.load()
-            let cipher: CredentialCipher
-            do {
-                cipher = try CredentialCipher(environment: ProcessInfo.processInfo.environment, keyFile: configuration.secretKeyFile)
-            } catch {
-                throw ValidationError(error.description)
-            }
-            let pool = AccountPool(store: try gateway.openStore(), cipher: cipher)
-            do {
-                let account = try await pool.add(provider: provider, label: label, credentialsJSON: String(decoding: input, as: UTF8.self))
-                print("\(account.id) \(account.provider)/\(account.label) added")
-            } catch let error as StoreError where error.kind == .conflict {
-                throw ValidationError("an account \(provider)/\(label) already exists")
+            try await reportingFailures {
+                do {
+                    let account = try await gateway.openGateway().accounts.add(provider: provider, label: label,
+                                                                               credentialsJSON: String(decoding: input, as: UTF8.self))
+                    print("\(account.id) \(account.provider)/\(account.label) added")
+                } catch let error as InvalidRequest {
+                    throw ValidationError(error.field == "credentials" ? "standard input \(error.reason)" : error.description)
+                } catch let error as AccountExists {
+                    throw ValidationError(error.description)
+                }
             }
         }
     }
@@ -41,9 +35,11 @@ struct AccountsCommand: AsyncParsableCommand {
         @OptionGroup var gateway: GatewayOptions
 
         func run() async throws {
-            for account in try await gateway.openStore().accounts(provider: nil) {
-                let cooldown = account.cooldownUntil.map { " until \(ISO8601DateFormatter().string(from: $0))" } ?? ""
-                print("\(account.id)  \(account.provider)/\(account.label)  \(account.status.rawValue)\(cooldown)")
+            try await reportingFailures {
+                for account in try await gateway.openGateway(readOnly: true).accounts.list() {
+                    let cooldown = account.cooldownUntil.map { " until \(ISO8601DateFormatter().string(from: $0))" } ?? ""
+                    print("\(account.id)  \(account.provider)/\(account.label)  \(account.status.rawValue)\(cooldown)")
+                }
             }
         }
     }

@@ -35,16 +35,6 @@ struct GatewayOptions: ParsableArguments {
         return (configuration, policy)
     }
 
-    /// Opens the store alone (accounts, which belong to no session).
-    func openStore() throws -> SQLiteStore {
-        let (configuration, _) = try load()
-        do {
-            return try SQLiteStore(configuration: StoreConfiguration(databaseFile: configuration.databaseFile))
-        } catch let error as StoreError {
-            throw DataDirectoryFailure(error)
-        }
-    }
-
     /// Opens the gateway's services: as the owner of the data directory when no other process
     /// holds it, or as a client that sends changes to the process that does.
     func openGateway(scope: SessionScheduler.Scope = .all, requireOwnership: Bool = false, readOnly: Bool = false, logger: Logger = LoggingOptions.makeLogger(level: .warning)) async throws -> Gateway {

@@ -102,17 +102,21 @@ struct SessionCommandLineTests {
         process.arguments = ["sessions", "run", "--settings", folder.file("flywheel.toml").path, "--data-dir", folder.file("data").path,
                              "--plugins-dir", folder.file("plugins.d").path, "--agent", "test.scripted", "command=git+stash+drop+||+echo+approved events=1"]
         process.environment = ["FLYWHEEL_SECRET_KEY": SessionHarness.secretKey, "PATH": "/usr/bin:/bin"]
-        let output = Pipe()
+        let output = Pipe(), errors = Pipe()
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        process.standardError = errors
         try process.run()
         var id: String?
-        for _ in 0..<300 where id == nil {
+        for _ in 0..<300 where id == nil && process.isRunning {
             let listed = try flywheel(["dcg", "pending", "list", "--json"], in: folder)
             id = ((try? JSONSerialization.jsonObject(with: Data(listed.stdout.utf8))) as? [[String: Any]])?.first?["id"] as? String
             if id == nil { try await Task.sleep(for: .milliseconds(50)) }
         }
-        let held = try #require(id)
+        guard let held = id else {
+            process.terminate()
+            Issue.record("no held command appeared: \(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
+            return
+        }
         let approved = try flywheel(["dcg", "pending", "approve", held, "--by", "carol"], in: folder)
         #expect(approved.status == 0, "\(approved.stderr)")
         #expect(approved.stdout.contains("approved: git stash drop || echo approved"))

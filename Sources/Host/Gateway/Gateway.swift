@@ -21,7 +21,7 @@ public final class Gateway: Sendable {
     public let approvals: ApprovalService
     public let agents: AgentService
     public let plugins: PluginService
-    public let accounts: AccountPool
+    public let accounts: AccountService
     let store: SQLiteStore
     let log: SessionEventLog
     let scheduler: SessionScheduler?
@@ -74,11 +74,11 @@ public final class Gateway: Sendable {
             events: EventService(store: store, hub: hub),
             approvals: ApprovalService(store: store, log: log, gate: gate, control: control),
             agents: AgentService(store: store, plugins: plugins),
-            plugins: plugins, accounts: accounts, store: store, log: log, scheduler: scheduler, lock: lock, logger: logger)
+            plugins: plugins, accounts: AccountService(store: store, pool: accounts), store: store, log: log, scheduler: scheduler, lock: lock, logger: logger)
     }
 
     private init(configuration: GatewayConfiguration, role: Role, sessions: SessionService, events: EventService, approvals: ApprovalService,
-                 agents: AgentService, plugins: PluginService, accounts: AccountPool, store: SQLiteStore, log: SessionEventLog,
+                 agents: AgentService, plugins: PluginService, accounts: AccountService, store: SQLiteStore, log: SessionEventLog,
                  scheduler: SessionScheduler?, lock: HostLock?, logger: Logger) {
         self.configuration = configuration
         self.role = role

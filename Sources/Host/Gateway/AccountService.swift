@@ -1,0 +1,38 @@
+import Foundation
+
+/// BYOA provider accounts: add (credentials sealed before they are stored, never returned) and
+/// list. The pool that leases them to runs reads the same store.
+public struct AccountService: Sendable {
+    let store: any GatewayStore
+    public let pool: AccountPool
+
+    /// Adds an account. `credentialsJSON` must be a JSON object; it is encrypted at rest.
+    public func add(provider: String, label: String, credentialsJSON: String) async throws -> AccountRecord {
+        guard Self.isName(provider) else { throw InvalidRequest(field: "provider", reason: "must be 1-64 lower-case letters, digits, '-' or '_'") }
+        guard !label.isEmpty, label.count <= 128 else { throw InvalidRequest(field: "label", reason: "must be 1-128 characters") }
+        guard (try? JSONValue.parse(Array(credentialsJSON.utf8)))?.objectValue != nil else {
+            throw InvalidRequest(field: "credentials", reason: #"must be a JSON object, e.g. {"api_key": "…"}"#)
+        }
+        do {
+            return try await pool.add(provider: provider, label: label, credentialsJSON: credentialsJSON)
+        } catch let error as StoreError where error.kind == .conflict {
+            throw AccountExists(provider: provider, label: label)
+        }
+    }
+
+    /// Accounts, of one provider or all, without their credentials' plaintext.
+    public func list(provider: String? = nil) async throws -> [AccountRecord] {
+        try await store.accounts(provider: provider)
+    }
+
+    static func isName(_ text: String) -> Bool {
+        !text.isEmpty && text.count <= 64 && text.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" }
+    }
+}
+
+/// An account with this provider and label exists already. (HTTP: 409 `ACCOUNT_EXISTS`.)
+public struct AccountExists: Error, Sendable, Equatable, CustomStringConvertible {
+    public var provider: String
+    public var label: String
+    public var description: String { "an account \(provider)/\(label) already exists" }
+}
