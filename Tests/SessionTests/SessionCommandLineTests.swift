@@ -129,6 +129,52 @@ struct SessionCommandLineTests {
         #expect(again.stderr.contains("is not waiting for approval"))
     }
 
+    @Test("a damaged or truncated database is named as such, with exit status 65 and no usage text, and is left as it was")
+    func damagedDatabase() throws {
+        let folder = try TemporaryDirectory("cli")
+        defer { folder.remove() }
+        try SessionHarness.writePlugins(into: folder)
+        #expect(try flywheel(["sessions", "run", "--agent", "test.scripted", "events=2"], in: folder).status == 0)
+        let database = folder.file("data/flywheel.sqlite")
+        let intact = try Data(contentsOf: database)
+        for damaged in [intact.prefix(3000), Data(repeating: 0x5A, count: 8192)] {
+            for journal in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database.path + journal) }
+            try damaged.write(to: database)
+            let listed = try flywheel(["sessions", "list"], in: folder)
+            #expect(listed.status == 65)
+            #expect(listed.stderr.contains("\(database.path) is not a Flywheel database or is damaged"), "\(listed.stderr)")
+            #expect(!listed.stderr.contains("Usage:"))
+            #expect(try Data(contentsOf: database) == damaged, "the damaged file was changed")
+        }
+    }
+
+    @Test("a data directory this user cannot write still serves reads and refuses changes clearly",
+          .enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"), "needs root to act as another user"))
+    func readOnlyDataDirectory() throws {
+        let folder = try TemporaryDirectory("cli")
+        defer { folder.remove() }
+        try SessionHarness.writePlugins(into: folder)
+        let done = try flywheel(["sessions", "run", "--agent", "test.scripted", "--json", "events=2"], in: folder)
+        let sessionID = try #require(done.stdout.split(separator: "\n").first
+            .flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }?["session_id"] as? String)
+        // Readable by everyone, writable by root only; the key stays private.
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: folder.file("data").path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: folder.file("data/flywheel.sqlite").path)
+        func asNobody(_ arguments: [String]) throws -> ProcessOutput {
+            try ProcessRunner.run(URL(fileURLWithPath: "/usr/bin/setpriv"),
+                                  ["--reuid", "65534", "--regid", "65534", "--clear-groups", TestPaths.flywheel.path] + arguments
+                                      + ["--data-dir", folder.file("data").path, "--plugins-dir", folder.file("plugins.d").path],
+                                  currentDirectory: folder.url, environment: ["PATH": "/usr/bin:/bin"])
+        }
+        let listed = try asNobody(["sessions", "list"])
+        #expect(listed.status == 0, "\(listed.stderr)")
+        #expect(listed.stdout.contains(sessionID))
+        #expect(try asNobody(["sessions", "events", sessionID]).stdout.contains("host.session.state done"))
+        let cancel = try asNobody(["sessions", "cancel", sessionID])
+        #expect(cancel.status != 0)
+        #expect(cancel.stderr.contains("is read-only for this process: reads work, changes are refused"), "\(cancel.stderr)")
+    }
+
     @Test("accounts add seals credentials; list never prints them")
     func accounts() throws {
         let folder = try TemporaryDirectory("cli")

@@ -21,6 +21,24 @@ struct SQLiteStoreTests {
         _ = try test.reopen()
     }
 
+    @Test("stores opened at once on a new database migrate it once between them, 50 times over")
+    func concurrentMigration() async throws {
+        for _ in 0..<50 {
+            let folder = try TemporaryDirectory("migrate")
+            defer { folder.remove() }
+            let file = folder.file("flywheel.sqlite")
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<6 {
+                    group.addTask {
+                        let store = try SQLiteStore(configuration: StoreConfiguration(databaseFile: file))
+                        _ = try await store.agents()
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+    }
+
     @Test("foreign keys are enforced")
     func foreignKeys() async throws {
         let test = try TestStore()

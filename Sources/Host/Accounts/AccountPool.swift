@@ -22,20 +22,27 @@ public struct AccountLease: Sendable, CustomStringConvertible {
 /// when the next one frees up.
 public actor AccountPool {
     private let store: any GatewayStore
-    private let cipher: CredentialCipher
+    private let loadCipher: @Sendable () throws -> CredentialCipher
+    private var loadedCipher: CredentialCipher?
     private let selection: AccountSelection
     /// Round-robin position per provider: the id of the account last handed out.
     private var lastLeased: [String: String] = [:]
 
     public init(store: any GatewayStore, cipher: CredentialCipher, selection: AccountSelection = .roundRobin) {
+        self.init(store: store, loadCipher: { cipher }, selection: selection)
+    }
+
+    /// A pool whose key is loaded only when credentials are first sealed or opened (for a gateway
+    /// that only reads, which should not need the secret key at all).
+    public init(store: any GatewayStore, loadCipher: @escaping @Sendable () throws -> CredentialCipher, selection: AccountSelection = .roundRobin) {
         self.store = store
-        self.cipher = cipher
+        self.loadCipher = loadCipher
         self.selection = selection
     }
 
     /// Adds an account with its credentials sealed.
     public func add(provider: String, label: String, credentialsJSON: String) async throws -> AccountRecord {
-        let sealed = try cipher.seal(Array(credentialsJSON.utf8), provider: provider, label: label)
+        let sealed = try cipher().seal(Array(credentialsJSON.utf8), provider: provider, label: label)
         return try await store.createAccount(AccountRecord(provider: provider, label: label, sealedCredentials: sealed))
     }
 
@@ -57,7 +64,7 @@ public actor AccountPool {
         }
         lastLeased[provider] = chosen.id
         try await store.updateAccount(id: chosen.id, status: .verified, cooldownUntil: nil, lastUsedAt: now)
-        let plaintext = try cipher.open(chosen.sealedCredentials, provider: chosen.provider, label: chosen.label)
+        let plaintext = try cipher().open(chosen.sealedCredentials, provider: chosen.provider, label: chosen.label)
         return AccountLease(accountID: chosen.id, provider: chosen.provider, label: chosen.label,
                             credentialsJSON: String(decoding: plaintext, as: UTF8.self))
     }
@@ -74,6 +81,13 @@ public actor AccountPool {
             .filter { $0.status == .cooldown }
             .compactMap { $0.cooldownUntil.map { max($0, now) } }
             .min()
+    }
+
+    private func cipher() throws -> CredentialCipher {
+        if let loadedCipher { return loadedCipher }
+        let cipher = try loadCipher()
+        loadedCipher = cipher
+        return cipher
     }
 
     static func isUsable(_ account: AccountRecord, now: Date) -> Bool {

@@ -78,6 +78,8 @@ private final class ResultBox<T>: @unchecked Sendable {
 /// Sends control requests to the owning process.
 struct ControlClient: Sendable {
     let socket: String
+    /// Why this process could not own the data directory itself, said when no owner answers either.
+    var whenNoOwner: String?
 
     func session(_ request: ControlRequest) async throws -> SessionRecord {
         let response = try await send(request)
@@ -95,6 +97,9 @@ struct ControlClient: Sendable {
         var encoded = try ControlCoding.encoder().encode(request)
         encoded.append(UInt8(ascii: "\n"))
         let line = encoded, socket = self.socket
+        if let whenNoOwner, !FileManager.default.fileExists(atPath: socket) {
+            throw ControlUnavailable(reason: "no flywheel process owns the data directory, and this one cannot: \(whenNoOwner)")
+        }
         // Blocking socket calls run on a thread of their own.
         let answer: Data = try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {

@@ -37,6 +37,7 @@ public final class Gateway: Sendable {
                             scope: SessionScheduler.Scope = .all, requireOwnership: Bool = false, readOnly: Bool = false,
                             runner: any CommandRunning = CommandExecutor(), logger: Logger) async throws -> Gateway {
         var lock: HostLock?
+        var readOnlyDirectory: HostLock.ReadOnly?
         let deadline = ContinuousClock.now + .seconds(requireOwnership ? 5 : 0)
         while !readOnly, lock == nil {
             do {
@@ -45,6 +46,10 @@ public final class Gateway: Sendable {
                 guard requireOwnership else { break }
                 guard ContinuousClock.now < deadline else { throw busy }
                 try await Task.sleep(for: .milliseconds(100))
+            } catch let readOnly as HostLock.ReadOnly {
+                if requireOwnership { throw StoreError(kind: .readOnly, message: readOnly.description) }
+                readOnlyDirectory = readOnly
+                break
             }
         }
         let catalog = try PluginLoader(logger: logger).loadDirectory(configuration.pluginsDirectory)
@@ -53,8 +58,14 @@ public final class Gateway: Sendable {
         let log = SessionEventLog(store: store, hub: hub)
         let limits = SessionLimits(configuration.limits)
         let selection: AccountSelection = configuration.accountSelection == .leastRecentlyUsed ? .leastRecentlyUsed : .roundRobin
-        let key = try SecretKeyLoader.load(environment: environment, keyFile: configuration.secretKeyFile)
-        let accounts = AccountPool(store: store, cipher: CredentialCipher(key: key), selection: selection)
+        let keyFile = configuration.secretKeyFile
+        let loadCipher: @Sendable () throws -> CredentialCipher = {
+            CredentialCipher(key: try SecretKeyLoader.load(environment: environment, keyFile: keyFile))
+        }
+        // The owner checks its key at once; a client never decrypts, and one that only reads never
+        // needs the key at all.
+        let accounts = lock == nil ? AccountPool(store: store, loadCipher: loadCipher, selection: selection)
+            : AccountPool(store: store, cipher: try loadCipher(), selection: selection)
         let gate = CommandGate(policy: CommandPolicy(configuration: policy), store: store, log: log, runner: runner, limits: limits,
                                logger: logger)
         var scheduler: SessionScheduler?
@@ -65,7 +76,7 @@ public final class Gateway: Sendable {
                 defaultWorkspace: { configuration.defaultWorkspace(agentName: $0.name) }, logger: logger)
             scheduler = SessionScheduler(runner: sessionRunner, accounts: accounts, scope: scope)
         } else {
-            control = ControlClient(socket: ControlSocket.path(in: configuration.dataDirectory))
+            control = ControlClient(socket: ControlSocket.path(in: configuration.dataDirectory), whenNoOwner: readOnlyDirectory?.description)
         }
         let plugins = PluginService(catalog: catalog)
         return Gateway(

@@ -13,11 +13,25 @@ public final class HostLock: Sendable {
         public var description: String
     }
 
+    /// The data directory cannot be written by this process, so it cannot own it.
+    public struct ReadOnly: Error, CustomStringConvertible {
+        public var description: String
+    }
+
     public init(dataDirectory: URL) throws {
-        try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        do {
+            try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw ReadOnly(description: "cannot create the data directory \(dataDirectory.path): \((error as NSError).localizedDescription)")
+        }
         let path = dataDirectory.appendingPathComponent("host.lock").path
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw Busy(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard descriptor >= 0 else {
+            if errno == EACCES || errno == EROFS || errno == EPERM {
+                throw ReadOnly(description: "the data directory \(dataDirectory.path) is read-only for this process: reads work, changes are refused")
+            }
+            throw Busy(description: "cannot open \(path): \(String(cString: strerror(errno)))")
+        }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
             close(descriptor)

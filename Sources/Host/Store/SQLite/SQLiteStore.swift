@@ -24,6 +24,7 @@ public final class SQLiteStore: Sendable {
         } catch {
             throw StoreError(kind: .readOnly, message: "cannot create the data directory \(directory.path): \((error as NSError).localizedDescription)")
         }
+        try Self.checkHeader(file)
         if FileManager.default.fileExists(atPath: file.path), !FileManager.default.isWritableFile(atPath: directory.path)
             || !FileManager.default.isWritableFile(atPath: file.path) {
             database = try Self.openReadOnly(file)
@@ -46,12 +47,37 @@ public final class SQLiteStore: Sendable {
         grdb.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
         }
-        do {
-            let pool = try DatabasePool(path: file.path, configuration: grdb)
-            try StoreMigrations.migrator.migrate(pool)
-            return pool
-        } catch {
-            throw classify(error, opening: file)
+        // Turning a new file into a WAL database is refused (busy) while another process does the
+        // same: that settles within milliseconds, so try again a few times before giving up.
+        var attempt = 0
+        while true {
+            do {
+                let pool = try DatabasePool(path: file.path, configuration: grdb)
+                try migrate(pool)
+                return pool
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && attempt < 50 {
+                attempt += 1
+                usleep(20_000)
+            } catch {
+                throw classify(error, opening: file)
+            }
+        }
+    }
+
+    /// Runs pending migrations. Two processes opening a new database at once can both see a
+    /// migration as pending; the one that loses finds its tables made by the other and, on the next
+    /// try, nothing left to do.
+    private static func migrate(_ pool: DatabasePool) throws {
+        var attempt = 0
+        while true {
+            do {
+                try StoreMigrations.migrator.migrate(pool)
+                return
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_ERROR && attempt < 3 {
+                attempt += 1
+                // The other process has committed by now (this one waited for its write lock).
+                guard try pool.read({ try StoreMigrations.migrator.hasBeenSuperseded($0) }) == false else { throw error }
+            }
         }
     }
 
@@ -60,7 +86,16 @@ public final class SQLiteStore: Sendable {
         grdb.readonly = true
         grdb.foreignKeysEnabled = true
         do {
-            let queue = try DatabaseQueue(path: file.path, configuration: grdb)
+            var queue: DatabaseQueue
+            do {
+                queue = try DatabaseQueue(path: file.path, configuration: grdb)
+                _ = try queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM sqlite_master") }
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_READONLY || error.resultCode == .SQLITE_CANTOPEN {
+                // A WAL database that no gateway has open (no -wal file) cannot be read by a process
+                // that cannot create its -shm file beside it: read a snapshot copy instead.
+                guard !FileManager.default.fileExists(atPath: file.path + "-wal") else { throw error }
+                queue = try DatabaseQueue(path: try snapshot(of: file).path, configuration: grdb)
+            }
             guard try queue.read({ try StoreMigrations.migrator.hasCompletedMigrations($0) }) else {
                 throw StoreError(kind: .readOnly, message: "\(file.path) needs a schema upgrade, but it is read-only here")
             }
@@ -70,6 +105,36 @@ public final class SQLiteStore: Sendable {
         } catch {
             throw classify(error, opening: file)
         }
+    }
+
+    /// Copies a database nobody writes into a private temporary file, removed when the process ends
+    /// or the next snapshot is taken.
+    private static func snapshot(of file: URL) throws -> URL {
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("flywheel-readonly-\(getpid()).sqlite")
+        try? FileManager.default.removeItem(at: copy)
+        try FileManager.default.copyItem(at: file, to: copy)
+        atexit { unlink(FileManager.default.temporaryDirectory.appendingPathComponent("flywheel-readonly-\(getpid()).sqlite").path) }
+        return copy
+    }
+
+    /// Refuses a file that is not a SQLite database, or is shorter than its own header says, before
+    /// SQLite opens it: opening a truncated file for writing could make a fresh database of it.
+    static func checkHeader(_ file: URL) throws {
+        guard let handle = FileHandle(forReadingAtPath: file.path) else { return }  // Missing: a new database.
+        defer { try? handle.close() }
+        let header = [UInt8]((try? handle.read(upToCount: 100)) ?? Data())
+        guard !header.isEmpty else { return }  // Empty: SQLite makes it a new database.
+        func damaged(_ detail: String) -> StoreError {
+            StoreError(kind: .corrupt, message: "\(file.path) is not a Flywheel database or is damaged (\(detail)); "
+                + "restore it from a backup or move it aside to start empty")
+        }
+        guard header.count == 100, header.starts(with: Array("SQLite format 3\u{0}".utf8)) else { throw damaged("no SQLite header") }
+        func integer(_ offset: Int, _ size: Int) -> UInt64 { header[offset..<(offset + size)].reduce(0) { $0 << 8 | UInt64($1) } }
+        let pageSize = integer(16, 2) == 1 ? 65_536 : integer(16, 2)
+        let pages = integer(28, 4)
+        // The page count in the header is valid only when written with the current change counter.
+        guard integer(24, 4) == integer(92, 4), pages > 0, let size = try? handle.seekToEnd() else { return }
+        if size < pageSize * pages { throw damaged("truncated: \(size) bytes of \(pageSize * pages)") }
     }
 
     /// Names what is wrong with a database that cannot be opened, so an operator knows what to do.
