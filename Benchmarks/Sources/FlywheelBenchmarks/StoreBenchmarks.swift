@@ -66,32 +66,76 @@ enum StoreBenchmarks {
         let plugins = directory.appendingPathComponent("plugins.d")
         try FileManager.default.createDirectory(at: plugins, withIntermediateDirectories: true)
         try "path = \"\(library.path)\"\n".write(to: plugins.appendingPathComponent("scripted.toml"), atomically: true, encoding: .utf8)
-        let runtime = try await GatewayRuntime.open(
+        let gateway = try await Gateway.open(
             configuration: GatewayConfiguration(dataDirectory: directory.appendingPathComponent("data"), pluginsDirectory: plugins),
             policy: .default, environment: ["FLYWHEEL_SECRET_KEY": Data(repeating: 7, count: 32).base64EncodedString()],
-            logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
-        let agent = try await runtime.store.upsertAgent(AgentRecord(name: "memory", driverID: "test.scripted"))
-        let scheduler = runtime.scheduler
-        let loop = Task { await scheduler.run() }
+            requireOwnership: true, logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
+        let agent = try await gateway.agents.put(AgentService.Definition(name: "memory", driverID: "test.scripted"))
+        guard let service = gateway.service() else { return }
+        let loop = Task { try await service.run() }
         let before = residentMiB()
         let start = BenchmarkSupport.now()
-        let session = try await scheduler.submit(agentID: agent.id, task: "events=\(StoreBenchmarks.memoryEvents) threads=2")
+        let session = try await gateway.sessions.create(agentID: agent.id, task: "events=\(StoreBenchmarks.memoryEvents) threads=2")
         var peak = before
         var samples: [(Int64, Double)] = []
         while true {
-            let current = try await runtime.store.session(id: session.id)
+            let current = try await gateway.sessions.show(session.id)
             let rss = residentMiB()
             peak = max(peak, rss)
-            if let current, samples.last.map({ current.lastSeq - $0.0 >= Int64(memoryEvents / 5) }) ?? true { samples.append((current.lastSeq, rss)) }
-            if let state = current?.state, state.isTerminal { break }
+            if samples.last.map({ current.lastSeq - $0.0 >= Int64(memoryEvents / 5) }) ?? true { samples.append((current.lastSeq, rss)) }
+            if current.state.isTerminal { break }
             try await Task.sleep(for: .milliseconds(100))
         }
         let seconds = Double(BenchmarkSupport.now() - start) / 1e9
         loop.cancel()
-        await loop.value
-        let stored = try await runtime.store.eventCount(sessionID: session.id)
+        _ = await loop.result
+        let stored = try await gateway.sessions.show(session.id).lastSeq
         BenchmarkSupport.figure("events stored", "\(stored) in \(String(format: "%.1f", seconds)) s (\(String(format: "%.0f", Double(stored) / seconds)) events/s end to end)")
         for (seq, rss) in samples { BenchmarkSupport.figure("  RSS after \(seq) events", String(format: "%.1f MiB", rss)) }
         BenchmarkSupport.figure("RSS before / peak", String(format: "%.1f MiB / %.1f MiB", before, peak), target: "flat: events are not kept in memory")
+    }
+
+    /// Events in the replay run; FLYWHEEL_BENCH_REPLAY_EVENTS overrides.
+    static var replayEvents: Int { Int(ProcessInfo.processInfo.environment["FLYWHEEL_BENCH_REPLAY_EVENTS"] ?? "") ?? 1_000_000 }
+
+    /// `events.subscribe` from seq 0 over a session whose events are all stored: the replay half of
+    /// replay-then-live, as a client that reconnects to a long session pays it.
+    static func replay() async throws {
+        let count = replayEvents
+        print("== subscribe replay of \(count) stored events (one session, pages of \(EventService.replayPageSize))")
+        let directory = try temporaryDirectory("replay")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let data = directory.appendingPathComponent("data")
+        let plugins = directory.appendingPathComponent("plugins.d")
+        try FileManager.default.createDirectory(at: plugins, withIntermediateDirectories: true)
+        let sessionID: String
+        do {
+            let store = try SQLiteStore(configuration: StoreConfiguration(databaseFile: data.appendingPathComponent("flywheel.sqlite")))
+            let agent = try await store.createAgent(AgentRecord(name: "bench", driverID: "bench"))
+            sessionID = try await store.createSession(SessionRecord(agentID: agent.id, task: "bench")).id
+            let payload = #"{"type":"x-tick","t":0,"n":12345,"text":"a typical small event payload"}"#
+            var written = 0
+            while written < count {
+                let batch = min(4096, count - written)
+                _ = try await store.appendEvents((0..<batch).map { _ in NewEvent(sessionID: sessionID, type: "x-tick", payload: payload) })
+                written += batch
+            }
+        }
+        let gateway = try await Gateway.open(
+            configuration: GatewayConfiguration(dataDirectory: data, pluginsDirectory: plugins), policy: .default,
+            environment: ["FLYWHEEL_SECRET_KEY": Data(repeating: 7, count: 32).base64EncodedString()], readOnly: true,
+            logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
+        let start = BenchmarkSupport.now()
+        var received = 0
+        var last: Int64 = 0
+        for try await event in try await gateway.events.subscribe(sessionID: sessionID, after: 0) {
+            precondition(event.seq == last + 1, "replay skipped or repeated an event")
+            last = event.seq
+            received += 1
+            if received == count { break }
+        }
+        let seconds = Double(BenchmarkSupport.now() - start) / 1e9
+        BenchmarkSupport.figure("\(received) events replayed in order", String(format: "%.0f events/s", Double(received) / seconds),
+                                target: ">= 500,000 events/s")
     }
 }

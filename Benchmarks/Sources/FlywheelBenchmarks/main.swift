@@ -1,6 +1,6 @@
 import Foundation
 
-// Usage: FlywheelBenchmarks [plugins] [events] [policy] [store] [memory]   (no argument: all of them)
+// Usage: FlywheelBenchmarks [plugins] [events] [policy] [store] [replay] [memory]   (no argument: all of them)
 let requested = Set(CommandLine.arguments.dropFirst())
 func wanted(_ name: String) -> Bool { requested.isEmpty || requested.contains(name) }
 
@@ -8,4 +8,5 @@ if wanted("plugins") { try PluginBenchmarks.loadTimes() }
 if wanted("events") { try await PluginBenchmarks.eventCrossing() }
 if wanted("policy") { PolicyBenchmarks.run() }
 if wanted("store") { try await StoreBenchmarks.throughput() }
+if wanted("replay") { try await StoreBenchmarks.replay() }
 if wanted("memory") { try await StoreBenchmarks.memory() }

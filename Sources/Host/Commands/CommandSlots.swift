@@ -22,7 +22,7 @@ final class CommandSlots: Sendable {
     }
 
     private let limits: Limits
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     init(_ limits: Limits) {
         self.limits = Limits(total: max(1, limits.total), perSession: max(1, limits.perSession))

@@ -30,7 +30,7 @@ public final class EventHub: Sendable {
         var subscription: Subscription
     }
 
-    private let subscribers = Mutex<[UInt64: Subscriber]>([:])
+    private let subscribers = Locked<[UInt64: Subscriber]>([:])
     private let nextID = Atomic<UInt64>(0)
     public let bufferSize: Int
 

@@ -5,8 +5,8 @@ import Synchronization
 /// first (compare-and-set, once) and then announced here, which wakes the waiting command at once:
 /// no polling. Answers from other processes reach this process through its control socket.
 final class HeldCommands: Sendable {
-    private let waiters = Mutex<[String: CheckedContinuation<Void, Never>]>([:])
-    private let announced = Mutex<Set<String>>([])
+    private let waiters = Locked<[String: CheckedContinuation<Void, Never>]>([:])
+    private let announced = Locked<Set<String>>([])
 
     /// Waits until `id` is announced, `deadline` passes or the task is cancelled, whichever is first.
     func wait(for id: String, until deadline: ContinuousClock.Instant) async {

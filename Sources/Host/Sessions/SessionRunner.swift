@@ -37,8 +37,8 @@ public struct SessionRunner: Sendable {
             var shutdownCheckpointSaved = false
             var storageError: String?
         }
-        let values: Mutex<Values>
-        init(lastSeq: Int64) { values = Mutex(Values(lastSeq: lastSeq)) }
+        let values: Locked<Values>
+        init(lastSeq: Int64) { values = Locked(Values(lastSeq: lastSeq)) }
         func update<T>(_ body: (inout Values) -> T) -> T { values.withLock { body(&$0) } }
     }
 

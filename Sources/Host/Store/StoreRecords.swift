@@ -280,7 +280,7 @@ public enum StoreIDs {
     }
 
     /// The last timestamp used and a counter within it, so ids of one millisecond still sort.
-    private static let clock = Mutex<(milliseconds: UInt64, counter: UInt16)>((0, 0))
+    private static let clock = Locked<(milliseconds: UInt64, counter: UInt16)>((0, 0))
 }
 
 extension String {

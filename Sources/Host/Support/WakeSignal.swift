@@ -8,7 +8,7 @@ final class WakeSignal: Sendable {
         var signalled = false
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     func signal() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in

@@ -1,11 +1,14 @@
 import Foundation
-import Synchronization
 
 /// The process-wide record of opened plugin libraries, so the same file is loaded once (rule 13).
-final class LoadedLibraries: Sendable {
+///
+/// The lock is held across `dlopen` and the plugin's `init`, which can take a while and so is often
+/// contended: a pthread mutex, which the thread sanitizer understands (see ``Locked``).
+final class LoadedLibraries: @unchecked Sendable {
     static let shared = LoadedLibraries()
 
-    private let byRealPath = Mutex<[String: LoadedPlugin]>([:])
+    private let lock = NSLock()
+    private var byRealPath: [String: LoadedPlugin] = [:]
 
     /// The plugin already loaded from `path`'s real file, or the one `open` loads now. The lock is held
     /// while loading so two callers never run one plugin's `init` twice.
@@ -14,11 +17,11 @@ final class LoadedLibraries: Sendable {
             defer { free(pointer) }
             return String(cString: pointer)
         } ?? path
-        return try byRealPath.withLock { (table: inout [String: LoadedPlugin]) throws(PluginLoadError.Reason) -> LoadedPlugin in
-            if let existing = table[key] { return existing }
-            let loaded = try open()
-            table[key] = loaded
-            return loaded
-        }
+        lock.lock()
+        defer { lock.unlock() }
+        if let existing = byRealPath[key] { return existing }
+        let loaded = try open()
+        byRealPath[key] = loaded
+        return loaded
     }
 }

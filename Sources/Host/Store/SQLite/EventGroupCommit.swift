@@ -21,7 +21,7 @@ final class EventGroupCommit: Sendable {
     }
 
     private let writer: any DatabaseWriter
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     init(writer: any DatabaseWriter) {
         self.writer = writer
