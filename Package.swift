@@ -74,7 +74,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StoreTests",
-            dependencies: ["Host", "HostTestSupport"],
+            dependencies: ["Host", "HostTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/StoreTests"
         ),
         .testTarget(

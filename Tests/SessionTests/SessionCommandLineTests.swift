@@ -91,6 +91,47 @@ struct SessionCommandLineTests {
         #expect(events.count == lines.count, "no event landed after the session ended")
     }
 
+    @Test("SIGTERM stops sessions run gracefully: the run is checkpointed, the session queued again, and the process exits 4")
+    func gracefulStop() async throws {
+        let folder = try TemporaryDirectory("cli")
+        defer { folder.remove() }
+        try SessionHarness.writePlugins(into: folder)
+        let process = Process()
+        process.executableURL = TestPaths.flywheel
+        process.arguments = ["sessions", "run", "--json", "--data-dir", folder.file("data").path, "--plugins-dir", folder.file("plugins.d").path,
+                             "--agent", "test.scripted", "events=1000000 rate=500"]
+        process.environment = ["FLYWHEEL_SECRET_KEY": SessionHarness.secretKey, "PATH": "/usr/bin:/bin"]
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        nonisolated(unsafe) var printed = Data()
+        let drained = DispatchGroup()
+        DispatchQueue.global().async(group: drained) { printed = output.fileHandleForReading.readDataToEndOfFile() }
+        var id: String?
+        for _ in 0..<600 where id == nil && process.isRunning {
+            let listed = try flywheel(["sessions", "list", "--state", "running", "--json"], in: folder)
+            let page = (try? JSONSerialization.jsonObject(with: Data(listed.stdout.utf8))) as? [String: Any]
+            id = (page?["sessions"] as? [[String: Any]])?.first?["id"] as? String
+            if id == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        guard let running = id else {
+            process.terminate()
+            Issue.record("no running session appeared: \(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
+            return
+        }
+        process.terminate()  // SIGTERM
+        process.waitUntilExit()
+        drained.wait()
+        #expect(process.terminationStatus == 4, "\(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
+        let show = try flywheel(["sessions", "show", running], in: folder)
+        #expect(show.stdout.contains("\"state\" : \"queued\""))
+        let last = try #require(String(decoding: printed, as: UTF8.self).split(separator: "\n").last
+            .flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
+        #expect((last["payload"] as? [String: Any])?["state"] as? String == "queued")
+        #expect(((last["payload"] as? [String: Any])?["reason"] as? String)?.contains("resumes from its checkpoint") == true)
+    }
+
     @Test("a held command is approved from another process with dcg pending approve")
     func pendingApprove() async throws {
         let folder = try TemporaryDirectory("cli")

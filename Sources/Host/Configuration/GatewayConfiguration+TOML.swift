@@ -8,7 +8,7 @@ extension GatewayConfiguration {
         let reader = try TOMLReader.open(file)
         var configuration = GatewayConfiguration(file: file)
         let base = file.deletingLastPathComponent()
-        try reader.allowKeys(["data_directory", "plugins_directory", "limits", "accounts", "policy"])
+        try reader.allowKeys(["data_directory", "plugins_directory", "limits", "accounts", "retention", "policy"])
         if let path = try reader.string("data_directory") { configuration.dataDirectory = resolve(path, against: base) }
         if let path = try reader.string("plugins_directory") { configuration.pluginsDirectory = resolve(path, against: base) }
         if let limits = try reader.table("limits") {
@@ -39,6 +39,10 @@ extension GatewayConfiguration {
                 }
                 configuration.accountSelection = mode
             }
+        }
+        if let retention = try reader.table("retention") {
+            try retention.allowKeys(["ended_session_history_days"])
+            configuration.historyRetentionDays = try retention.positiveNumber("ended_session_history_days")
         }
         return configuration
     }

@@ -10,6 +10,9 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var file: URL?
     public var limits: Limits
     public var accountSelection: AccountSelectionMode
+    /// How long the events and checkpoints of ended sessions are kept; nil (the default): forever.
+    /// The sessions themselves, their command decisions and their outcome are always kept.
+    public var historyRetentionDays: Double?
 
     public struct Limits: Sendable, Equatable {
         /// Sessions running at once across the gateway.

@@ -4,7 +4,8 @@ import ServiceLifecycle
 
 /// An owning gateway's long-running part, as a `Service` for a `ServiceGroup`: it recovers what a
 /// previous host left running, answers control requests from other processes on the control
-/// socket, and schedules sessions until shutdown. On graceful shutdown it stops taking work and
+/// socket, schedules sessions until shutdown, and prunes the history of long-ended sessions when
+/// retention is configured. On graceful shutdown it stops taking work and
 /// stops every run (checkpointed and queued again where the driver can resume, failed with the
 /// reason where it cannot); every event is committed before it returns.
 public struct GatewayService: Service {
@@ -19,8 +20,15 @@ public struct GatewayService: Service {
                                              handler: ControlRequestHandler(gateway: gateway), logger: logger)
         defer { server.stop() }
         let scheduler = self.scheduler
+        let retention = gateway.configuration.historyRetentionDays.map { days in
+            HistoryRetention(store: gateway.store, age: .milliseconds(Int64(days * 86_400_000)), logger: logger)
+        }
         await withGracefulShutdownHandler {
-            await scheduler.run()
+            await withDiscardingTaskGroup { group in
+                if let retention { group.addTask { await retention.run() } }
+                await scheduler.run()
+                group.cancelAll()
+            }
         } onGracefulShutdown: {
             logger.notice("shutting down: no new sessions start; running ones checkpoint or end")
             scheduler.beginShutdown()

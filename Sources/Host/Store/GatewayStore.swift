@@ -4,7 +4,7 @@ import Foundation
 /// its own. SQLite implements them all today; a PostgreSQL backend can implement them later without
 /// touching callers. Every query behind them is written in SQL both databases run.
 public typealias GatewayStore = AgentStore & SessionStore & EventStore & CheckpointStore & CommandDecisionStore & AccountStore
-    & PeopleStore
+    & PeopleStore & RetentionStore
 
 /// Agents: a driver, its configuration, and where its commands run.
 public protocol AgentStore: Sendable {
@@ -73,6 +73,13 @@ public protocol AccountStore: Sendable {
     func accounts(provider: String?) async throws -> [AccountRecord]
     func account(id: String) async throws -> AccountRecord?
     func updateAccount(id: String, status: AccountRecord.Status, cooldownUntil: Date?, lastUsedAt: Date?) async throws
+}
+
+/// Retention: the history of long-ended sessions.
+public protocol RetentionStore: Sendable {
+    /// Deletes the events and checkpoints of up to `limit` sessions that ended before `cutoff` and
+    /// still have them, and marks those sessions pruned; returns how many sessions it pruned.
+    func pruneHistory(endedBefore cutoff: Date, limit: Int) async throws -> Int
 }
 
 /// People who sign in to the HTTP API, their API keys and refresh tokens.

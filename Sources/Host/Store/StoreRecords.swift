@@ -54,10 +54,13 @@ public struct SessionRecord: Sendable, Equatable, Codable {
     public var accountID: String?
     /// The seq of the session's last event (0 before the first).
     public var lastSeq: Int64
+    /// When retention deleted the session's events and checkpoints; nil while they are kept.
+    public var historyPrunedAt: Date?
 
     public init(id: String = StoreIDs.make(), agentID: String, task: String, state: SessionState = .created,
                 createdAt: Date = Date(), updatedAt: Date = Date(), startedAt: Date? = nil, endedAt: Date? = nil,
-                error: String? = nil, waitingReason: String? = nil, accountID: String? = nil, lastSeq: Int64 = 0) {
+                error: String? = nil, waitingReason: String? = nil, accountID: String? = nil, lastSeq: Int64 = 0,
+                historyPrunedAt: Date? = nil) {
         self.id = id
         self.agentID = agentID
         self.task = task
@@ -70,6 +73,7 @@ public struct SessionRecord: Sendable, Equatable, Codable {
         self.waitingReason = waitingReason
         self.accountID = accountID
         self.lastSeq = lastSeq
+        self.historyPrunedAt = historyPrunedAt
     }
 }
 

@@ -19,9 +19,10 @@ struct SessionsRunCommand: AsyncParsableCommand {
             (an agent of that name is created). --config key=value overrides the driver configuration \
             (values that parse as JSON are JSON). Every command the agent asks for goes through the \
             command policy. Ctrl-C cancels the session. Exit status: 0 done, 1 failed, 2 cancelled, \
-            3 paused. Sessions a previous process left running are recovered first: those that can resume \
-            are queued again for `flywheel serve`, the others fail with the reason. SIGTERM stops the \
-            run gracefully (checkpointed and queued again where the driver can resume).
+            3 paused, 4 stopped by SIGTERM and queued again to resume. Sessions a previous process left \
+            running are recovered first: those that can resume are queued again for `flywheel serve`, the \
+            others fail with the reason. SIGTERM stops the run gracefully (checkpointed and queued again \
+            where the driver can resume, failed otherwise).
             """)
 
     @Option(name: .long, help: "An agent file (.toml) or a driver id.")
@@ -51,33 +52,60 @@ struct SessionsRunCommand: AsyncParsableCommand {
             guard let service = gateway.service() else { throw CommandFailure("this process does not own the data directory") }
             let group = ServiceGroup(configuration: ServiceGroupConfiguration(
                 services: [.init(service: service)], gracefulShutdownSignals: [.sigterm], logger: logger))
-            let finalState = try await withThrowingTaskGroup(of: SessionState?.self) { tasks in
+            let session = try await gateway.sessions.create(agentID: agent.id, task: task)
+            FileHandle.standardError.write(Data("session \(session.id)\n".utf8))
+            let sessions = gateway.sessions
+            let interrupt = SignalWatcher(SIGINT) { Task { try? await sessions.cancel(session.id) } }
+            defer { withExtendedLifetime(interrupt) {} }
+            let feed = try await gateway.events.subscribe(sessionID: session.id, untilSessionEnds: true)
+            let json = self.json
+            // Whichever ends first: the session (then the gateway shuts down), or the gateway (SIGTERM:
+            // the run was stopped, then checkpointed and queued again or failed; its events are printed).
+            /// What the session's feed ended with: its final (or paused) state, if it reached one, and
+            /// the last seq printed. Nil for the gateway's own task.
+            typealias Followed = (state: SessionState?, printedUpTo: Int64)
+            let ended = try await withThrowingTaskGroup(of: Followed?.self) { tasks in
                 tasks.addTask {
                     try await group.run()
                     return nil
                 }
-                let session = try await gateway.sessions.create(agentID: agent.id, task: task)
-                FileHandle.standardError.write(Data("session \(session.id)\n".utf8))
-                let sessions = gateway.sessions
-                let interrupt = SignalWatcher(SIGINT) { Task { try? await sessions.cancel(session.id) } }
-                defer { withExtendedLifetime(interrupt) {} }
-                var finalState = SessionState.running
-                reading: for try await event in try await gateway.events.subscribe(sessionID: session.id, untilSessionEnds: true) {
-                    await writeLine(json ? EventPrinting.json(event) : EventPrinting.line(event))
-                    if event.type == "host.session.state", let state = EventPrinting.state(of: event), state.isTerminal || state == .paused {
-                        finalState = state
-                        if state == .paused { break reading }
-                    }
+                tasks.addTask {
+                    var printed: Int64 = 0
+                    do {
+                        for try await event in feed {
+                            await writeLine(json ? EventPrinting.json(event) : EventPrinting.line(event))
+                            printed = event.seq
+                            if event.type == "host.session.state", let state = EventPrinting.state(of: event), state.isTerminal || state == .paused {
+                                return (state, printed)
+                            }
+                        }
+                    } catch is CancellationError {}
+                    return (nil, printed)
                 }
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
-                return finalState
+                var followed = try await tasks.next() ?? nil
+                if followed == nil {
+                    tasks.cancelAll()  // The gateway stopped first: the session will not move now.
+                } else {
+                    await group.triggerGracefulShutdown()
+                }
+                while let next = try await tasks.next() { followed = followed ?? next }
+                return followed ?? (nil, 0)
             }
-            switch finalState {
+            let finalState = ended.state
+            // What the shutdown wrote after the feed stopped (the session queued again, say).
+            for event in try await gateway.events.events(sessionID: session.id, after: ended.printedUpTo, limit: 1000) {
+                await writeLine(json ? EventPrinting.json(event) : EventPrinting.line(event))
+            }
+            let current = try await gateway.sessions.show(session.id)
+            if finalState == nil {
+                FileHandle.standardError.write(Data("the host stopped: session \(session.id) is \(current.state.rawValue)\n".utf8))
+            }
+            switch finalState ?? current.state {
             case .done: return
             case .failed: throw ExitCode(1)
             case .cancelled: throw ExitCode(2)
             case .paused: throw ExitCode(3)
+            case .queued: throw ExitCode(4)
             default: throw ExitCode(1)
             }
         }

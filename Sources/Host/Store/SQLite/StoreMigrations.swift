@@ -143,6 +143,16 @@ enum StoreMigrations {
                 CREATE INDEX accounts_by_provider ON accounts(provider, created_at, id);
                 """)
         }
+        migrator.registerMigration("v3") { db in
+            // Retention may delete the history of sessions that have ended, and nothing else.
+            try db.execute(sql: """
+                DROP TRIGGER events_are_append_only_delete;
+                CREATE TRIGGER events_are_append_only_delete BEFORE DELETE ON events
+                    WHEN (SELECT ended_at FROM sessions WHERE id = OLD.session_id) IS NULL
+                    BEGIN SELECT RAISE(ABORT, 'events of a session that has not ended are append-only'); END;
+                ALTER TABLE sessions ADD COLUMN history_pruned_at INTEGER;
+                """)
+        }
         return migrator
     }
 }

@@ -30,7 +30,8 @@ extension SessionRecord {
         self.init(id: row["id"], agentID: row["agent_id"], task: row["task"], state: state,
                   createdAt: StoreTime.decode(row["created_at"] as Int64), updatedAt: StoreTime.decode(row["updated_at"] as Int64),
                   startedAt: StoreTime.decode(row["started_at"] as Int64?), endedAt: StoreTime.decode(row["ended_at"] as Int64?),
-                  error: row["error"], waitingReason: row["waiting_reason"], accountID: row["account_id"], lastSeq: row["last_seq"])
+                  error: row["error"], waitingReason: row["waiting_reason"], accountID: row["account_id"], lastSeq: row["last_seq"],
+                  historyPrunedAt: StoreTime.decode(row["history_pruned_at"] as Int64?))
     }
 }
 
