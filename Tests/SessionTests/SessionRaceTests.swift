@@ -111,7 +111,7 @@ struct SessionRaceTests {
         await #expect(throws: IllegalSessionTransition(sessionID: session.id, from: .done, to: .cancelled)) {
             try await harness.sessions.cancel(session.id)
         }
-        await #expect(throws: IllegalSessionTransition(sessionID: session.id, from: .done, to: .running)) {
+        await #expect(throws: IllegalSessionTransition(sessionID: session.id, from: .done, to: .queued)) {
             try await harness.sessions.resume(session.id)
         }
         await #expect(throws: HeldCommandNotFound(id: "nope")) { try await harness.approvals.approve("nope", by: "ops") }

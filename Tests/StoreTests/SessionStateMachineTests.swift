@@ -8,7 +8,7 @@ struct SessionStateMachineTests {
         "created>queued", "created>cancelled",
         "queued>running", "queued>failed", "queued>cancelled",
         "running>done", "running>failed", "running>paused", "running>queued", "running>cancelled",
-        "paused>running", "paused>failed", "paused>cancelled",
+        "paused>running", "paused>queued", "paused>failed", "paused>cancelled",
     ]
 
     static let pairs: [(SessionState, SessionState)] = SessionState.allCases.flatMap { from in SessionState.allCases.map { (from, $0) } }

@@ -42,7 +42,6 @@ public actor SessionScheduler {
     private var scope: Scope
 
     private var active: [String: Entry] = [:]
-    private var resumeRequested: Set<String> = []
     private let shutdownRequested = Atomic<Bool>(false)
     private var shuttingDown: Bool { shutdownRequested.load(ordering: .acquiring) }
     private let wakeSignal = WakeSignal()
@@ -77,7 +76,6 @@ public actor SessionScheduler {
     @discardableResult
     public func cancel(sessionID: String) async throws -> SessionRecord {
         if let session = requestCancel(sessionID) { return try await current(session) }
-        resumeRequested.remove(sessionID)
         _ = try await current(sessionID)
         do {
             // Only a session that no run owns ends here; a running one is this scheduler's to stop.
@@ -117,20 +115,18 @@ public actor SessionScheduler {
         return session
     }
 
-    /// Resumes a paused session from its checkpoint as soon as limits allow.
+    /// Resumes a paused session: it is queued again at once and starts from its checkpoint as soon
+    /// as limits allow (in this scheduler if its scope takes it, else in a host that runs all).
     @discardableResult
     public func resume(sessionID: String) async throws -> SessionRecord {
-        let session = try await current(sessionID)
-        guard session.state == .paused else {
-            throw IllegalSessionTransition(sessionID: sessionID, from: session.state, to: .running)
-        }
-        resumeRequested.insert(sessionID)
-        include(sessionID)
+        _ = try await current(sessionID)
+        let session = try await log.transition(SessionTransition(sessionID: sessionID, to: .queued, expected: [.paused],
+                                                                 note: ["reason": "resumed by an operator"]))
         wake()
         return session
     }
 
-    /// Brings a session this process submitted or resumed into a limited scope.
+    /// Brings a session this process submitted into a limited scope.
     private func include(_ sessionID: String) {
         if case .only(var ids) = scope {
             ids.insert(sessionID)
@@ -183,9 +179,7 @@ public actor SessionScheduler {
         var nextWake: Date?
         let candidates: [SessionRecord]
         do {
-            let queued = try await store.sessions(in: [.queued])
-            let paused = resumeRequested.isEmpty ? [] : try await store.sessions(in: [.paused]).filter { resumeRequested.contains($0.id) }
-            candidates = (paused + queued).filter { scope.includes($0.id) }
+            candidates = try await store.sessions(in: [.queued]).filter { scope.includes($0.id) }
         } catch {
             if !Task.isCancelled { logger.error("cannot read the session queue", metadata: ["error": .string("\(error)")]) }
             return nil
@@ -253,7 +247,6 @@ public actor SessionScheduler {
             if error is IllegalSessionTransition { return nil }  // Cancelled (or changed) meanwhile: it lost cleanly.
             throw error
         }
-        resumeRequested.remove(session.id)
         if active[session.id]?.cancelRequested == true {
             // Still registered while the cancel is written, so another cancel finds it and waits its turn.
             defer { active[session.id] = nil }

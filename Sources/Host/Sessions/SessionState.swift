@@ -22,9 +22,10 @@ public struct IllegalSessionTransition: Error, Sendable, Equatable, CustomString
 /// `created → queued → running → done | failed | paused`, `paused → running` (resume), and
 /// `cancelled` from any state that is not terminal. Beyond the architecture's list: `queued → failed`
 /// and `paused → failed`, so a session that cannot be started or resumed (no such driver, a host
-/// restart with no checkpoint) ends with a reason instead of dangling, and `running → queued`, so a
+/// restart with no checkpoint) ends with a reason instead of dangling; `running → queued`, so a
 /// run that failed over (its account hit a rate limit) or was interrupted by a restart goes back to
-/// the queue.
+/// the queue; and `paused → queued`, so a resume is recorded at once, by whichever process asks,
+/// and the session waits its turn like any other (it starts from its checkpoint).
 public enum SessionStateMachine {
     public static func canTransition(from: SessionState, to: SessionState) -> Bool {
         if from.isTerminal { return false }
@@ -33,7 +34,7 @@ public enum SessionStateMachine {
         case (.created, .queued): return true
         case (.queued, .running), (.queued, .failed): return true
         case (.running, .done), (.running, .failed), (.running, .paused), (.running, .queued): return true
-        case (.paused, .running), (.paused, .failed): return true
+        case (.paused, .running), (.paused, .queued), (.paused, .failed): return true
         default: return false
         }
     }
