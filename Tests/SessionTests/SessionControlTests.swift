@@ -60,6 +60,9 @@ struct SessionControlTests {
         let started = events.filter { $0.type == "host.run.started" }
         #expect(started.count == 2)
         #expect(started.last?.object["resumed_from_seq"] as? Int == Int(checkpoint.seq))
+        // The driver is told how many of its own events were stored after its checkpoint.
+        let afterCheckpoint = events.filter { $0.seq > checkpoint.seq && $0.seq < started.last!.seq && !$0.type.hasPrefix("host.") }.count
+        #expect(started.last?.object["events_after_checkpoint"] as? Int == afterCheckpoint)
         let afterResume = events.drop { $0.seq <= started.last!.seq }.filter { $0.type == "x-tick" }.compactMap { $0.object["n"] as? Int }
         #expect(afterResume.first == savedCount)
         #expect(events.map(\.seq) == Array(1...Int64(events.count)))

@@ -29,7 +29,7 @@ public struct DriverConformance: Sendable {
                             detail: "\(descriptor.id) \(descriptor.version) (\(descriptor.name)), ABI \(plugin.abiVersion)"))
         let instance: DriverInstance
         do {
-            instance = try plugin.makeDriver(configJSON: configJSON)
+            instance = try await plugin.createInstance(configJSON: configJSON)
             checks.append(Check(name: "start", passed: true, detail: "create_driver accepted the configuration"))
         } catch {
             checks.append(Check(name: "start", passed: false, detail: error.description))
@@ -38,7 +38,7 @@ public struct DriverConformance: Sendable {
 
         let task = Self.task(id: "validate-1", prompt: "Say hello.", workspace: workspace)
         do {
-            let run = try instance.execute(taskJSON: task)
+            let run = try await instance.startRun(taskJSON: task)
             checks.append(Check(name: "execute", passed: true, detail: "execute returned FLYWHEEL_OK (run \(run.id))"))
             let outcome = await RunCollector.collect(run, timeout: runTimeout)
             checks.append(outcome.eventsCheck)
@@ -49,10 +49,10 @@ public struct DriverConformance: Sendable {
 
         let cancelTask = Self.task(id: "validate-2", prompt: "Count slowly to one million.", workspace: workspace)
         do {
-            let run = try instance.execute(taskJSON: cancelTask)
+            let run = try await instance.startRun(taskJSON: cancelTask)
             var note = "cancel returned FLYWHEEL_OK"
             do {
-                try instance.cancel(runID: run.id)
+                try await instance.cancelRun(run.id)
             } catch where error.status == 4 {
                 note = "the run had already ended (FLYWHEEL_ERR_NOT_FOUND)"
             } catch {
