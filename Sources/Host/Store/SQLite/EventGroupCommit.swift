@@ -62,40 +62,42 @@ final class EventGroupCommit: Sendable {
     }
 
     /// Writes each caller's events in a savepoint of its own, so one bad caller (an unknown session,
-    /// say) fails alone.
+    /// say) fails alone. Each session's seqs are reserved with one `UPDATE … RETURNING` (SQL that
+    /// PostgreSQL runs too), which also serialises writers of one session on a server database.
     private static func write(_ groups: [[NewEvent]], _ db: Database) throws -> [Result<[EventRecord], any Error>] {
-        var lastSeq: [String: Int64] = [:]
         let insert = try db.cachedStatement(sql: "INSERT INTO events (session_id, seq, type, time, payload) VALUES (?, ?, ?, ?, ?)")
+        let reserve = try db.cachedStatement(sql: "UPDATE sessions SET last_seq = last_seq + ? WHERE id = ? RETURNING last_seq")
         var outcomes: [Result<[EventRecord], any Error>] = []
         outcomes.reserveCapacity(groups.count)
         for events in groups {
-            var local = lastSeq
-            var records: [EventRecord] = []
-            records.reserveCapacity(events.count)
             do {
+                var records: [EventRecord] = []
                 try db.inSavepoint {
+                    // How many seqs each session needs, in the order sessions first appear.
+                    var counts: [String: Int64] = [:]
+                    var order: [String] = []
                     for event in events {
-                        let previous: Int64
-                        if let known = local[event.sessionID] {
-                            previous = known
-                        } else if let stored = try Int64.fetchOne(db, sql: "SELECT last_seq FROM sessions WHERE id = ?", arguments: [event.sessionID]) {
-                            previous = stored
-                        } else {
-                            throw StoreError.notFound("session \(event.sessionID)")
+                        if counts[event.sessionID] == nil { order.append(event.sessionID) }
+                        counts[event.sessionID, default: 0] += 1
+                    }
+                    var next: [String: Int64] = [:]
+                    for session in order {
+                        let count = counts[session] ?? 0
+                        guard let last = try Int64.fetchOne(reserve, arguments: [count, session]) else {
+                            throw StoreError.notFound("session \(session)")
                         }
-                        let seq = previous + 1
-                        local[event.sessionID] = seq
+                        next[session] = last - count + 1
+                    }
+                    records.reserveCapacity(events.count)
+                    for event in events {
+                        let seq = next[event.sessionID] ?? 0
+                        next[event.sessionID] = seq + 1
                         let time = StoreTime.round(event.time)
                         try insert.execute(arguments: [event.sessionID, seq, event.type, StoreTime.encode(time), event.payload])
                         records.append(EventRecord(sessionID: event.sessionID, seq: seq, type: event.type, time: time, payload: event.payload))
                     }
-                    let update = try db.cachedStatement(sql: "UPDATE sessions SET last_seq = ? WHERE id = ?")
-                    for (session, seq) in local where lastSeq[session] != seq {
-                        try update.execute(arguments: [seq, session])
-                    }
                     return .commit
                 }
-                lastSeq = local
                 outcomes.append(.success(records))
             } catch {
                 outcomes.append(.failure(error))
