@@ -1,0 +1,45 @@
+import Foundation
+@testable import Host
+import HostTestSupport
+import Testing
+
+/// Agents through the service every front end uses: the driver must be loaded and must accept
+/// the configuration, and each mistake has its own error.
+@Suite("agent service")
+struct AgentServiceTests {
+    @Test("create, read, update and delete an agent; each bad definition is refused with its own error")
+    func lifecycle() async throws {
+        let directory = try TemporaryDirectory("agents")
+        try directory.write("plugins.d/sdk.toml", "path = \"\(TestPaths.library("SDKDriver").path)\"\n")
+        let harness = try await SessionHarness(directory: directory)
+        defer { harness.remove() }
+        let agents = harness.gateway.agents
+        let created = try await agents.create(AgentService.Definition(name: "writer", driverID: "test.scripted", environment: ["CI": "1"]))
+        #expect(try await agents.get("writer") == created)
+        #expect(try await agents.get(created.id).environment == ["CI": "1"])
+
+        let updated = try await agents.update(created.id, AgentService.Definition(name: "writer", driverID: "test.scripted", enabled: false))
+        #expect(updated.status == .disabled)
+        #expect(updated.createdAt == created.createdAt)
+
+        await #expect(throws: DriverNotLoaded.self) { try await agents.create(AgentService.Definition(name: "x", driverID: "nope.driver")) }
+        await #expect(throws: InvalidRequest.self) { try await agents.create(AgentService.Definition(name: "", driverID: "test.scripted")) }
+        await #expect(throws: InvalidRequest.self) {
+            try await agents.create(AgentService.Definition(name: "y", driverID: "test.scripted", configJSON: "[1]"))
+        }
+        let refused = await #expect(throws: AgentConfigurationRejected.self) {
+            try await agents.create(AgentService.Definition(name: "z", driverID: "flywheel.sdk", configJSON: #"{"provider":"acme"}"#))
+        }
+        #expect(refused?.reason.contains("provider 'acme' is not supported") == true)
+        await #expect(throws: AgentNotFound(agent: "ghost")) { try await agents.get("ghost") }
+
+        // An agent with sessions keeps its history: deleting it is refused; one without goes.
+        _ = try await harness.submit("events=1", agent: updated)
+        await #expect(throws: StoreError.self) { try await agents.delete(created.id) }
+        let spare = try await agents.create(AgentService.Definition(name: "spare", driverID: "test.scripted"))
+        try await agents.delete(spare.id)
+        await #expect(throws: AgentNotFound.self) { try await agents.get(spare.id) }
+        #expect(try await agents.list().map(\.name) == ["writer"])
+        await harness.stop()
+    }
+}
