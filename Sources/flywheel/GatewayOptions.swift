@@ -66,6 +66,12 @@ struct CommandFailure: Error, CustomStringConvertible {
 struct DataDirectoryFailure: Error, CustomStringConvertible {
     var error: StoreError
     init(_ error: StoreError) { self.error = error }
+
+    /// The failure for a store error about the data itself (read-only, damaged); nil for others.
+    init?(dataError error: StoreError) {
+        guard error.kind == .readOnly || error.kind == .corrupt else { return nil }
+        self.error = error
+    }
     var description: String { error.message }
 
     var exitCode: ExitCode {
@@ -81,27 +87,20 @@ struct DataDirectoryFailure: Error, CustomStringConvertible {
 func reportingFailures(_ body: () async throws -> Void) async throws {
     do {
         try await body()
-    } catch let failure as DataDirectoryFailure {
-        FileHandle.standardError.write(Data("Error: \(failure.description)\n".utf8))
-        throw failure.exitCode
-    } catch let error as StoreError where error.kind == .readOnly || error.kind == .corrupt {
-        let failure = DataDirectoryFailure(error)
-        FileHandle.standardError.write(Data("Error: \(failure.description)\n".utf8))
-        throw failure.exitCode
-    } catch let error as SessionNotFound {
-        throw CommandFailure(error.description)
-    } catch let error as IllegalSessionTransition {
-        throw CommandFailure(error.description)
-    } catch let error as PauseUnsupported {
-        throw CommandFailure(error.description)
-    } catch let error as HeldCommandNotFound {
-        throw CommandFailure(error.description)
-    } catch let error as HeldCommandAlreadyDecided {
-        throw CommandFailure(error.description)
-    } catch let error as ControlUnavailable {
-        throw CommandFailure(error.description)
     } catch let error as StoreError where error.kind == .invalidCursor {
         throw ValidationError(error.message)
+    } catch {
+        let failure = (error as? DataDirectoryFailure) ?? (error as? StoreError).flatMap { DataDirectoryFailure(dataError: $0) }
+        if let failure {
+            FileHandle.standardError.write(Data("Error: \(failure.description)\n".utf8))
+            throw failure.exitCode
+        }
+        // The host's typed errors say exactly what is wrong; print them as they are, without usage text.
+        let known: [any Error.Type] = [SessionNotFound.self, IllegalSessionTransition.self, PauseUnsupported.self, HeldCommandNotFound.self,
+                                      HeldCommandAlreadyDecided.self, ControlUnavailable.self, AgentNotFound.self, DriverNotLoaded.self,
+                                      AgentConfigurationRejected.self, InvalidRequest.self]
+        if known.contains(where: { type(of: error) == $0 }) { throw CommandFailure("\(error)") }
+        throw error
     }
 }
 

@@ -49,37 +49,13 @@ struct SessionCommandLineTests {
         let folder = try TemporaryDirectory("cli")
         defer { folder.remove() }
         try SessionHarness.writePlugins(into: folder)
-        let process = Process()
-        process.executableURL = TestPaths.flywheel
-        process.arguments = ["sessions", "run", "--json", "--data-dir", folder.file("data").path, "--plugins-dir", folder.file("plugins.d").path,
-                             "--agent", "test.scripted", "events=1000000 rate=200"]
-        process.environment = ["FLYWHEEL_SECRET_KEY": SessionHarness.secretKey, "PATH": "/usr/bin:/bin"]
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        // Drain standard output as it comes, so the run never waits on a full pipe.
-        nonisolated(unsafe) var printed = Data()
-        let drained = DispatchGroup()
-        DispatchQueue.global().async(group: drained) { printed = output.fileHandleForReading.readDataToEndOfFile() }
-        var id: String?
-        for _ in 0..<600 where id == nil && process.isRunning {
-            let listed = try flywheel(["sessions", "list", "--state", "running", "--json"], in: folder)
-            let page = (try? JSONSerialization.jsonObject(with: Data(listed.stdout.utf8))) as? [String: Any]
-            id = (page?["sessions"] as? [[String: Any]])?.first?["id"] as? String
-            if id == nil { try await Task.sleep(for: .milliseconds(50)) }
-        }
-        guard let running = id else {
-            process.terminate()
-            Issue.record("no running session appeared: \(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
-            return
-        }
+        let run = try BackgroundRun(["sessions", "run", "--json", "--agent", "test.scripted", "events=1000000 rate=200"], in: folder)
+        guard let running = try await run.waitForSession(.running, list: { try flywheel($0, in: folder) }) else { return }
         let cancelled = try flywheel(["sessions", "cancel", running], in: folder)
         #expect(cancelled.status == 0, "\(cancelled.stderr)")
         #expect(cancelled.stdout.contains("cancel requested"))
-        process.waitUntilExit()
-        drained.wait()
-        #expect(process.terminationStatus == 2, "sessions run exits as cancelled")
+        let printed = run.finish()
+        #expect(run.process.terminationStatus == 2, "sessions run exits as cancelled")
         let lines = String(decoding: printed, as: UTF8.self).split(separator: "\n")
             .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         let last = try #require(lines.last)
@@ -96,34 +72,11 @@ struct SessionCommandLineTests {
         let folder = try TemporaryDirectory("cli")
         defer { folder.remove() }
         try SessionHarness.writePlugins(into: folder)
-        let process = Process()
-        process.executableURL = TestPaths.flywheel
-        process.arguments = ["sessions", "run", "--json", "--data-dir", folder.file("data").path, "--plugins-dir", folder.file("plugins.d").path,
-                             "--agent", "test.scripted", "events=1000000 rate=500"]
-        process.environment = ["FLYWHEEL_SECRET_KEY": SessionHarness.secretKey, "PATH": "/usr/bin:/bin"]
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        nonisolated(unsafe) var printed = Data()
-        let drained = DispatchGroup()
-        DispatchQueue.global().async(group: drained) { printed = output.fileHandleForReading.readDataToEndOfFile() }
-        var id: String?
-        for _ in 0..<600 where id == nil && process.isRunning {
-            let listed = try flywheel(["sessions", "list", "--state", "running", "--json"], in: folder)
-            let page = (try? JSONSerialization.jsonObject(with: Data(listed.stdout.utf8))) as? [String: Any]
-            id = (page?["sessions"] as? [[String: Any]])?.first?["id"] as? String
-            if id == nil { try await Task.sleep(for: .milliseconds(50)) }
-        }
-        guard let running = id else {
-            process.terminate()
-            Issue.record("no running session appeared: \(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
-            return
-        }
-        process.terminate()  // SIGTERM
-        process.waitUntilExit()
-        drained.wait()
-        #expect(process.terminationStatus == 4, "\(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
+        let run = try BackgroundRun(["sessions", "run", "--json", "--agent", "test.scripted", "events=1000000 rate=500"], in: folder)
+        guard let running = try await run.waitForSession(.running, list: { try flywheel($0, in: folder) }) else { return }
+        run.process.terminate()  // SIGTERM
+        let printed = run.finish()
+        #expect(run.process.terminationStatus == 4, "\(run.errors())")
         let show = try flywheel(["sessions", "show", running], in: folder)
         #expect(show.stdout.contains("\"state\" : \"queued\""))
         let last = try #require(String(decoding: printed, as: UTF8.self).split(separator: "\n").last
@@ -230,5 +183,51 @@ struct SessionCommandLineTests {
         #expect(database.range(of: Data("sk-secret-value".utf8)) == nil, "credentials are never stored in clear")
         #expect(try flywheel(["accounts", "add", "--provider", "anthropic", "--label", "team-a"], in: folder, input: "{}").stderr.contains("already exists"))
         #expect(try flywheel(["accounts", "add", "--provider", "x", "--label", "y"], in: folder, input: "not json").status != 0)
+    }
+}
+
+/// `flywheel sessions run` started in the background on a test folder, its standard output drained
+/// as it comes (so the run never waits on a full pipe).
+final class BackgroundRun: @unchecked Sendable {
+    let process = Process()
+    private let errorPipe = Pipe()
+    private var printed = Data()
+    private let drained = DispatchGroup()
+
+    init(_ arguments: [String], in folder: TemporaryDirectory) throws {
+        let output = Pipe()
+        process.executableURL = TestPaths.flywheel
+        process.arguments = arguments + ["--data-dir", folder.file("data").path, "--plugins-dir", folder.file("plugins.d").path]
+        process.environment = ["FLYWHEEL_SECRET_KEY": SessionHarness.secretKey, "PATH": "/usr/bin:/bin"]
+        process.standardOutput = output
+        process.standardError = errorPipe
+        try process.run()
+        DispatchQueue.global().async(group: drained) { self.printed = output.fileHandleForReading.readDataToEndOfFile() }
+    }
+
+    /// The id of the first session `sessions list` shows in `state`, while the run lives; nil (with
+    /// the run's errors recorded as an issue) when none appears.
+    func waitForSession(_ state: SessionState, list: ([String]) throws -> ProcessOutput) async throws -> String? {
+        for _ in 0..<600 where process.isRunning {
+            let listed = try list(["sessions", "list", "--state", state.rawValue, "--json"])
+            let page = (try? JSONSerialization.jsonObject(with: Data(listed.stdout.utf8))) as? [String: Any]
+            if let id = (page?["sessions"] as? [[String: Any]])?.first?["id"] as? String { return id }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        process.terminate()
+        Issue.record("no \(state.rawValue) session appeared: \(errors())")
+        return nil
+    }
+
+    /// Waits for the run to exit and returns everything it printed.
+    func finish() -> Data {
+        process.waitUntilExit()
+        drained.wait()
+        return printed
+    }
+
+    /// What the run wrote to standard error (after it exited, or until it does).
+    func errors() -> String {
+        String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     }
 }
