@@ -1,5 +1,5 @@
 import Foundation
-@testable import Host
+@_spi(Testing) import Host
 import Logging
 import ServiceLifecycle
 

@@ -3,7 +3,7 @@ import Foundation
 /// Events: read a session's stored history, or subscribe to it.
 public struct EventService: Sendable {
     let store: any GatewayStore
-    let hub: EventHub
+    @_spi(Testing) public let hub: EventHub
 
     /// How many stored events a replay reads at a time.
     public static let replayPageSize = 4096

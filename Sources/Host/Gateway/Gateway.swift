@@ -22,9 +22,10 @@ public final class Gateway: Sendable {
     public let agents: AgentService
     public let plugins: PluginService
     public let accounts: AccountService
-    let store: SQLiteStore
+    /// The parts behind the services, for the host's own tests only (`@_spi(Testing) import Host`).
+    @_spi(Testing) public let store: SQLiteStore
     let log: SessionEventLog
-    let scheduler: SessionScheduler?
+    @_spi(Testing) public let scheduler: SessionScheduler?
     let lock: HostLock?
     let logger: Logger
 
