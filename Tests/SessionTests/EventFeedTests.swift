@@ -64,3 +64,20 @@ struct CommandSlotsTests {
         #expect(slots.running == 0)
     }
 }
+
+@Suite("wake signal")
+struct WakeSignalTests {
+    @Test("a wait woken early leaves no timer behind, however often it happens (500 times)")
+    func noTimerPileUp() async {
+        let signal = WakeSignal()
+        for _ in 0..<500 {
+            async let waited: Void = signal.wait(until: .now + .seconds(3600))
+            signal.signal()
+            await waited
+        }
+        #expect(signal.armedTimers == 0)
+        // A deadline still wakes a waiter nobody signals.
+        await signal.wait(until: .now + .milliseconds(20))
+        #expect(signal.armedTimers == 0)
+    }
+}

@@ -62,7 +62,6 @@ public struct SessionEventFeed: AsyncSequence, Sendable {
 
         public mutating func next() async throws -> EventRecord? {
             while !ended {
-                try Task.checkCancellation()
                 if bufferIndex < buffered.count {
                     let event = buffered[bufferIndex]
                     bufferIndex += 1
@@ -101,6 +100,7 @@ public struct SessionEventFeed: AsyncSequence, Sendable {
         }
 
         private mutating func readStored() async throws {
+            try Task.checkCancellation()
             buffered = try await feed.store.events(sessionID: feed.sessionID, afterSeq: lastSeq, limit: EventService.replayPageSize)
             bufferIndex = 0
         }

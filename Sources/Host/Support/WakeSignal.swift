@@ -9,6 +9,10 @@ final class WakeSignal: Sendable {
     }
 
     private let state = Locked(State())
+    private let armed = Atomic<Int>(0)
+
+    /// Timers armed by waits still in progress: at most one per waiter, none once every wait ended.
+    var armedTimers: Int { armed.load(ordering: .relaxed) }
 
     func signal() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
@@ -27,6 +31,8 @@ final class WakeSignal: Sendable {
         await withTaskGroup(of: Void.self) { group in
             if let deadline {
                 group.addTask {
+                    self.armed.add(1, ordering: .relaxed)
+                    defer { self.armed.subtract(1, ordering: .relaxed) }
                     do {
                         try await Task.sleep(until: deadline)
                         self.signal()
