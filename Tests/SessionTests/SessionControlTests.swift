@@ -15,7 +15,7 @@ struct SessionControlTests {
         defer { harness.remove() }
         let agents = [try await harness.agent("a"), try await harness.agent("b"), try await harness.agent("c")]
         var sessions: [SessionRecord] = []
-        for agent in agents { for _ in 0..<2 { sessions.append(try await harness.submit("events=30 rate=100", agent: agent)) } }
+        for agent in agents { for _ in 0..<2 { sessions.append(try await harness.submit("events=30 rate=30", agent: agent)) } }
         let agentOf = Dictionary(uniqueKeysWithValues: sessions.map { ($0.id, $0.agentID) })
         var maxRunning = 0
         var sawQueuedWithReason = false
