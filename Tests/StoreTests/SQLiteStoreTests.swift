@@ -143,6 +143,47 @@ struct SQLiteStoreTests {
         await #expect(throws: (any Error).self) { try await bad.value }
     }
 
+    @Test("an insert the database refuses fails that caller with a conflict and leaves its savepoint empty")
+    func insertConflict() async throws {
+        let test = try TestStore()
+        defer { test.directory.remove() }
+        let session = try await test.makeSession()
+        let store = test.store
+        _ = try await store.appendEvents([NewEvent(sessionID: session.id, type: "status", payload: "{}")])
+        let before = try await store.eventCount(sessionID: session.id)
+        // Wind the session's seq counter back from outside, so the next seq collides with a stored one.
+        let database = test.directory.file("flywheel.sqlite").path
+        _ = try ProcessRunner.run(command: "python3", ["-c", """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1]); db.execute("UPDATE sessions SET last_seq = 0"); db.commit()
+            """, database])
+        do {
+            _ = try await store.appendEvents([NewEvent(sessionID: session.id, type: "status", payload: "{}")])
+            Issue.record("a colliding seq was stored")
+        } catch let error as StoreError {
+            #expect(error.kind == .conflict, "\(error)")
+            #expect(error.message.contains("UNIQUE") || error.message.contains("PRIMARY KEY"), "\(error)")
+        }
+        #expect(try await store.eventCount(sessionID: session.id) == before)
+        // The writer goes on: the counter was rolled back with the savepoint, so the next append fails
+        // the same way rather than leaving a gap, and a fresh session still appends.
+        let other = try await test.makeSession()
+        #expect(try await store.appendEvents([NewEvent(sessionID: other.id, type: "status", payload: "{}")]).count == 1)
+    }
+
+    @Test("event text round-trips byte for byte: empty, non-ASCII and long")
+    func textFidelity() async throws {
+        let test = try TestStore()
+        defer { test.directory.remove() }
+        let session = try await test.makeSession()
+        // Payloads are JSON, so a NUL arrives escaped (\u0000) and never as a raw byte.
+        let payloads = ["", "héllo — 世界 🚀", #"{"t":"a\u0000b"}"#, String(repeating: "xé", count: 35_000)]
+        let stored = try await test.store.appendEvents(payloads.map { NewEvent(sessionID: session.id, type: "x-t✓", payload: $0) })
+        let read = try await test.store.events(sessionID: session.id, afterSeq: stored[0].seq - 1, limit: 10)
+        #expect(read.map(\.payload) == payloads, "payloads differ")
+        #expect(read.allSatisfy { $0.type == "x-t✓" })
+    }
+
     @Test("cursor pagination returns every session exactly once, newest first")
     func pagination() async throws {
         let test = try TestStore()

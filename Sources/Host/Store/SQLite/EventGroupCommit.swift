@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import Synchronization
 
 /// The single writer of events: appends from every session that arrive while a write is in progress
@@ -93,7 +94,7 @@ final class EventGroupCommit: Sendable {
                         let seq = next[event.sessionID] ?? 0
                         next[event.sessionID] = seq + 1
                         let time = StoreTime.round(event.time)
-                        try insert.execute(arguments: [event.sessionID, seq, event.type, StoreTime.encode(time), event.payload])
+                        try insertEvent(insert, db, event.sessionID, seq, event.type, StoreTime.encode(time), event.payload)
                         records.append(EventRecord(sessionID: event.sessionID, seq: seq, type: event.type, time: time, payload: event.payload))
                     }
                     return .commit
@@ -104,5 +105,40 @@ final class EventGroupCommit: Sendable {
             }
         }
         return outcomes
+    }
+
+    /// One event row, bound straight to SQLite: this runs once per event, and building GRDB's
+    /// argument array for it cost more than the insert itself.
+    private static func insertEvent(_ statement: Statement, _ db: Database, _ session: String, _ seq: Int64,
+                                    _ type: String, _ time: Int64, _ payload: String) throws {
+        let handle = statement.sqliteStatement
+        sqlite3_reset(handle)
+        var code = bindText(handle, 1, session)
+        if code == SQLITE_OK { code = sqlite3_bind_int64(handle, 2, seq) }
+        if code == SQLITE_OK { code = bindText(handle, 3, type) }
+        if code == SQLITE_OK { code = sqlite3_bind_int64(handle, 4, time) }
+        if code == SQLITE_OK { code = bindText(handle, 5, payload) }
+        if code == SQLITE_OK { code = sqlite3_step(handle) }
+        sqlite3_clear_bindings(handle)
+        guard code == SQLITE_DONE else {
+            let message = String(cString: sqlite3_errmsg(db.sqliteConnection))
+            sqlite3_reset(handle)
+            throw DatabaseError(resultCode: ResultCode(rawValue: sqlite3_extended_errcode(db.sqliteConnection)),
+                                message: message, sql: statement.sql)
+        }
+        sqlite3_reset(handle)
+    }
+
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    private static func bindText(_ handle: OpaquePointer?, _ index: Int32, _ text: String) -> Int32 {
+        var text = text
+        return text.withUTF8 { bytes in
+            // An empty string still binds as text, not NULL: SQLite wants a non-null pointer.
+            guard let base = bytes.baseAddress, bytes.count > 0 else { return sqlite3_bind_text(handle, index, "", 0, transient) }
+            return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                sqlite3_bind_text(handle, index, $0, Int32(bytes.count), transient)
+            }
+        }
     }
 }
