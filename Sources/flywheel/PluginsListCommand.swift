@@ -6,7 +6,11 @@ struct PluginsListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
         abstract: "Load every plugin in the plugins directory and show its status.",
-        discussion: "Status is `loaded`, `disabled`, or `rejected` with the reason. Exits 1 when a plugin was rejected.")
+        discussion: """
+            Status is `loaded`, `disabled`, or `rejected` with the reason. Exits 1 when a plugin was rejected. \
+            A last line (on stderr with --json) says whether agent commands would run in the bubblewrap sandbox here, \
+            and why not when they would not.
+            """)
 
     @Option(name: .long, help: "The plugins directory.")
     var pluginsDir: String = "plugins.d"
@@ -33,6 +37,12 @@ struct PluginsListCommand: AsyncParsableCommand {
             print("no plugin manifests in \(pluginsDir)")
         } else {
             for row in rows { print(row.line) }
+        }
+        let sandbox = await Sandbox.probe(hiddenPaths: [URL(fileURLWithPath: pluginsDir)])
+        if json {
+            FileHandle.standardError.write(Data("sandbox: \(sandbox.summary)\n".utf8))
+        } else {
+            print("sandbox\t\(sandbox.summary)")
         }
         if rows.contains(where: { $0.status == "rejected" }) { throw ExitCode(1) }
     }

@@ -5,7 +5,13 @@ public struct TemporaryDirectory: Sendable {
     public let url: URL
 
     public init(_ label: String = "test") throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("flywheel-\(label)-\(UUID().uuidString)")
+        try self.init(label, under: FileManager.default.temporaryDirectory)
+    }
+
+    /// A fresh directory under `parent` (for tests that need a folder outside `/tmp`, which a
+    /// sandbox replaces with a private one).
+    public init(_ label: String, under parent: URL) throws {
+        url = parent.appendingPathComponent("flywheel-\(label)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
 

@@ -70,7 +70,8 @@ struct SessionRunTests {
         let harness = try await SessionHarness()
         defer { harness.remove() }
         let agent = try await harness.agent(environment: ["GREETING": "hello"])
-        let session = try await harness.submit("command=echo+$GREETING+>+made.txt;+echo+out;+exit+3 events=1", agent: agent)
+        let session = try await harness.submit("command=echo+$GREETING+>+made.txt;+echo+out;+echo+$TMPDIR+>+tmpdir.txt;+exit+3 events=1",
+                                               agent: agent)
         #expect(try await harness.waitForState(session.id, [.done, .failed]).state == .done)
         let made = harness.workspace(of: agent).appendingPathComponent("made.txt")
         #expect(try String(contentsOf: made, encoding: .utf8) == "hello\n")
@@ -80,6 +81,14 @@ struct SessionRunTests {
         #expect(events.contains { $0.type == "status" && ($0.object["message"] as? String) == "command allow exit 3" })
         #expect(try await harness.store.commandDecisions(sessionID: session.id).first?.status == .ran)
         #expect(try await harness.store.commandDecisions(sessionID: session.id).first?.exitCode == 3)
+        // $TMPDIR is the session's own folder inside the workspace; the command ran in the sandbox.
+        let temporary = harness.workspace(of: agent).appendingPathComponent(".flywheel-tmp/\(session.id)").path
+        #expect(try String(contentsOf: harness.workspace(of: agent).appendingPathComponent("tmpdir.txt"), encoding: .utf8) == temporary + "\n")
+        #expect(harness.gateway.sandbox.sandbox != nil, "bubblewrap must work here: \(harness.gateway.sandbox.summary)")
+        let decision = try #require(events.first { $0.type == "host.command.decision" })
+        #expect(decision.object["sandboxed"] as? Bool == true)
+        #expect(decision.object["network"] as? Bool == true)
+        #expect(events.first { $0.type == "host.command.exit" }?.object["sandboxed"] as? Bool == true)
         await harness.stop()
     }
 

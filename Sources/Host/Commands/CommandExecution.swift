@@ -12,11 +12,18 @@ public struct CommandRunRequest: Sendable {
     public var outputLimit: Int
     /// After the timeout, how long the command gets between SIGTERM and SIGKILL.
     public var killGrace: Duration
+    /// The one directory a sandboxed command may write to (the session's workspace); nil: the
+    /// working directory.
+    public var writableRoot: URL?
+    /// Whether a sandboxed command may reach the network.
+    public var network: Bool
 
     public init(command: String, workingDirectory: URL, environment: [String: String] = [:], timeout: Duration = .seconds(120),
-                outputLimit: Int = 1 << 20, killGrace: Duration = .seconds(2)) {
+                outputLimit: Int = 1 << 20, killGrace: Duration = .seconds(2), writableRoot: URL? = nil, network: Bool = true) {
         self.command = command
         self.workingDirectory = workingDirectory
+        self.writableRoot = writableRoot
+        self.network = network
         self.environment = environment
         self.timeout = timeout
         self.outputLimit = outputLimit
@@ -55,5 +62,11 @@ public struct CommandExecutionError: Error, Sendable, CustomStringConvertible {
 
 /// Runs commands for agents. A protocol, so callers can be tested with another runner.
 public protocol CommandRunning: Sendable {
+    /// Whether commands run in a sandbox (recorded with each command's decision).
+    var sandboxed: Bool { get }
     func run(_ request: CommandRunRequest, onOutput: @escaping @Sendable (CommandOutputChunk) async -> Void) async throws -> CommandOutcome
+}
+
+extension CommandRunning {
+    public var sandboxed: Bool { false }
 }

@@ -4,7 +4,8 @@ import Glibc
 #endif
 
 /// Runs a command line with `/bin/sh -c` in its own process group, with a clean environment, stdin
-/// from /dev/null, a timeout that kills the whole group, and capped, streamed output.
+/// from /dev/null, a timeout that kills the whole group, and capped, streamed output; inside a
+/// bubblewrap ``Sandbox`` when it has one.
 ///
 /// posix_spawn rather than Foundation's Process: it puts the child in a new process group atomically
 /// (so a timeout or cancel reaches every process the command started) and sets its directory without
@@ -13,7 +14,14 @@ public struct CommandExecutor: CommandRunning {
     /// The environment every command starts from; the host's own environment never leaks in.
     public static let baseEnvironment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "TERM": "dumb"]
 
-    public init() {}
+    /// The sandbox commands run in; nil: unconfined.
+    public let sandbox: Sandbox?
+
+    public init(sandbox: Sandbox? = nil) {
+        self.sandbox = sandbox
+    }
+
+    public var sandboxed: Bool { sandbox != nil }
 
     public func run(_ request: CommandRunRequest, onOutput: @escaping @Sendable (CommandOutputChunk) async -> Void) async throws -> CommandOutcome {
         try FileManager.default.createDirectory(at: request.workingDirectory, withIntermediateDirectories: true)
@@ -26,7 +34,14 @@ public struct CommandExecutor: CommandRunning {
             environment[name] = value
         }
         let started = ContinuousClock.now
-        let child = try SpawnedProcess.spawn(command: request.command, directory: request.workingDirectory.path, environment: environment)
+        let confinement = sandbox.map { sandbox in
+            (executable: sandbox.executable,
+             arguments: sandbox.arguments(command: request.command, directory: request.workingDirectory.path,
+                                          writableRoot: (request.writableRoot ?? request.workingDirectory).standardizedFileURL.path,
+                                          network: request.network))
+        }
+        let child = try SpawnedProcess.spawn(command: request.command, directory: request.workingDirectory.path, environment: environment,
+                                             sandbox: confinement)
         let events = child.events()
 
         return try await withTaskCancellationHandler {

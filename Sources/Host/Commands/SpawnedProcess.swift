@@ -21,7 +21,10 @@ final class SpawnedProcess: Sendable {
         self.stderrFD = stderrFD
     }
 
-    static func spawn(command: String, directory: String, environment: [String: String]) throws -> SpawnedProcess {
+    /// Starts `command` with `/bin/sh -c` in `directory`; with `sandbox`, that is the program to
+    /// start instead (`bwrap`, with arguments that end in the shell and the command).
+    static func spawn(command: String, directory: String, environment: [String: String],
+                      sandbox: (executable: String, arguments: [String])? = nil) throws -> SpawnedProcess {
         var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
         // Pipes are close-on-exec, so commands running at the same time never inherit each other's
         // pipe ends (which would hold a pipe open, and its reader waiting, until the other ended).
@@ -58,12 +61,14 @@ final class SpawnedProcess: Sendable {
         // The outer shell changes directory and replaces itself with the command's shell, so the
         // command runs exactly as `sh -c command` would in that directory (glibc's addchdir is not
         // visible from Swift).
-        let arguments = ["/bin/sh", "-c", "cd -- \"$1\" && exec /bin/sh -c \"$2\"", "flywheel-command", directory, command]
+        let executable = sandbox?.executable ?? "/bin/sh"
+        let arguments = sandbox.map { [$0.executable] + $0.arguments }
+            ?? ["/bin/sh", "-c", "cd -- \"$1\" && exec /bin/sh -c \"$2\"", "flywheel-command", directory, command]
         let environmentStrings = environment.map { "\($0.key)=\($0.value)" }
         var pid: pid_t = 0
         let status = withCStrings(arguments) { argv in
             withCStrings(environmentStrings) { envp in
-                posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, envp)
+                posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
             }
         }
         close(outPipe[1])
@@ -71,7 +76,7 @@ final class SpawnedProcess: Sendable {
         guard status == 0 else {
             close(outPipe[0])
             close(errPipe[0])
-            throw CommandExecutionError(description: "cannot start /bin/sh in \(directory): \(String(cString: strerror(status)))")
+            throw CommandExecutionError(description: "cannot start \(executable) in \(directory): \(String(cString: strerror(status)))")
         }
         return SpawnedProcess(pid: pid, stdoutFD: outPipe[0], stderrFD: errPipe[0])
     }

@@ -11,6 +11,8 @@ import TOMLKit
 /// provider = "anthropic"
 /// [env]                               # added to the clean environment of the agent's commands
 /// CI = "1"
+/// [sandbox]                           # optional; the gateway's [sandbox] network otherwise
+/// network = false
 /// ```
 public struct AgentDefinition: Sendable, Equatable {
     public var name: String
@@ -19,8 +21,12 @@ public struct AgentDefinition: Sendable, Equatable {
     /// The driver configuration, a JSON object.
     public var configJSON: String
     public var environment: [String: String]
+    /// Whether the agent's sandboxed commands may reach the network; nil: the gateway's default.
+    public var network: Bool?
 
-    public init(name: String, driverID: String, workspace: URL? = nil, configJSON: String = "{}", environment: [String: String] = [:]) {
+    public init(name: String, driverID: String, workspace: URL? = nil, configJSON: String = "{}", environment: [String: String] = [:],
+                network: Bool? = nil) {
+        self.network = network
         self.name = name
         self.driverID = driverID
         self.workspace = workspace
@@ -40,7 +46,7 @@ public struct AgentDefinition: Sendable, Equatable {
     public static func load(contentsOf file: URL) throws(ConfigurationError) -> AgentDefinition {
         let reader = try TOMLReader.open(file)
         let table = reader.table, text = reader.text
-        try reader.allowKeys(["name", "driver", "workspace", "config", "env"])
+        try reader.allowKeys(["name", "driver", "workspace", "config", "env", "sandbox"])
         guard let driver = try reader.string("driver"), DriverDescriptor.isValidID(driver) else {
             throw ConfigurationError(file: file.path, line: TOMLLines.line(ofKey: "driver", in: text),
                                      reason: "driver: required, a driver id such as \"flywheel.sdk\"")
@@ -60,6 +66,10 @@ public struct AgentDefinition: Sendable, Equatable {
                 guard let value = try env.string(key) else { continue }
                 definition.environment[key] = value
             }
+        }
+        if let sandbox = try reader.table("sandbox") {
+            try sandbox.allowKeys(["network"])
+            definition.network = try sandbox.bool("network")
         }
         return definition
     }

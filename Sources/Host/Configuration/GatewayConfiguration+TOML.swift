@@ -8,7 +8,7 @@ extension GatewayConfiguration {
         let reader = try TOMLReader.open(file)
         var configuration = GatewayConfiguration(file: file)
         let base = file.deletingLastPathComponent()
-        try reader.allowKeys(["data_directory", "plugins_directory", "limits", "accounts", "retention", "policy"])
+        try reader.allowKeys(["data_directory", "plugins_directory", "limits", "accounts", "retention", "sandbox", "policy"])
         if let path = try reader.string("data_directory") { configuration.dataDirectory = resolve(path, against: base) }
         if let path = try reader.string("plugins_directory") { configuration.pluginsDirectory = resolve(path, against: base) }
         if let limits = try reader.table("limits") {
@@ -43,6 +43,16 @@ extension GatewayConfiguration {
         if let retention = try reader.table("retention") {
             try retention.allowKeys(["ended_session_history_days"])
             configuration.historyRetentionDays = try retention.positiveNumber("ended_session_history_days")
+        }
+        if let sandbox = try reader.table("sandbox") {
+            try sandbox.allowKeys(["mode", "network"])
+            if let mode = try sandbox.string("mode") {
+                guard let value = SandboxSettings.Mode(rawValue: mode) else {
+                    throw sandbox.error("mode", "unknown mode '\(mode)' (use auto, required or off)")
+                }
+                configuration.sandbox.mode = value
+            }
+            if let network = try sandbox.bool("network") { configuration.sandbox.network = network }
         }
         return configuration
     }

@@ -13,6 +13,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     /// How long the events and checkpoints of ended sessions are kept; nil (the default): forever.
     /// The sessions themselves, their command decisions and their outcome are always kept.
     public var historyRetentionDays: Double?
+    /// How agent commands are confined (`[sandbox]`).
+    public var sandbox = SandboxSettings()
 
     public struct Limits: Sendable, Equatable {
         /// Sessions running at once across the gateway.

@@ -14,9 +14,12 @@ public struct AgentService: Sendable {
         public var environment: [String: String]
         public var workspace: String?
         public var enabled: Bool
+        /// Whether sandboxed commands may reach the network; nil: the gateway's `[sandbox] network`.
+        public var network: Bool?
 
         public init(name: String, driverID: String, configJSON: String = "{}", environment: [String: String] = [:],
-                    workspace: String? = nil, enabled: Bool = true) {
+                    workspace: String? = nil, enabled: Bool = true, network: Bool? = nil) {
+            self.network = network
             self.name = name
             self.driverID = driverID
             self.configJSON = configJSON
@@ -76,6 +79,6 @@ public struct AgentService: Sendable {
         }
         return AgentRecord(id: id, name: definition.name, driverID: definition.driverID, configJSON: definition.configJSON,
                            environmentJSON: HostJSON.encode(definition.environment), workspace: definition.workspace,
-                           status: definition.enabled ? .active : .disabled)
+                           network: definition.network, status: definition.enabled ? .active : .disabled)
     }
 }

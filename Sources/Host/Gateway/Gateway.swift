@@ -22,6 +22,9 @@ public final class Gateway: Sendable {
     public let agents: AgentService
     public let plugins: PluginService
     public let accounts: AccountService
+    /// Whether this gateway's agent commands run sandboxed (always `.disabled` for a client, which
+    /// runs none).
+    public let sandbox: SandboxStatus
     /// The parts behind the services, for the host's own tests only (`@_spi(Testing) import Host`).
     @_spi(Testing) public let store: SQLiteStore
     let log: SessionEventLog
@@ -36,7 +39,7 @@ public final class Gateway: Sendable {
     /// `environment` supplies `FLYWHEEL_SECRET_KEY` (read here, at the edge).
     public static func open(configuration: GatewayConfiguration, policy: PolicyConfiguration, environment: [String: String],
                             scope: SessionScheduler.Scope = .all, requireOwnership: Bool = false, readOnly: Bool = false,
-                            runner: any CommandRunning = CommandExecutor(), logger: Logger) async throws -> Gateway {
+                            runner: (any CommandRunning)? = nil, logger: Logger) async throws -> Gateway {
         var lock: HostLock?
         var readOnlyDirectory: HostLock.ReadOnly?
         let deadline = ContinuousClock.now + .seconds(requireOwnership ? 5 : 0)
@@ -57,7 +60,13 @@ public final class Gateway: Sendable {
         let store = try SQLiteStore(configuration: StoreConfiguration(databaseFile: configuration.databaseFile))
         let hub = EventHub()
         let log = SessionEventLog(store: store, hub: hub)
-        let limits = SessionLimits(configuration.limits)
+        var limits = SessionLimits(configuration.limits)
+        limits.sandboxNetwork = configuration.sandbox.network
+        // Only the owner runs commands, so only it needs (and probes for) the sandbox.
+        var sandboxStatus = SandboxStatus.disabled
+        if lock != nil, runner == nil {
+            sandboxStatus = try await Self.sandboxStatus(configuration: configuration, catalog: catalog, logger: logger)
+        }
         let selection: AccountSelection = configuration.accountSelection == .leastRecentlyUsed ? .leastRecentlyUsed : .roundRobin
         let keyFile = configuration.secretKeyFile
         let loadCipher: @Sendable () throws -> CredentialCipher = {
@@ -67,7 +76,8 @@ public final class Gateway: Sendable {
         // needs the key at all.
         let accounts = lock == nil ? AccountPool(store: store, loadCipher: loadCipher, selection: selection)
             : AccountPool(store: store, cipher: try loadCipher(), selection: selection)
-        let gate = CommandGate(policy: CommandPolicy(configuration: policy), store: store, log: log, runner: runner, limits: limits,
+        let commands = runner ?? CommandExecutor(sandbox: sandboxStatus.sandbox)
+        let gate = CommandGate(policy: CommandPolicy(configuration: policy), store: store, log: log, runner: commands, limits: limits,
                                logger: logger)
         var scheduler: SessionScheduler?
         var control: ControlClient?
@@ -86,11 +96,35 @@ public final class Gateway: Sendable {
             events: EventService(store: store, hub: hub),
             approvals: ApprovalService(store: store, log: log, gate: gate, control: control),
             agents: AgentService(store: store, plugins: plugins),
-            plugins: plugins, accounts: AccountService(store: store, pool: accounts), store: store, log: log, scheduler: scheduler, lock: lock, logger: logger)
+            plugins: plugins, accounts: AccountService(store: store, pool: accounts), sandbox: sandboxStatus, store: store, log: log,
+            scheduler: scheduler, lock: lock, logger: logger)
+    }
+
+    /// Probes for bubblewrap as `[sandbox] mode` asks, and says in the log when commands will run
+    /// unconfined. Throws ``SandboxUnavailable`` when the sandbox is required and cannot be had.
+    static func sandboxStatus(configuration: GatewayConfiguration, catalog: PluginCatalog, logger: Logger) async throws -> SandboxStatus {
+        guard configuration.sandbox.mode != .off else {
+            logger.warning("agent commands run unconfined: [sandbox] mode = \"off\"")
+            return .disabled
+        }
+        let hidden = [configuration.dataDirectory, configuration.pluginsDirectory] + (configuration.file.map { [$0] } ?? [])
+            + catalog.entries.compactMap(\.libraryPath)
+        let status = await Sandbox.probe(hiddenPaths: hidden)
+        switch status {
+        case .active(let sandbox):
+            logger.info("agent commands run in a bubblewrap sandbox", metadata: ["flywheel.sandbox.version": .string(sandbox.version)])
+        case .unavailable(let reason):
+            if configuration.sandbox.mode == .required { throw SandboxUnavailable(reason: reason) }
+            logger.warning("agent commands run unconfined: the sandbox is unavailable", metadata: ["reason": .string(reason)])
+        case .disabled:
+            break
+        }
+        return status
     }
 
     private init(configuration: GatewayConfiguration, role: Role, sessions: SessionService, events: EventService, approvals: ApprovalService,
-                 agents: AgentService, plugins: PluginService, accounts: AccountService, store: SQLiteStore, log: SessionEventLog,
+                 agents: AgentService, plugins: PluginService, accounts: AccountService, sandbox: SandboxStatus, store: SQLiteStore,
+                 log: SessionEventLog,
                  scheduler: SessionScheduler?, lock: HostLock?, logger: Logger) {
         self.configuration = configuration
         self.role = role
@@ -100,6 +134,7 @@ public final class Gateway: Sendable {
         self.agents = agents
         self.plugins = plugins
         self.accounts = accounts
+        self.sandbox = sandbox
         self.store = store
         self.log = log
         self.scheduler = scheduler

@@ -29,16 +29,18 @@ public struct CommandGate: Sendable {
     }
 
     /// Decides on and (if allowed) runs one request; returns the `flywheel.command-result/1` document.
-    public func handle(_ request: CommandRequest, sessionID: String, workspace: URL, environment: [String: String]) async -> String {
+    public func handle(_ request: CommandRequest, sessionID: String, workspace: URL, environment: [String: String],
+                       network: Bool = true) async -> String {
         do {
-            return try await decideAndRun(request, sessionID: sessionID, workspace: workspace, environment: environment)
+            return try await decideAndRun(request, sessionID: sessionID, workspace: workspace, environment: environment, network: network)
         } catch {
             logger.error("command handling failed", metadata: ["flywheel.session.id": .string(sessionID), "error": .string("\(error)")])
             return HostJSON.encode(["decision": "deny", "ran": false, "reason": "the host could not handle the command: \(error)"])
         }
     }
 
-    private func decideAndRun(_ request: CommandRequest, sessionID: String, workspace: URL, environment: [String: String]) async throws -> String {
+    private func decideAndRun(_ request: CommandRequest, sessionID: String, workspace: URL, environment: [String: String],
+                              network: Bool) async throws -> String {
         let decision = policy.evaluate(request.command)
         let id = StoreIDs.make()
         let status: CommandDecisionRecord.Status =
@@ -51,7 +53,9 @@ public struct CommandGate: Sendable {
             id: id, sessionID: sessionID, command: request.command, decision: decision.verdict, ruleID: decision.ruleID,
             packID: decision.packID, severity: decision.severity, reason: decision.reason, status: status,
             decidedBy: status == .approved ? "policy" : nil))
-        var decisionEvent: [String: Any] = ["request_id": id, "command": request.command, "decision": decision.verdict.rawValue]
+        var decisionEvent: [String: Any] = ["request_id": id, "command": request.command, "decision": decision.verdict.rawValue,
+                                            "sandboxed": runner.sandboxed]
+        if runner.sandboxed { decisionEvent["network"] = network }
         if let rule = decision.ruleID { decisionEvent["rule_id"] = rule }
         if let reason = decision.reason { decisionEvent["reason"] = reason }
         if let alternative = decision.alternative { decisionEvent["alternative"] = alternative }
@@ -81,10 +85,23 @@ public struct CommandGate: Sendable {
             try await finish(id, sessionID: sessionID, status: .refused, outcome: "\(error)", event: ["ran": false, "refused": "\(error)"])
             return HostJSON.encode(base.merging(["ran": false, "reason": "\(error)"]) { $1 })
         }
+        // `$TMPDIR` is the session's own folder inside the workspace, so a path under it really is
+        // temporary (the guard's exemption relies on it) and a sandboxed command can write there.
+        let temporary = workspace.appendingPathComponent(Self.temporaryFolder).appendingPathComponent(sessionID)
+        do {
+            try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
+        } catch {
+            try await finish(id, sessionID: sessionID, status: .refused, outcome: "cannot create the temporary folder: \(error)",
+                             event: ["ran": false, "refused": "cannot create the temporary folder \(temporary.path)"])
+            return HostJSON.encode(base.merging(["ran": false, "reason": "cannot create the temporary folder \(temporary.path)"]) { $1 })
+        }
+        var commandEnvironment = environment.merging(request.environment) { $1 }
+        commandEnvironment["TMPDIR"] = temporary.path
         let requested = request.timeoutSeconds.map { Duration.milliseconds(Int64(($0 * 1000).rounded(.up))) } ?? limits.commandTimeout
         let runRequest = CommandRunRequest(
-            command: request.command, workingDirectory: directory, environment: environment.merging(request.environment) { $1 },
-            timeout: min(requested, limits.maxCommandTimeout), outputLimit: limits.commandOutputLimit)
+            command: request.command, workingDirectory: directory, environment: commandEnvironment,
+            timeout: min(requested, limits.maxCommandTimeout), outputLimit: limits.commandOutputLimit, writableRoot: workspace,
+            network: network)
         do {
             try await slots.acquire(sessionID: sessionID)
         } catch {
@@ -118,7 +135,7 @@ public struct CommandGate: Sendable {
             return HostJSON.encode(base.merging(["ran": false, "reason": "the command could not start: \(error)"]) { $1 })
         }
         let milliseconds = outcome.duration.components.seconds * 1000 + outcome.duration.components.attoseconds / 1_000_000_000_000_000
-        var exit: [String: Any] = ["ran": true, "timed_out": outcome.timedOut, "truncated": outcome.truncated, "duration_ms": Int(milliseconds)]
+        var exit: [String: Any] = ["ran": true, "sandboxed": runner.sandboxed, "timed_out": outcome.timedOut, "truncated": outcome.truncated, "duration_ms": Int(milliseconds)]
         exit["exit_code"] = outcome.exitCode.map { Int($0) as Any } ?? NSNull()
         if let signal = outcome.signal { exit["signal"] = Int(signal) }
         try await finish(id, sessionID: sessionID, status: .ran, exitCode: outcome.exitCode,
@@ -173,6 +190,9 @@ public struct CommandGate: Sendable {
     struct WorkingDirectoryError: Error, CustomStringConvertible {
         var description: String
     }
+
+    /// The folder in a workspace that holds each session's `$TMPDIR`.
+    public static let temporaryFolder = ".flywheel-tmp"
 
     /// The workspace, or `cwd` inside it; never a directory outside the workspace.
     static func workingDirectory(workspace: URL, cwd: String?) throws -> URL {

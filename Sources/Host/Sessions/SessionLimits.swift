@@ -11,6 +11,8 @@ public struct SessionLimits: Sendable {
     public var cancelGrace: Duration
     public var maxConcurrentCommands: Int
     public var maxConcurrentCommandsPerSession: Int
+    /// Whether sandboxed commands may reach the network, for agents that do not say.
+    public var sandboxNetwork = true
 
     public init(_ limits: GatewayConfiguration.Limits = .init()) {
         maxConcurrentSessions = limits.maxConcurrentSessions

@@ -108,11 +108,13 @@ public struct SessionRunner: Sendable {
         }
 
         let environment = agent.environment
+        let network = agent.network ?? limits.sandboxNetwork
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await listen(control: control, instance: instance, run: run, session: session, state: state)
             }
-            await consume(run: run, session: session, workspace: workspace, environment: environment, state: state, group: &group)
+            await consume(run: run, session: session, workspace: workspace, environment: environment, network: network, state: state,
+                          group: &group)
             control.finish()
             group.cancelAll()
         }
@@ -121,7 +123,7 @@ public struct SessionRunner: Sendable {
     }
 
     /// Reads what the driver hands over until its terminal event (or until the host gives up).
-    private func consume(run: DriverRun, session: SessionRecord, workspace: URL, environment: [String: String], state: RunState,
+    private func consume(run: DriverRun, session: SessionRecord, workspace: URL, environment: [String: String], network: Bool, state: RunState,
                          group: inout TaskGroup<Void>) async {
         var pending: [NewEvent] = []
         func flush() async -> Bool {
@@ -156,7 +158,8 @@ public struct SessionRunner: Sendable {
                 case .command(let command):
                     guard await flush() else { command.close(); break reading }
                     group.addTask {
-                        let result = await gate.handle(command.request, sessionID: session.id, workspace: workspace, environment: environment)
+                        let result = await gate.handle(command.request, sessionID: session.id, workspace: workspace, environment: environment,
+                                                     network: network)
                         if run.isFinished { command.close() } else { command.complete(resultJSON: result) }
                     }
                 case .checkpoint(let bytes):

@@ -14,14 +14,17 @@ public struct AgentRecord: Sendable, Equatable, Codable {
     /// Environment added to the agent's commands, a JSON object of strings.
     public var environmentJSON: String
     public var workspace: String?
+    /// Whether the agent's sandboxed commands may reach the network; nil: the gateway's default.
+    public var network: Bool?
     public var status: Status
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(id: String = StoreIDs.make(), name: String, driverID: String, configJSON: String = "{}",
-                environmentJSON: String = "{}", workspace: String? = nil, status: Status = .active, createdAt: Date = Date(),
-                updatedAt: Date = Date()) {
+                environmentJSON: String = "{}", workspace: String? = nil, network: Bool? = nil, status: Status = .active,
+                createdAt: Date = Date(), updatedAt: Date = Date()) {
         self.id = id
+        self.network = network
         self.name = name
         self.driverID = driverID
         self.configJSON = configJSON

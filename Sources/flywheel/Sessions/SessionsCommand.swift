@@ -48,7 +48,7 @@ struct SessionsRunCommand: AsyncParsableCommand {
             _ = try gateway.plugins.plugin(driverID: definition.driverID)
             let agent = try await gateway.agents.put(AgentService.Definition(
                 name: definition.name, driverID: definition.driverID, configJSON: definition.configJSON,
-                environment: definition.environment, workspace: definition.workspace?.path))
+                environment: definition.environment, workspace: definition.workspace?.path, network: definition.network))
             guard let service = gateway.service() else { throw CommandFailure("this process does not own the data directory") }
             let group = ServiceGroup(configuration: ServiceGroupConfiguration(
                 services: [.init(service: service)], gracefulShutdownSignals: [.sigterm], logger: logger))

@@ -20,6 +20,7 @@ extension SQLiteStore: AgentStore {
                 existing.configJSON = agent.configJSON
                 existing.environmentJSON = agent.environmentJSON
                 existing.workspace = agent.workspace
+                existing.network = agent.network
                 existing.status = agent.status
                 existing.updatedAt = now
                 try Self.update(existing, db)
@@ -66,16 +67,18 @@ extension SQLiteStore: AgentStore {
 
     private static func insert(_ agent: AgentRecord, _ db: Database) throws {
         try db.execute(sql: """
-            INSERT INTO agents (id, name, driver_id, config, environment, workspace, status, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO agents (id, name, driver_id, config, environment, workspace, network, status, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [agent.id, agent.name, agent.driverID, agent.configJSON, agent.environmentJSON, agent.workspace,
-                             agent.status.rawValue, StoreTime.encode(agent.createdAt), StoreTime.encode(agent.updatedAt)])
+                             agent.network.map { $0 ? "on" : "off" }, agent.status.rawValue, StoreTime.encode(agent.createdAt), StoreTime.encode(agent.updatedAt)])
     }
 
     private static func update(_ agent: AgentRecord, _ db: Database) throws {
         try db.execute(sql: """
-            UPDATE agents SET name = ?, driver_id = ?, config = ?, environment = ?, workspace = ?, status = ?, updated_at = ? WHERE id = ?
-            """, arguments: [agent.name, agent.driverID, agent.configJSON, agent.environmentJSON, agent.workspace, agent.status.rawValue,
+            UPDATE agents SET name = ?, driver_id = ?, config = ?, environment = ?, workspace = ?, network = ?, status = ?, updated_at = ?
+            WHERE id = ?
+            """, arguments: [agent.name, agent.driverID, agent.configJSON, agent.environmentJSON, agent.workspace,
+                             agent.network.map { $0 ? "on" : "off" }, agent.status.rawValue,
                              StoreTime.encode(agent.updatedAt), agent.id])
         if db.changesCount == 0 { throw StoreError.notFound("agent \(agent.id)") }
     }

@@ -153,6 +153,10 @@ enum StoreMigrations {
                 ALTER TABLE sessions ADD COLUMN history_pruned_at INTEGER;
                 """)
         }
+        migrator.registerMigration("v4") { db in
+            // Per-agent network for sandboxed commands: 'on', 'off', or NULL for the gateway's default.
+            try db.execute(sql: "ALTER TABLE agents ADD COLUMN network TEXT CHECK (network IN ('on', 'off'))")
+        }
         return migrator
     }
 }

@@ -16,6 +16,7 @@ extension AgentRecord {
     init(row: Row) {
         self.init(id: row["id"], name: row["name"], driverID: row["driver_id"], configJSON: row["config"],
                   environmentJSON: row["environment"], workspace: row["workspace"],
+                  network: (row["network"] as String?).map { $0 == "on" },
                   status: Status(rawValue: row["status"] as String) ?? .disabled,
                   createdAt: StoreTime.decode(row["created_at"] as Int64), updatedAt: StoreTime.decode(row["updated_at"] as Int64))
     }
