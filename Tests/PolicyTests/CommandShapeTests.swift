@@ -60,11 +60,11 @@ struct CommandShapeTests {
         #expect(policy.evaluate(command).verdict == .allow, "\(command): \(policy.evaluate(command).matches.map(\.ruleID))")
     }
 
-    @Test("rm -rf is allowed only strictly inside temporary directories, never through ..", arguments: [
+    @Test("rm -r (with or without -f) is allowed only strictly inside temporary directories, never through ..", arguments: [
         ("rm -rf /tmp/build", true), ("rm -rf /var/tmp/x/y", true), ("rm -rf \"$TMPDIR/cache\"", true), ("rm -rf ${TMPDIR:-/tmp}/x", true),
         ("rm -rf /tmp", false), ("rm -rf /tmp/", false), ("rm -rf /tmp/../etc", false), ("rm -rf /tmp/a/../../home", false),
         ("rm -rf /tmp/x /home/me", false), ("rm -rf build", false), ("rm -rf", false), ("rm -r -f -- /srv", false),
-        ("rm -Rf /opt/app", false), ("rm -r build", true), ("rm file", true),
+        ("rm -Rf /opt/app", false), ("rm -r build", false), ("rm -r /tmp/build", true), ("rm file", true),
     ])
     func temporaryDirectories(_ command: String, _ allowed: Bool) {
         #expect((policy.evaluate(command).verdict == .allow) == allowed, "\(command)")

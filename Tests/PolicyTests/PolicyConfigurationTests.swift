@@ -46,7 +46,7 @@ struct PolicyConfigurationTests {
         #expect(alone.reason == "scratch repositories")
         let compound = policy.evaluate("git reset --hard && rm -rf /srv")
         #expect(compound.verdict == .deny)
-        #expect(compound.ruleID == "core.filesystem:rm-rf-general")
+        #expect(compound.ruleID == "core.filesystem:rm-rf-root-home")
         #expect(policy.evaluate("git reset --hard; git clean -fd").ruleID == "core.git:clean-force")
     }
 

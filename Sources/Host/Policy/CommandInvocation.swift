@@ -11,6 +11,9 @@ struct CommandInvocation: Sendable {
     let args: [String]
     /// Arguments that are not options (everything after `--` counts as an operand).
     let operands: [ShellWord]
+    /// Whether a path inside a temporary directory may be exempt from deletion rules: not when the
+    /// same line may make a symbolic link, which can turn such a path into any other.
+    var temporaryExemptions = true
 
     init(name: String, arguments: [ShellWord], stdinText: String?, redirectTargets: [String], source: String) {
         self.name = name
@@ -58,19 +61,4 @@ struct CommandInvocation: Sendable {
         }
         return false
     }
-}
-
-/// Languages whose inline code the guard reads.
-enum ScriptLanguage: String, Sendable {
-    case python, node, ruby, perl, php
-}
-
-/// What one simple command amounts to once wrappers are removed.
-struct NormalizedCommand: Sendable {
-    /// Programs that would run (more than one for `find … -exec …` or `xargs`).
-    var invocations: [CommandInvocation] = []
-    /// Shell scripts the command runs (`bash -c '…'`, `eval …`, a heredoc fed to `sh`).
-    var shellScripts: [String] = []
-    /// Inline code handed to an interpreter (`python -c '…'`, a heredoc fed to `node`).
-    var code: [(ScriptLanguage, String)] = []
 }

@@ -5,6 +5,11 @@ import Foundation
 /// Each simple command in the line (after splitting compound commands, looking into substitutions,
 /// `bash -c` scripts, heredocs and inline interpreter code) is judged on its own by the enabled
 /// packs; the strictest verdict of any part decides, so a harmless part never excuses another.
+///
+/// It fails closed: where what would run cannot be known from the text (a program named by a
+/// variable, a script read from the network, code that hides its calls), the decision is `ask`
+/// when the rest of the command would be destructive, with a reason that names what could not be
+/// resolved; input too large, too deep or too slow to read is denied.
 public struct CommandPolicy: Sendable {
     public let configuration: PolicyConfiguration
     let packs: [PolicyPack]
@@ -12,9 +17,14 @@ public struct CommandPolicy: Sendable {
     let anyCommandPacks: [PolicyPack]
     let codePacks: [ScriptLanguage: PolicyPack]
     let keywords: Set<String>
+    let normalizer: CommandNormalizer
+    /// Programs a command word known only at run time is tried as.
+    let candidatePrograms: [String]
 
     /// Commands longer than this are denied unread.
     public static let maxInputBytes = 1 << 20
+    /// How long one decision may take before the command is refused as too complex.
+    public static let defaultTimeBudget: Duration = .milliseconds(250)
 
     public init(configuration: PolicyConfiguration = .default) {
         self.configuration = configuration
@@ -26,31 +36,54 @@ public struct CommandPolicy: Sendable {
         packsByCommand = byCommand
         anyCommandPacks = packs.filter(\.anyCommand)
         codePacks = Dictionary(packs.compactMap { pack in pack.language.map { ($0, pack) } }, uniquingKeysWith: { first, _ in first })
-        var keywords = PolicyPackCatalog.wrapperKeywords
+        var keywords = PolicyPackCatalog.wrapperKeywords.union(EnvironmentRules.names)
         for pack in packs { keywords.formUnion(pack.keywords) }
         self.keywords = keywords
+        let packPrograms = Set(packs.flatMap(\.commands))
+        normalizer = CommandNormalizer(packPrograms: packPrograms)
+        candidatePrograms = packPrograms.union(CommandNormalizer.shells).union(CommandNormalizer.interpreterNames)
+            .union(CommandNormalizer.wrapperNames.subtracting(CommandNormalizer.dataOnly)).sorted()
     }
 
     /// Every pack the guard knows, enabled or not.
     public static var availablePacks: [PolicyPackInfo] { PolicyPackCatalog.all.map(PolicyPackInfo.init) }
 
-    /// Decides on one command line.
-    public func evaluate(_ command: String, now: Date = Date()) -> PolicyDecision {
+    /// Decides on one command line. `environment` is what the command's requester adds to its
+    /// environment (a driver's `env`); variables in it that change what runs are refused.
+    /// `workspace` is where the command runs, when known.
+    public func evaluate(_ command: String, environment: [String: String] = [:], workspace: String? = nil, now: Date = Date(),
+                         budget: Duration = CommandPolicy.defaultTimeBudget) -> PolicyDecision {
         if command.utf8.contains(0) {
             return PolicyDecision(matches: [limit("nul-byte", "The command contains a NUL byte, which a shell cannot be given faithfully", command)])
         }
         if command.utf8.count > Self.maxInputBytes {
             return PolicyDecision(matches: [limit("input-too-large", "The command is longer than \(Self.maxInputBytes) bytes", String(command.prefix(80)))])
         }
-        var matches: [PolicyMatch] = []
+        var state = Evaluation(deadline: ContinuousClock.now + budget)
+        for (name, value) in environment.sorted(by: { $0.key < $1.key }) {
+            switch EnvironmentRules.check(name, value, workspace: workspace) {
+            case .fine: break
+            case .script, .unsafe:
+                state.matches.append(PolicyMatch(
+                    verdict: .deny, ruleID: "dcg:unsafe-environment", packID: "dcg", severity: .critical,
+                    reason: "The request sets \(name), which changes what programs run or where; the host refuses it",
+                    matched: "\(name)=\(value)", alternative: "Set the variable in the agent's [env], where an operator controls it", source: "limit"))
+            }
+        }
+        let text = LookAlikes.normalized(command)
         // Block rules also see the whole line (`curl … | sh`): being stricter than per-part matching
         // can only deny more. Allow rules never do: they excuse one part at a time.
-        if let block = configuration.blockRules.first(where: { $0.matches([command.trimmingShellSpace], now: now) }) {
-            matches.append(blockMatch(block, matched: command.trimmingShellSpace))
+        if let block = configuration.blockRules.first(where: { $0.matches([text.trimmingShellSpace], now: now) }) {
+            state.matches.append(blockMatch(block, matched: text.trimmingShellSpace))
         }
-        guard configuration.blockRules.isEmpty ? mightMatter(command) : true else { return .allow }
-        evaluateScript(command, depth: 0, now: now, into: &matches)
-        return PolicyDecision(matches: matches)
+        guard configuration.blockRules.isEmpty ? mightMatter(text) : true else { return PolicyDecision(matches: state.matches) }
+        // A symbolic link made in the same line can turn a temporary path into any other.
+        state.temporaryExemptions = !Self.mayCreateLinks(text)
+        evaluateScript(text, depth: 0, now: now, state: &state)
+        if state.expired {
+            state.matches.append(limit("too-slow", "The command took longer than the guard's time budget to read", String(text.prefix(80))))
+        }
+        return PolicyDecision(matches: state.matches)
     }
 
     /// Decides on raw bytes: invalid UTF-8 is replaced (U+FFFD) before judging, which never turns a
@@ -61,85 +94,249 @@ public struct CommandPolicy: Sendable {
 
     // MARK: Prefilter
 
-    /// False only when the command cannot match anything: no quoting or expansion that could hide a
-    /// word, and no word that names a command an enabled pack or a wrapper cares about.
+    /// False only when the command cannot match anything: no quoting, expansion, glob, brace or
+    /// non-ASCII character that could hide a word, and no word that names a command an enabled
+    /// pack, a wrapper or an environment rule cares about.
     func mightMatter(_ command: String) -> Bool {
         var word: [UInt8] = []
         word.reserveCapacity(32)
+        func matters() -> Bool {
+            guard !word.isEmpty else { return false }
+            let token = String(decoding: word, as: UTF8.self)
+            return keywords.contains(token) || token.hasPrefix("LD_") || token.hasPrefix("GIT_")
+        }
         for byte in command.utf8 {
             switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "'"), UInt8(ascii: "\\"), UInt8(ascii: "$"), UInt8(ascii: "`"):
+            case UInt8(ascii: "\""), UInt8(ascii: "'"), UInt8(ascii: "\\"), UInt8(ascii: "$"), UInt8(ascii: "`"), UInt8(ascii: "*"),
+                UInt8(ascii: "?"), UInt8(ascii: "["), UInt8(ascii: "{"), 0x80...0xFF:
                 return true
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
                 UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "+"):
                 word.append(byte)
             default:
-                if !word.isEmpty {
-                    if keywords.contains(String(decoding: word, as: UTF8.self)) { return true }
-                    word.removeAll(keepingCapacity: true)
-                }
+                if matters() { return true }
+                word.removeAll(keepingCapacity: true)
             }
         }
-        return !word.isEmpty && keywords.contains(String(decoding: word, as: UTF8.self))
+        return matters()
+    }
+
+    /// Whether the line may make a symbolic link (`ln -s`, `cp -s`), judged loosely: it only turns
+    /// temporary-path exemptions off.
+    static func mayCreateLinks(_ text: String) -> Bool {
+        guard text.contains("ln") || text.contains("cp") || text.contains("mount") else { return false }
+        let words = text.split(whereSeparator: { " \t\n;&|()".contains($0) })
+        return words.contains { word in
+            let name = CommandNormalizer.baseName(String(word))
+            return name == "ln" || name == "mount" || name == "symlink"
+        } && (text.contains("-s") || text.contains("--symbolic") || text.contains("mount") || text.contains("symlink"))
+            || text.contains("cp -s") || text.contains("--symbolic-link")
     }
 
     // MARK: Judging
 
-    private func evaluateScript(_ script: String, depth: Int, now: Date, into matches: inout [PolicyMatch]) {
-        guard depth <= ShellParser.maxDepth else {
-            matches.append(limit("too-complex", "The command nests scripts deeper than the guard reads", String(script.prefix(80))))
-            return
+    /// What one decision has found so far, and what it knows.
+    struct Evaluation {
+        var matches: [PolicyMatch] = []
+        let deadline: ContinuousClock.Instant
+        var expired = false
+        /// Scripts already judged: a script reached twice (a substitution inside `bash -c "…"` is
+        /// both parsed in place and read again as the script) is judged once, which keeps nesting
+        /// linear instead of doubling per level.
+        var judgedScripts: Set<String> = []
+        /// Variables set earlier in the line, and their values when known.
+        var variables: [String: SubstitutionOutput] = [:]
+        var temporaryExemptions = true
+        /// Inside a trial of what a run-time program could be: programs known only at run time
+        /// within it are not tried in turn, which would multiply the work per level.
+        var inTrial = false
+
+        init(deadline: ContinuousClock.Instant) {
+            self.deadline = deadline
         }
-        let parse = ShellParser.parse(script, depth: depth)
-        if parse.tooComplex {
-            matches.append(limit("too-complex", "The command nests or repeats more than the guard reads", String(script.prefix(80))))
-        }
-        for var command in parse.commands {
-            if command.stdinText == nil, let source = command.pipedFrom, let input = Self.echoedText(parse.commands[source]) {
-                // `echo "rm -rf /" | sh`: what echo prints becomes the next command's input.
-                command.stdinText = input
-            }
-            judge(command, depth: command.depth, now: now, into: &matches)
+
+        mutating func timedOut() -> Bool {
+            if !expired, ContinuousClock.now > deadline { expired = true }
+            return expired
         }
     }
 
-    private func judge(_ command: ShellCommand, depth: Int, now: Date, into matches: inout [PolicyMatch]) {
-        let normalized = CommandNormalizer.normalize(command)
+    private func evaluateScript(_ script: String, depth: Int, now: Date, state: inout Evaluation) {
+        guard depth <= ShellParser.maxDepth else {
+            state.matches.append(limit("too-complex", "The command nests scripts deeper than the guard reads", String(script.prefix(80))))
+            return
+        }
+        guard depth == 0 || state.judgedScripts.insert(script).inserted else { return }
+        guard !state.timedOut() else { return }
+        let parse = ShellParser.parse(script, depth: depth)
+        if parse.tooComplex {
+            state.matches.append(limit("too-complex", "The command nests or repeats more than the guard reads", String(script.prefix(80))))
+        }
+        for var command in parse.commands {
+            if state.timedOut() { return }
+            if command.stdinText == nil, command.stdinSubstitution == nil, let source = command.pipedFrom {
+                // `echo "rm -rf /" | sh`: what the previous command prints becomes this one's input.
+                let previous = parse.commands[source]
+                if let printed = ShellParser.printedText(previous) {
+                    command.stdinText = printed
+                } else {
+                    command.stdinSubstitution = .unknown(previous.source)
+                }
+            }
+            remember(command, state: &state)
+            judge(command, depth: command.depth, now: now, state: &state)
+        }
+    }
+
+    /// Notes the variables a command sets (`X=rm`, `export X="$(curl …)"`) for the commands after it.
+    private func remember(_ command: ShellCommand, state: inout Evaluation) {
+        var words = command.words[...]
+        if let first = words.first, CommandNormalizer.assignment(first) == nil {
+            guard CommandNormalizer.declarations.contains(first.text) else { return }
+            words = words.dropFirst().drop { $0.text.hasPrefix("-") }
+        }
+        for word in words {
+            guard let (name, value) = CommandNormalizer.assignment(word) else { continue }
+            if !word.isDynamic {
+                state.variables[name] = .known(value)
+                continue
+            }
+            // X=$(…): the substitution's output, known or not; anything else (X=$HOME/bin) is left
+            // to the environment, which the guard does not know.
+            let top = ShellParser.parse(value).commands.filter { $0.depth == 0 }
+            if let only = top.first, top.count == 1, only.words.count == 1, let output = only.words[0].output {
+                state.variables[name] = output
+            } else if value.hasPrefix("$("), value.hasSuffix(")") || value.hasPrefix("`") {
+                state.variables[name] = .unknown(value)
+            } else {
+                state.variables[name] = nil
+            }
+        }
+    }
+
+    private func judge(_ command: ShellCommand, depth: Int, now: Date, state: inout Evaluation) {
+        let normalized = normalizer.normalize(command)
         let hasOverrides = !configuration.blockRules.isEmpty || !configuration.allowRules.isEmpty
         let candidates = hasOverrides ? [command.source] + normalized.invocations.map { ([$0.name] + $0.args).joined(separator: " ") } : []
         if hasOverrides, let block = configuration.blockRules.first(where: { $0.matches(candidates, now: now) }) {
-            matches.append(blockMatch(block, matched: command.source))
+            state.matches.append(blockMatch(block, matched: command.source))
             return
         }
         if hasOverrides, let allow = configuration.allowRules.first(where: { $0.matches(candidates, now: now) }) {
-            matches.append(PolicyMatch(verdict: .allow, ruleID: "override:\(allow.id)", packID: "override", severity: .low,
-                                       reason: allow.reason, matched: command.source, alternative: nil, source: "override"))
+            state.matches.append(PolicyMatch(verdict: .allow, ruleID: "override:\(allow.id)", packID: "override", severity: .low,
+                                             reason: allow.reason, matched: command.source, alternative: nil, source: "override"))
             return
         }
-        for invocation in normalized.invocations {
-            for pack in (packsByCommand[invocation.name] ?? []) + anyCommandPacks {
-                if pack.safe.contains(where: { $0(invocation) }) { continue }
-                for rule in pack.rules where rule.matches(invocation) {
-                    let id = pack.ruleID(rule.name)
-                    matches.append(match(id: id, pack: pack.id, severity: rule.severity, reason: rule.reason,
-                                         matched: invocation.source, alternative: rule.alternative))
-                }
+        let programs = normalized.invocations.map(\.name)
+        let anyProgram = !normalized.dynamicInvocations.isEmpty || !normalized.shellScripts.isEmpty || !normalized.code.isEmpty
+        for (name, value) in normalized.assignments where anyProgram || EnvironmentRules.matters(name, to: programs) {
+            switch EnvironmentRules.check(name, value) {
+            case .fine:
+                break
+            case .script(let script):
+                evaluateScript(script, depth: depth + 1, now: now, state: &state)
+            case .unsafe(let reason):
+                state.matches.append(unresolved("environment", "\(reason); the guard cannot see what that makes run", matched: command.source))
             }
+        }
+        for var invocation in normalized.invocations {
+            invocation.temporaryExemptions = state.temporaryExemptions
+            state.matches += matches(for: invocation)
         }
         for script in normalized.shellScripts {
-            evaluateScript(script, depth: depth + 1, now: now, into: &matches)
+            evaluateScript(script, depth: depth + 1, now: now, state: &state)
         }
         for (language, code) in normalized.code {
+            let reading = InlineCode(code, language: language)
             if let pack = codePacks[language] {
-                for rule in pack.codeRules where rule.needles.contains(where: code.contains) {
-                    matches.append(match(id: pack.ruleID(rule.name), pack: pack.id, severity: rule.severity, reason: rule.reason,
-                                         matched: command.source, alternative: rule.alternative))
+                for rule in pack.codeRules where rule.needles.contains(where: reading.outsideLiterals.contains) {
+                    state.matches.append(match(id: pack.ruleID(rule.name), pack: pack.id, severity: rule.severity, reason: rule.reason,
+                                               matched: command.source, alternative: rule.alternative))
+                }
+                if let hidden = reading.hiddenCalls {
+                    state.matches.append(unresolved("hidden-call", "In \(language.rawValue) code, \(hidden)", matched: command.source))
                 }
             }
-            for script in InlineScriptScanner.shellCalls(in: code, language: language) {
-                evaluateScript(script, depth: depth + 1, now: now, into: &matches)
+            for script in reading.shellCalls {
+                evaluateScript(script, depth: depth + 1, now: now, state: &state)
             }
         }
+        for reason in normalized.unknownScripts {
+            state.matches.append(unresolved("unknown-script", "The content cannot be known before it runs: \(reason)", matched: command.source))
+        }
+        for (program, script) in normalized.possibleScripts {
+            let found = scratch(&state) { evaluateScript(script, depth: depth + 1, now: now, state: &$0) }
+            if let worst = found.first {
+                state.matches.append(unresolved("possible-command", "\(program) may run '\(script)' as a command: \(worst.reason)",
+                                                matched: command.source))
+            }
+        }
+        for dynamic in normalized.dynamicInvocations {
+            judgeDynamic(dynamic, command: command, depth: depth, now: now, state: &state)
+        }
+    }
+
+    /// A program known only at run time: resolved from the line when it can be (`X=rm; $X …`,
+    /// `$(echo rm) …`); otherwise `ask` when its arguments would be destructive for a program the
+    /// guard knows, or when it runs whatever another command prints.
+    private func judgeDynamic(_ dynamic: DynamicInvocation, command: ShellCommand, depth: Int, now: Date, state: inout Evaluation) {
+        let word = dynamic.word
+        var value = word.output
+        if value == nil, let name = word.variableName { value = state.variables[String(name)] }
+        switch value {
+        case .known(let text):
+            // Unquoted, the value is split into words; quoted, it is one.
+            let words = word.quoted ? [ShellWord(text: text, quoted: true, hasExpansion: false)]
+                : text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).map { ShellWord(text: String($0), quoted: false, hasExpansion: false) }
+            guard !words.isEmpty, depth < ShellParser.maxDepth else { return }
+            var resolved = command
+            resolved.words = words + dynamic.arguments
+            judge(resolved, depth: depth + 1, now: now, state: &state)
+        case .unknown(let source):
+            state.matches.append(unresolved("dynamic-command", "The program is whatever \(source) produces when the command runs, which cannot be known",
+                                            matched: dynamic.source))
+        case nil:
+            guard !dynamic.arguments.isEmpty, !state.inTrial else { return }
+            let pattern = CommandNormalizer.baseName(word.text)
+            for program in candidatePrograms {
+                if word.hasGlob, !word.hasExpansion, fnmatch(pattern, program, 0) != 0 { continue }
+                var trial = command
+                trial.words = [ShellWord(text: program, quoted: false, hasExpansion: false)] + dynamic.arguments
+                let found = scratch(&state) { judge(trial, depth: depth + 1, now: now, state: &$0) }
+                if let worst = found.first {
+                    state.matches.append(unresolved(
+                        "dynamic-command",
+                        "The program (\(word.text)) is only known at run time, and run as \(program) these arguments would be destructive: \(worst.reason)",
+                        matched: dynamic.source))
+                    return
+                }
+            }
+        }
+    }
+
+    /// Runs `body` on a copy of the evaluation and returns what pack rules found there that would
+    /// stop or hold the command, strictest first; the copy's time counts against the budget.
+    private func scratch(_ state: inout Evaluation, _ body: (inout Evaluation) -> Void) -> [PolicyMatch] {
+        var trial = Evaluation(deadline: state.deadline)
+        trial.variables = state.variables
+        trial.temporaryExemptions = state.temporaryExemptions
+        trial.inTrial = true
+        body(&trial)
+        if trial.expired { state.expired = true }
+        // Only what a pack's rule found counts: a trial proves destruction, not doubt.
+        return PolicyDecision(matches: trial.matches.filter { !$0.verdict.permitsRunning && $0.source == "pack" }).matches
+    }
+
+    private func matches(for invocation: CommandInvocation) -> [PolicyMatch] {
+        var found: [PolicyMatch] = []
+        for pack in (packsByCommand[invocation.name] ?? []) + anyCommandPacks {
+            if pack.safe.contains(where: { $0(invocation) }) { continue }
+            for rule in pack.rules where rule.matches(invocation) {
+                found.append(match(id: pack.ruleID(rule.name), pack: pack.id, severity: rule.severity, reason: rule.reason,
+                                   matched: invocation.source, alternative: rule.alternative))
+            }
+        }
+        return found
     }
 
     private func match(id: String, pack: String, severity: PolicySeverity, reason: String, matched: String, alternative: String?) -> PolicyMatch {
@@ -158,10 +355,34 @@ public struct CommandPolicy: Sendable {
                     alternative: "Split the command into simpler commands", source: "limit")
     }
 
-    /// The text `echo`/`printf` would print, for commands piped into a shell.
-    private static func echoedText(_ command: ShellCommand) -> String? {
-        guard let first = command.words.first, first.text == "echo" || first.text == "printf" else { return nil }
-        let words = command.words.dropFirst().drop { $0.text.hasPrefix("-") && !$0.quoted }
-        return words.map(\.text).joined(separator: " ")
+    /// Something the guard could not resolve from the text: held for an operator (`ask`), unless the
+    /// operator set another mode for the rule.
+    private func unresolved(_ name: String, _ reason: String, matched: String) -> PolicyMatch {
+        let id = "dcg:\(name)"
+        let mode = configuration.modes[id] ?? configuration.modes["dcg"] ?? .ask
+        return PolicyMatch(verdict: mode.verdict, ruleID: id, packID: "dcg", severity: .high, reason: reason, matched: matched,
+                           alternative: "Write the command out literally so the guard can read it", source: "unresolved")
+    }
+}
+
+/// Characters that look like ASCII option or letter characters (‐ – — −, full-width letters):
+/// replaced by what they look like before matching, so `rm —rf` is read as `rm -rf`.
+enum LookAlikes {
+    static func normalized(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 >= 0x80 }) else { return text }
+        var scalars = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0x2010...0x2015, 0x2212, 0xFE58, 0xFE63, 0xFF0D:
+                scalars.append("-")
+            case 0xFF01...0xFF5E:
+                scalars.append(Unicode.Scalar(scalar.value - 0xFEE0)!)
+            case 0x3000:
+                scalars.append(" ")
+            default:
+                scalars.append(scalar)
+            }
+        }
+        return String(scalars)
     }
 }

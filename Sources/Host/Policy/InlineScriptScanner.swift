@@ -1,91 +1,192 @@
-/// Finds shell commands that inline code would run: the string arguments of `os.system(…)`,
-/// `subprocess.run([…])`, `execSync(…)`, `system(…)`, backticks and the like.
-enum InlineScriptScanner {
-    static func shellCalls(in code: String, language: ScriptLanguage) -> [String] {
-        let calls: [String] =
-            switch language {
-            case .python: ["os.system(", "os.popen(", "subprocess.run(", "subprocess.call(", "subprocess.Popen(",
-                           "subprocess.check_call(", "subprocess.check_output(", "subprocess.getoutput(", "subprocess.getstatusoutput("]
-            case .node: ["execSync(", "exec(", "spawnSync(", "spawn(", "execFileSync(", "execFile("]
-            case .ruby: ["system(", "exec(", "spawn(", "%x(", "Open3.capture2(", "Open3.capture3(", "Open3.popen3("]
-            case .perl: ["system(", "exec(", "qx(", "system ", "exec "]
-            case .php: ["shell_exec(", "system(", "exec(", "passthru(", "popen(", "proc_open("]
-            }
+/// Reads inline interpreter code the way the guard needs it, in time linear in its length: the
+/// code outside string literals (where library calls are looked for: text inside a literal is
+/// data), the shell commands it would start (the string arguments of `os.system(…)`,
+/// `subprocess.run([…])`, `execSync(…)`, `system(…)`, backticks), and whether it reaches dangerous
+/// modules in ways no pattern can follow (`getattr(shutil, "rmt" + "ree")`, `fs["rmSync"]`).
+struct InlineCode {
+    /// The code with the contents of every string literal blanked out.
+    let outsideLiterals: String
+    /// Shell commands the code would run.
+    let shellCalls: [String]
+    /// Why the code's calls cannot be read, when they cannot.
+    let hiddenCalls: String?
+
+    init(_ code: String, language: ScriptLanguage) {
         let bytes = Array(code.utf8)
-        var scripts: [String] = []
-        for call in calls {
-            let needle = Array(call.utf8)
+        let literals = Self.literals(in: bytes, language: language)
+        var blanked = bytes
+        for literal in literals {
+            for index in literal.contentStart..<literal.contentEnd { blanked[index] = UInt8(ascii: " ") }
+        }
+        outsideLiterals = String(decoding: blanked, as: UTF8.self)
+        shellCalls = Self.shellCalls(bytes: bytes, blanked: blanked, literals: literals, language: language)
+        hiddenCalls = Self.hiddenCalls(outsideLiterals, language: language)
+    }
+
+    struct Literal {
+        var start: Int
+        var contentStart: Int
+        var contentEnd: Int
+        var text: String
+        var quote: UInt8
+    }
+
+    /// Every string literal, in one pass (an unterminated one runs to the end).
+    static func literals(in bytes: [UInt8], language: ScriptLanguage) -> [Literal] {
+        var literals: [Literal] = []
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            guard byte == UInt8(ascii: "'") || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "`") else {
+                // A comment runs to the end of the line (Python, Ruby, Perl and awk use #).
+                if byte == UInt8(ascii: "#"), language != .node, language != .php {
+                    while index < bytes.count, bytes[index] != UInt8(ascii: "\n") { index += 1 }
+                }
+                index += 1
+                continue
+            }
+            let start = index
+            index += 1
+            var text: [UInt8] = []
+            while index < bytes.count, bytes[index] != byte {
+                if bytes[index] == UInt8(ascii: "\\"), index + 1 < bytes.count {
+                    text.append(bytes[index + 1])
+                    index += 2
+                    continue
+                }
+                text.append(bytes[index])
+                index += 1
+            }
+            literals.append(Literal(start: start, contentStart: start + 1, contentEnd: min(index, bytes.count),
+                                    text: String(decoding: text, as: UTF8.self), quote: byte))
+            index += 1
+        }
+        return literals
+    }
+
+    static func callNames(_ language: ScriptLanguage) -> [String] {
+        switch language {
+        case .python: ["os.system(", "os.popen(", "subprocess.run(", "subprocess.call(", "subprocess.Popen(", "subprocess.check_call(",
+                       "subprocess.check_output(", "subprocess.getoutput(", "subprocess.getstatusoutput(", "os.execl(", "os.execlp(",
+                       "os.execv(", "os.execvp(", "os.spawnl(", "os.spawnlp(", "pty.spawn("]
+        case .node: ["execSync(", "exec(", "spawnSync(", "spawn(", "execFileSync(", "execFile(", "$`"]
+        case .ruby: ["system(", "exec(", "spawn(", "%x(", "Open3.capture2(", "Open3.capture3(", "Open3.popen3(", "IO.popen(", "system ", "exec "]
+        case .perl: ["system(", "exec(", "qx(", "system ", "exec "]
+        case .php: ["shell_exec(", "system(", "exec(", "passthru(", "popen(", "proc_open("]
+        case .awk: ["system("]
+        }
+    }
+
+    /// The string literals each call is given, each literal going to the innermost call around it,
+    /// so nested or unclosed calls never make the work grow faster than the code.
+    static func shellCalls(bytes: [UInt8], blanked: [UInt8], literals: [Literal], language: ScriptLanguage) -> [String] {
+        // The matching close of every `(` and `[` outside literals (or the end of the code).
+        var close = [Int](repeating: bytes.count, count: bytes.count + 1)
+        var stack: [Int] = []
+        for index in blanked.indices {
+            switch blanked[index] {
+            case UInt8(ascii: "("), UInt8(ascii: "["): stack.append(index)
+            case UInt8(ascii: ")"), UInt8(ascii: "]"): if let open = stack.popLast() { close[open] = index }
+            default: break
+            }
+        }
+        // Calls: where their arguments start and end.
+        var calls: [(start: Int, end: Int)] = []
+        for name in callNames(language) {
+            let needle = Array(name.utf8)
             var index = 0
-            while let found = find(needle, in: bytes, from: index) {
+            while let found = find(needle, in: blanked, from: index) {
                 let start = found + needle.count
-                let strings = stringLiterals(in: bytes, from: start, untilClose: call.hasSuffix("("))
-                if !strings.isEmpty { scripts.append(strings.joined(separator: " ")) }
+                let end: Int
+                if needle.last == UInt8(ascii: "(") {
+                    end = close[start - 1]
+                } else {
+                    var stop = start
+                    while stop < blanked.count, blanked[stop] != UInt8(ascii: ";"), blanked[stop] != UInt8(ascii: "\n") { stop += 1 }
+                    end = stop
+                }
+                calls.append((start, end))
                 index = start
             }
         }
-        if language == .ruby || language == .perl || language == .php {
-            scripts += backtickSections(bytes)
+        calls.sort { $0.start < $1.start }
+        var texts = [[String]](repeating: [], count: calls.count)
+        var active: [Int] = []
+        var next = 0
+        for literal in literals {
+            while next < calls.count, calls[next].start <= literal.start {
+                active.append(next)
+                next += 1
+            }
+            while let last = active.last, calls[last].end <= literal.start { active.removeLast() }
+            // Ruby, Perl, PHP and awk run backtick strings as shell commands; so does zx's $`…`.
+            if literal.quote == UInt8(ascii: "`"), language != .python, language != .node {
+                texts.append([literal.text])
+                continue
+            }
+            if let innermost = active.last { texts[innermost].append(literal.text) }
         }
-        return scripts
+        if language == .awk {
+            // awk also runs the string on either side of a pipe: `"cmd" | getline`, `print | "cmd"`.
+            for literal in literals {
+                let after = blanked[min(literal.contentEnd + 1, blanked.count)...].drop { $0 == UInt8(ascii: " ") }.first
+                let before = blanked[..<literal.start].reversed().drop { $0 == UInt8(ascii: " ") }.first
+                if after == UInt8(ascii: "|") || before == UInt8(ascii: "|") { texts.append([literal.text]) }
+            }
+        }
+        return texts.filter { !$0.isEmpty }.map { $0.joined(separator: " ") }
+    }
+
+    /// Dynamic access to modules that delete files or run commands, which no pattern can read.
+    static func hiddenCalls(_ code: String, language: ScriptLanguage) -> String? {
+        let modules: [String]
+        let dynamic: [String]
+        switch language {
+        case .python:
+            modules = ["os", "shutil", "subprocess", "pathlib", "pty"]
+            dynamic = ["getattr(", "__import__", "importlib", "eval(", "exec(", "compile(", "globals()[", "vars(", "__dict__", " as "]
+        case .node:
+            modules = ["fs", "child_process", "fs/promises", "process"]
+            dynamic = ["[", "eval(", "Function(", "require(`", "import("]
+        case .ruby:
+            modules = ["FileUtils", "File", "Dir", "Kernel", "IO", "Open3"]
+            dynamic = [".send(", ".public_send(", "eval(", "instance_eval", "const_get", ".method("]
+        case .perl, .php, .awk:
+            return nil
+        }
+        let words = Set(code.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "_" || $0 == "/") }).map(String.init))
+        guard let module = modules.first(where: words.contains) else { return nil }
+        guard let form = dynamic.first(where: { code.contains($0) }) else { return nil }
+        if language == .python, form == " as " {
+            // `from os import system as s` hides the call; `import json as j` does not matter.
+            guard code.contains("import"), modules.contains(where: { code.contains("from \($0) import") || code.contains("import \($0) as") }) else {
+                return nil
+            }
+        }
+        if language == .node, form == "[" {
+            // fs["rmSync"], cp[name]: a member chosen by a value.
+            guard modules.contains(where: { code.contains("\($0)[") }) || code.contains("]("), code.contains("require") || code.contains("import") else {
+                return nil
+            }
+        }
+        return "the code reaches \(module) through \(form.trimmingShellSpace), so what it calls cannot be read"
     }
 
     private static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
-        guard needle.count <= haystack.count, start <= haystack.count - needle.count else { return nil }
+        guard let first = needle.first, needle.count <= haystack.count, start <= haystack.count - needle.count else { return nil }
         var index = start
-        while index <= haystack.count - needle.count {
-            if haystack[index] == needle[0], haystack[index..<(index + needle.count)].elementsEqual(needle) { return index }
+        let last = haystack.count - needle.count
+        while index <= last {
+            if haystack[index] == first {
+                var matched = true
+                for offset in 1..<needle.count where haystack[index + offset] != needle[offset] {
+                    matched = false
+                    break
+                }
+                if matched { return index }
+            }
             index += 1
         }
         return nil
-    }
-
-    /// The string literals up to the call's closing parenthesis (or the end of the statement).
-    private static func stringLiterals(in bytes: [UInt8], from start: Int, untilClose: Bool) -> [String] {
-        var strings: [String] = []
-        var depth = 1
-        var index = start
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "'") || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "`") {
-                var literal: [UInt8] = []
-                index += 1
-                while index < bytes.count, bytes[index] != byte {
-                    if bytes[index] == UInt8(ascii: "\\"), index + 1 < bytes.count {
-                        literal.append(bytes[index + 1])
-                        index += 2
-                        continue
-                    }
-                    literal.append(bytes[index])
-                    index += 1
-                }
-                strings.append(String(decoding: literal, as: UTF8.self))
-            } else if byte == UInt8(ascii: "(") || byte == UInt8(ascii: "[") {
-                depth += 1
-            } else if byte == UInt8(ascii: ")") || byte == UInt8(ascii: "]") {
-                depth -= 1
-                if depth == 0 { break }
-            } else if !untilClose, byte == UInt8(ascii: ";") || byte == UInt8(ascii: "\n") {
-                break
-            }
-            index += 1
-        }
-        return strings
-    }
-
-    /// Ruby, Perl and PHP run backtick strings as shell commands.
-    private static func backtickSections(_ bytes: [UInt8]) -> [String] {
-        var sections: [String] = []
-        var index = 0
-        while index < bytes.count {
-            if bytes[index] == UInt8(ascii: "`") {
-                var end = index + 1
-                while end < bytes.count, bytes[end] != UInt8(ascii: "`") { end += 1 }
-                sections.append(String(decoding: bytes[(index + 1)..<min(end, bytes.count)], as: UTF8.self))
-                index = end + 1
-            } else {
-                index += 1
-            }
-        }
-        return sections
     }
 }

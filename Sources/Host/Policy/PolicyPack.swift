@@ -106,22 +106,6 @@ enum Match {
         invocation.hasFlag(short: letter)
     }
 
-    /// Whether a path is strictly inside a temporary directory, without `..`.
-    static func isTemporaryPath(_ path: String) -> Bool {
-        let prefixes = ["/tmp/", "/var/tmp/", "/dev/shm/", "$TMPDIR/", "${TMPDIR}/"]
-        var rest: Substring?
-        for prefix in prefixes where path.hasPrefix(prefix) {
-            rest = path.dropFirst(prefix.count)
-            break
-        }
-        if rest == nil, path.hasPrefix("${TMPDIR:-"), let close = path.firstIndex(of: "}") {
-            let after = path[path.index(after: close)...]
-            if after.hasPrefix("/") { rest = after.dropFirst() }
-        }
-        guard let rest, !rest.isEmpty else { return false }
-        return !rest.split(separator: "/").contains("..")
-    }
-
     /// The SQL a database client would run: `-c`/`-e` values, trailing statements and stdin.
     static func sqlText(_ invocation: CommandInvocation, flags: Set<String>) -> String {
         var parts: [String] = []

@@ -12,8 +12,11 @@ struct ShellParser {
     private var pos = 0
     private var commands: [ShellCommand] = []
     private var tooComplex = false
-    private var pendingHeredocs: [(command: Int, delimiter: [UInt8], stripTabs: Bool)] = []
+    private var pendingHeredocs: [(command: Int, delimiter: [UInt8], stripTabs: Bool, expands: Bool, depth: Int)] = []
     private let baseDepth: Int
+    /// The substitution read last, where it sits in the word being read and what it prints, so a
+    /// word that is exactly one substitution can carry its output.
+    private var lastSubstitution: (start: Int, end: Int, output: SubstitutionOutput)?
 
     private init(bytes: [UInt8], baseDepth: Int) {
         self.bytes = bytes
@@ -34,8 +37,9 @@ struct ShellParser {
         var words: [ShellWord] = []
         var stdin: String?
         var redirects: [String] = []
-        var heredocs: [(delimiter: [UInt8], stripTabs: Bool)] = []
+        var heredocs: [(delimiter: [UInt8], stripTabs: Bool, expands: Bool)] = []
         var pipedFrom: Int?
+        var stdinSubstitution: SubstitutionOutput?
     }
 
     private mutating func parseList(terminator: UInt8?, depth: Int) {
@@ -93,6 +97,12 @@ struct ShellParser {
                 pos += 1
                 builder.start = pos
             case UInt8(ascii: "<"), UInt8(ascii: ">"):
+                if peek(1) == UInt8(ascii: "(") {
+                    // `diff <(a) <(b)`, `bash <(curl …)`: a file name standing for a command's output.
+                    if builder.words.isEmpty { builder.start = min(builder.start, pos) }
+                    builder.words.append(readProcessSubstitution(depth: depth))
+                    continue
+                }
                 readRedirection(&builder, depth: depth)
             default:
                 let word = readWord(depth: depth)
@@ -131,9 +141,9 @@ struct ShellParser {
         let index = commands.count
         commands.append(ShellCommand(
             words: Array(words), source: source, stdinText: builder.stdin, redirectTargets: builder.redirects,
-            pipedFrom: builder.pipedFrom, depth: depth))
+            pipedFrom: builder.pipedFrom, depth: depth, stdinSubstitution: builder.stdinSubstitution))
         for heredoc in builder.heredocs {
-            pendingHeredocs.append((index, heredoc.delimiter, heredoc.stripTabs))
+            pendingHeredocs.append((index, heredoc.delimiter, heredoc.stripTabs, heredoc.expands, depth))
         }
         return index
     }
@@ -147,12 +157,6 @@ struct ShellParser {
 
     private mutating func readRedirection(_ builder: inout Builder, depth: Int) {
         let first = bytes[pos]
-        // Process substitution: <(…) and >(…) run a command list.
-        if peek(1) == UInt8(ascii: "(") {
-            pos += 2
-            descend(terminator: UInt8(ascii: ")"), depth: depth)
-            return
-        }
         if first == UInt8(ascii: "<"), peek(1) == UInt8(ascii: "<") {
             if peek(2) == UInt8(ascii: "<") {
                 pos += 3
@@ -169,7 +173,8 @@ struct ShellParser {
             }
             skipSpaces()
             let delimiter = readWord(depth: depth)
-            builder.heredocs.append((Array(delimiter.text.utf8), stripTabs))
+            // With an unquoted delimiter the body is expanded: its substitutions run.
+            builder.heredocs.append((Array(delimiter.text.utf8), stripTabs, !delimiter.quoted))
             return
         }
         // >, >>, >|, <, <>, >&, <&, &> (the & was consumed by the caller)
@@ -188,8 +193,51 @@ struct ShellParser {
         }
         skipSpaces()
         guard pos < bytes.count else { return }
+        if (bytes[pos] == UInt8(ascii: "<") || bytes[pos] == UInt8(ascii: ">")), peek(1) == UInt8(ascii: "(") {
+            // `sh < <(curl …)`: standard input is another command's output.
+            let substitution = readProcessSubstitution(depth: depth)
+            if first == UInt8(ascii: "<") { builder.stdinSubstitution = substitution.output }
+            return
+        }
         let target = readWord(depth: depth)
         if !target.text.isEmpty { builder.redirects.append(target.text) }
+    }
+
+    /// `<(…)` or `>(…)` at `pos`: parses the list and returns the word the shell passes instead.
+    private mutating func readProcessSubstitution(depth: Int) -> ShellWord {
+        let start = pos
+        pos += 2
+        let first = commands.count
+        descend(terminator: UInt8(ascii: ")"), depth: depth)
+        var word = ShellWord(text: "/dev/fd/63", quoted: false, hasExpansion: true)
+        word.isProcessSubstitution = true
+        word.output = output(of: first, depth: depth + 1, source: start..<pos)
+        return word
+    }
+
+    /// What the commands parsed from index `first` on, at `depth`, print: known when they are one
+    /// `echo`, `printf` or `cat` of a heredoc, unknown otherwise.
+    private func output(of first: Int, depth: Int, source: Range<Int>) -> SubstitutionOutput {
+        let inner = commands[min(first, commands.count)...].filter { $0.depth == depth }
+        if inner.count == 1, inner[0].pipedFrom == nil, let text = Self.printedText(inner[0]) { return .known(text) }
+        let end = min(source.upperBound, bytes.count)
+        return .unknown(String(decoding: bytes[min(source.lowerBound, end)..<end], as: UTF8.self))
+    }
+
+    /// The text a command prints when that can be known from the command alone: `echo` and
+    /// `printf` print their arguments, `cat` with no file its heredoc or here-string.
+    static func printedText(_ command: ShellCommand) -> String? {
+        guard let first = command.words.first, !first.isDynamic else { return nil }
+        switch first.text {
+        case "echo", "printf":
+            let words = command.words.dropFirst().drop { $0.text.hasPrefix("-") && !$0.quoted }
+            return words.map(\.text).joined(separator: " ")
+        case "cat":
+            guard command.words.dropFirst().allSatisfy({ $0.text == "-" }) else { return nil }
+            return command.stdinText
+        default:
+            return nil
+        }
     }
 
     private mutating func readHeredocBodies() {
@@ -215,6 +263,34 @@ struct ShellParser {
             _ = terminated  // an unterminated heredoc runs to the end of the input
             let text = String(decoding: body, as: UTF8.self)
             commands[heredoc.command].stdinText = (commands[heredoc.command].stdinText ?? "") + text
+            if heredoc.expands, body.contains(UInt8(ascii: "$")) || body.contains(UInt8(ascii: "`")) {
+                // The shell expands the body before the command reads it: its substitutions run.
+                var nested = ShellParser(bytes: body, baseDepth: heredoc.depth)
+                nested.scanExpansions(depth: heredoc.depth)
+                if nested.tooComplex { tooComplex = true }
+                append(nested.commands)
+            }
+        }
+    }
+
+    /// Reads text in which only expansions matter (a heredoc body): every substitution in it is
+    /// parsed as commands.
+    private mutating func scanExpansions(depth: Int) {
+        var ignored: [UInt8] = []
+        var quoted = false, expansion = false
+        while pos < bytes.count, !tooComplex {
+            switch bytes[pos] {
+            case UInt8(ascii: "\\"):
+                pos += 2
+            case UInt8(ascii: "$"):
+                ignored.removeAll(keepingCapacity: true)
+                readDollar(into: &ignored, quoted: &quoted, expansion: &expansion, depth: depth, inDoubleQuotes: true)
+            case UInt8(ascii: "`"):
+                pos += 1
+                _ = readBackticks(depth: depth)
+            default:
+                pos += 1
+            }
         }
     }
 
@@ -234,27 +310,38 @@ struct ShellParser {
         if end == bytes.count || [UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: ";"),
                                   UInt8(ascii: "&"), UInt8(ascii: "|"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "<"),
                                   UInt8(ascii: ">")].contains(bytes[end]) {
-            let word = ShellWord(text: String(decoding: bytes[pos..<end], as: UTF8.self), quoted: false, hasExpansion: false)
+            let plain = bytes[pos..<end]
+            var word = ShellWord(text: String(decoding: plain, as: UTF8.self), quoted: false, hasExpansion: false)
+            Self.markPatterns(&word, unquoted: plain)
             pos = end
             return word
         }
         var text: [UInt8] = []
+        // The bytes that were not quoted, for globs and braces (which quoting disables).
+        var unquoted: [UInt8] = []
         var quoted = false
         var expansion = false
+        lastSubstitution = nil
+        func finish() -> ShellWord {
+            var word = ShellWord(text: String(decoding: text, as: UTF8.self), quoted: quoted, hasExpansion: expansion)
+            Self.markPatterns(&word, unquoted: unquoted[...])
+            if let last = lastSubstitution, last.start == 0, last.end == text.count { word.output = last.output }
+            return word
+        }
         while pos < bytes.count, !tooComplex {
             let byte = bytes[pos]
             switch byte {
             case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: ";"),
                 UInt8(ascii: "&"), UInt8(ascii: "|"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "<"),
-                UInt8(ascii: ">"), UInt8(ascii: "`"):
-                if byte == UInt8(ascii: "`") {
-                    pos += 1
-                    let raw = readBackticks(depth: depth)
-                    text.append(contentsOf: raw)
-                    expansion = true
-                    continue
-                }
-                return ShellWord(text: String(decoding: text, as: UTF8.self), quoted: quoted, hasExpansion: expansion)
+                UInt8(ascii: ">"):
+                return finish()
+            case UInt8(ascii: "`"):
+                pos += 1
+                let start = text.count
+                let (raw, output) = readBackticks(depth: depth)
+                text.append(contentsOf: raw)
+                lastSubstitution = (start, text.count, output)
+                expansion = true
             case UInt8(ascii: "\\"):
                 if pos + 1 < bytes.count {
                     if bytes[pos + 1] != UInt8(ascii: "\n") { text.append(bytes[pos + 1]) }
@@ -278,10 +365,29 @@ struct ShellParser {
                 readDollar(into: &text, quoted: &quoted, expansion: &expansion, depth: depth)
             default:
                 text.append(byte)
+                unquoted.append(byte)
                 pos += 1
             }
         }
-        return ShellWord(text: String(decoding: text, as: UTF8.self), quoted: quoted, hasExpansion: expansion)
+        return finish()
+    }
+
+    /// Sets the glob and brace flags from the unquoted bytes of a word.
+    private static func markPatterns(_ word: inout ShellWord, unquoted: ArraySlice<UInt8>) {
+        guard unquoted.contains(where: { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "[")
+            || $0 == UInt8(ascii: "{") }) else { return }
+        var sawOpenBracket = false, sawOpenBrace = false
+        for byte in unquoted {
+            switch byte {
+            case UInt8(ascii: "*"), UInt8(ascii: "?"): word.hasGlob = true
+            case UInt8(ascii: "["): sawOpenBracket = true
+            case UInt8(ascii: "]") where sawOpenBracket: word.hasGlob = true
+            case UInt8(ascii: "{"): sawOpenBrace = true
+            case UInt8(ascii: ","), UInt8(ascii: ".") where sawOpenBrace: word.hasBraces = true
+            default: break
+            }
+        }
+        if word.hasBraces, !unquoted.contains(UInt8(ascii: "}")) { word.hasBraces = false }
     }
 
     private mutating func readDoubleQuoted(into text: inout [UInt8], expansion: inout Bool, depth: Int) {
@@ -306,7 +412,10 @@ struct ShellParser {
                 readDollar(into: &text, quoted: &quoted, expansion: &expansion, depth: depth, inDoubleQuotes: true)
             case UInt8(ascii: "`"):
                 pos += 1
-                text.append(contentsOf: readBackticks(depth: depth))
+                let start = text.count
+                let (raw, output) = readBackticks(depth: depth)
+                text.append(contentsOf: raw)
+                lastSubstitution = (start, text.count, output)
                 expansion = true
             default:
                 text.append(byte)
@@ -321,63 +430,153 @@ struct ShellParser {
         switch peek(1) {
         case UInt8(ascii: "("):
             expansion = true
+            let textStart = text.count
             if peek(2) == UInt8(ascii: "(") {
-                // $(( arithmetic )): no commands, skip to the matching close.
+                // $(( arithmetic )): no commands of its own, but substitutions inside it run.
                 pos += 3
-                skipBalanced(open: UInt8(ascii: "("), close: UInt8(ascii: ")"), level: 2)
+                scanNested(close: UInt8(ascii: ")"), open: UInt8(ascii: "("), level: 2, depth: depth)
+                text.append(contentsOf: bytes[start..<min(pos, bytes.count)])
             } else {
                 pos += 2
+                let first = commands.count
                 descend(terminator: UInt8(ascii: ")"), depth: depth)
+                text.append(contentsOf: bytes[start..<min(pos, bytes.count)])
+                lastSubstitution = (textStart, text.count, output(of: first, depth: depth + 1, source: start..<pos))
             }
-            text.append(contentsOf: bytes[start..<min(pos, bytes.count)])
         case UInt8(ascii: "{"):
+            // ${…} at any depth: `${x:-$(rm -rf /)}` runs the substitution.
             expansion = true
             pos += 2
-            skipBalanced(open: UInt8(ascii: "{"), close: UInt8(ascii: "}"), level: 1)
+            scanNested(close: UInt8(ascii: "}"), open: UInt8(ascii: "{"), level: 1, depth: depth)
             text.append(contentsOf: bytes[start..<min(pos, bytes.count)])
         case UInt8(ascii: "'") where !inDoubleQuotes:
             quoted = true
             pos += 2
             readANSIQuoted(into: &text)
         default:
-            expansion = expansion || (peek(1).map { ShellParser.isNameStart($0) || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "@") } ?? false)
+            expansion = expansion || (peek(1).map { ShellParser.isNameStart($0) || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "@")
+                || $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "#") || $0 == UInt8(ascii: "!") || $0 == UInt8(ascii: "$")
+                || (48...57).contains($0) } ?? false)
             text.append(UInt8(ascii: "$"))
             pos += 1
         }
     }
 
-    /// `$'…'`: backslash escapes as in C.
+    /// Skips to the close of `${…}` or `$((…))` (the opening consumed, `level` opens pending),
+    /// parsing every command substitution inside as commands.
+    private mutating func scanNested(close: UInt8, open: UInt8, level: Int, depth: Int) {
+        var level = level
+        var ignored: [UInt8] = []
+        var quoted = false, expansion = false
+        while pos < bytes.count, level > 0, !tooComplex {
+            let byte = bytes[pos]
+            switch byte {
+            case UInt8(ascii: "\\"):
+                pos += 2
+            case UInt8(ascii: "'") where close == UInt8(ascii: "}"):
+                pos += 1
+                while pos < bytes.count, bytes[pos] != UInt8(ascii: "'") { pos += 1 }
+                pos += 1
+            case UInt8(ascii: "\""):
+                pos += 1
+                ignored.removeAll(keepingCapacity: true)
+                readDoubleQuoted(into: &ignored, expansion: &expansion, depth: depth)
+            case UInt8(ascii: "$") where peek(1) == UInt8(ascii: "(") || peek(1) == UInt8(ascii: "{"):
+                ignored.removeAll(keepingCapacity: true)
+                readDollar(into: &ignored, quoted: &quoted, expansion: &expansion, depth: depth)
+            case UInt8(ascii: "`"):
+                pos += 1
+                _ = readBackticks(depth: depth)
+            case open:
+                level += 1
+                pos += 1
+            case close:
+                level -= 1
+                pos += 1
+            default:
+                pos += 1
+            }
+        }
+    }
+
+    /// `$'…'`: backslash escapes as bash decodes them (`\n`, `\x72`, `\162`, `\u0072`, `\cX`, …).
     private mutating func readANSIQuoted(into text: inout [UInt8]) {
         while pos < bytes.count, bytes[pos] != UInt8(ascii: "'") {
-            if bytes[pos] == UInt8(ascii: "\\"), pos + 1 < bytes.count {
-                let escaped = bytes[pos + 1]
-                pos += 2
-                switch escaped {
-                case UInt8(ascii: "n"): text.append(10)
-                case UInt8(ascii: "t"): text.append(9)
-                case UInt8(ascii: "r"): text.append(13)
-                case UInt8(ascii: "x"):
-                    var value: UInt8 = 0
-                    var digits = 0
-                    while digits < 2, pos < bytes.count, let digit = ShellParser.hexValue(bytes[pos]) {
-                        value = value &* 16 &+ digit
-                        pos += 1
-                        digits += 1
-                    }
-                    // A NUL cannot be passed to a program, so it ends nothing the guard cares about.
-                    if value != 0 { text.append(value) }
-                default: text.append(escaped)
-                }
-            } else {
+            guard bytes[pos] == UInt8(ascii: "\\"), pos + 1 < bytes.count else {
                 text.append(bytes[pos])
                 pos += 1
+                continue
+            }
+            let escaped = bytes[pos + 1]
+            pos += 2
+            switch escaped {
+            case UInt8(ascii: "n"): text.append(10)
+            case UInt8(ascii: "t"): text.append(9)
+            case UInt8(ascii: "r"): text.append(13)
+            case UInt8(ascii: "a"): text.append(7)
+            case UInt8(ascii: "b"): text.append(8)
+            case UInt8(ascii: "e"), UInt8(ascii: "E"): text.append(27)
+            case UInt8(ascii: "f"): text.append(12)
+            case UInt8(ascii: "v"): text.append(11)
+            case UInt8(ascii: "x"):
+                appendScalar(readDigits(radix: 16, max: 2), into: &text)
+            case UInt8(ascii: "u"):
+                appendScalar(readDigits(radix: 16, max: 4), into: &text, byte: false)
+            case UInt8(ascii: "U"):
+                appendScalar(readDigits(radix: 16, max: 8), into: &text, byte: false)
+            case UInt8(ascii: "0")...UInt8(ascii: "7"):
+                pos -= 1
+                appendScalar(readDigits(radix: 8, max: 3).map { $0 & 0xFF }, into: &text)
+            case UInt8(ascii: "c"):
+                if pos < bytes.count {
+                    let control = bytes[pos] & 0x1F
+                    pos += 1
+                    if control != 0 { text.append(control) }
+                }
+            default:
+                text.append(escaped)
             }
         }
         pos += 1
     }
 
-    /// Reads a backtick substitution (opening backtick consumed) and parses its commands.
-    private mutating func readBackticks(depth: Int) -> [UInt8] {
+    private mutating func readDigits(radix: UInt32, max: Int) -> UInt32? {
+        var value: UInt32 = 0
+        var digits = 0
+        while digits < max, pos < bytes.count, let digit = ShellParser.digitValue(bytes[pos], radix: radix) {
+            value = value &* radix &+ digit
+            pos += 1
+            digits += 1
+        }
+        return digits == 0 ? nil : value
+    }
+
+    /// Appends a decoded escape: `\x` and octal escapes give one byte, `\u` and `\U` a character
+    /// in UTF-8. A NUL cannot be passed to a program, so it ends nothing the guard cares about and
+    /// is dropped.
+    private func appendScalar(_ value: UInt32?, into text: inout [UInt8], byte: Bool = true) {
+        guard let value, value != 0 else { return }
+        if byte || value < 0x80 {
+            text.append(UInt8(truncatingIfNeeded: value))
+        } else if let scalar = Unicode.Scalar(value) {
+            text.append(contentsOf: Array(String(Character(scalar)).utf8))
+        }
+    }
+
+    static func digitValue(_ byte: UInt8, radix: UInt32) -> UInt32? {
+        let value: UInt32
+        switch byte {
+        case 48...57: value = UInt32(byte - 48)
+        case 65...70: value = UInt32(byte - 55)
+        case 97...102: value = UInt32(byte - 87)
+        default: return nil
+        }
+        return value < radix ? value : nil
+    }
+
+    /// Reads a backtick substitution (opening backtick consumed), parses its commands, and returns
+    /// its text as written and what it prints.
+    private mutating func readBackticks(depth: Int) -> ([UInt8], SubstitutionOutput) {
         var inner: [UInt8] = []
         while pos < bytes.count, bytes[pos] != UInt8(ascii: "`") {
             if bytes[pos] == UInt8(ascii: "\\"), pos + 1 < bytes.count,
@@ -390,14 +589,17 @@ struct ShellParser {
             }
         }
         pos += 1
+        let raw = [UInt8(ascii: "`")] + inner + [UInt8(ascii: "`")]
         guard depth + 1 <= ShellParser.maxDepth else {
             tooComplex = true
-            return inner
+            return (raw, .unknown(String(decoding: inner, as: UTF8.self)))
         }
-        let nested = ShellParser.parse(String(decoding: inner, as: UTF8.self), depth: depth + 1)
+        var nested = ShellParser(bytes: inner, baseDepth: depth + 1)
+        nested.parseList(terminator: nil, depth: depth + 1)
         if nested.tooComplex { tooComplex = true }
+        let output = nested.output(of: 0, depth: depth + 1, source: 0..<inner.count)
         append(nested.commands)
-        return [UInt8(ascii: "`")] + inner + [UInt8(ascii: "`")]
+        return (raw, output)
     }
 
     /// Parses a nested command list in place, up to `terminator`.

@@ -1,62 +1,174 @@
 extension PolicyPack {
-    /// `core.filesystem`: recursive deletion outside temporary directories.
+    /// `core.filesystem`: recursive deletion outside temporary directories, worst when aimed at the
+    /// root, a home or system directory, or above the workspace.
     static let coreFilesystem = PolicyPack(
-        id: "core.filesystem", summary: "rm -rf outside temporary directories, and deleting the root or home directory",
+        id: "core.filesystem", summary: "rm -r outside temporary directories, find -delete, and deleting the root, home or system directories",
         enabledByDefault: true, commands: ["rm", "find"],
         safe: [{ Match.has($0, "--help", "--version") }],
         rules: [
-            PolicyRule(name: "rm-rf-root-home", severity: .critical, reason: "rm -rf on the root or home directory destroys the system or the user's files",
-                       alternative: "Name the exact directory to remove") {
+            PolicyRule(name: "rm-rf-root-home", severity: .critical,
+                       reason: "rm -r on the root, a home or system directory, or above the workspace destroys the system or the user's files",
+                       alternative: "Name the exact directory to remove, inside the workspace") {
                 guard $0.name == "rm", RemoveFlags($0).recursive else { return false }
-                return $0.operands.contains { RemoveFlags.rootOrHome.contains($0.text) }
+                return $0.operands.contains { Paths.isCritical($0) }
             },
-            PolicyRule(name: "rm-recursive-force-long", severity: .high, reason: "rm --recursive --force deletes files permanently outside a temporary directory",
+            PolicyRule(name: "rm-recursive-force-long", severity: .high, reason: "rm --recursive deletes files permanently outside a temporary directory",
                        alternative: "Move it to a temporary directory first, or remove it inside /tmp") {
                 guard $0.name == "rm" else { return false }
                 let flags = RemoveFlags($0)
-                return flags.recursive && flags.force && flags.long && flags.leavesTemporary($0)
+                return flags.recursive && flags.long && flags.leavesTemporary($0)
             },
-            PolicyRule(name: "rm-rf-general", severity: .high, reason: "rm -rf deletes files permanently outside a temporary directory",
+            // Non-interactive `rm -r` never prompts, so -f is not needed for the harm.
+            PolicyRule(name: "rm-rf-general", severity: .high, reason: "rm -r / rm -rf deletes files permanently outside a temporary directory",
                        alternative: "Move it to a temporary directory first, or remove it inside /tmp") {
                 guard $0.name == "rm" else { return false }
                 let flags = RemoveFlags($0)
-                return flags.recursive && flags.force && !flags.long && flags.leavesTemporary($0)
+                return flags.recursive && !flags.long && flags.leavesTemporary($0)
+            },
+            PolicyRule(name: "find-delete-outside", severity: .critical,
+                       reason: "find deletes every file it matches under the root, a home or system directory, or outside the workspace",
+                       alternative: "Run find inside the workspace, without -delete first to see what matches") {
+                guard $0.name == "find", FindDeletion($0).deletes else { return false }
+                let exemptions = $0.temporaryExemptions
+                return FindDeletion.roots($0).contains { !Paths.isInsideWorkspace($0) && !Paths.isTemporary($0, exemptions: exemptions) }
             },
             PolicyRule(name: "find-delete", severity: .medium, reason: "find -delete removes every file it matches",
                        alternative: "Run the find without -delete first to see what matches") {
                 guard $0.name == "find", $0.args.contains("-delete") else { return false }
-                let roots = $0.args.prefix { !$0.hasPrefix("-") && $0 != "(" && $0 != "!" }
-                return roots.isEmpty || !roots.allSatisfy(Match.isTemporaryPath)
+                return FindDeletion.roots($0).allSatisfy(Paths.isInsideWorkspace)
             },
         ])
 }
 
+/// How a `find` deletes: `-delete`, or `-exec`/`-execdir`/`-ok` of a deleting program.
+struct FindDeletion {
+    static let deleters: Set<String> = ["rm", "unlink", "shred", "srm", "wipe", "rmdir", "trash"]
+    var deletes = false
+
+    init(_ invocation: CommandInvocation) {
+        let args = invocation.args
+        if args.contains("-delete") {
+            deletes = true
+            return
+        }
+        for (index, arg) in args.enumerated() where ["-exec", "-execdir", "-ok", "-okdir"].contains(arg) && index + 1 < args.count {
+            if Self.deleters.contains(CommandNormalizer.baseName(args[index + 1])) { deletes = true }
+        }
+    }
+
+    /// The starting points: the words before the first expression word (`.` when there are none).
+    static func roots(_ invocation: CommandInvocation) -> [ShellWord] {
+        var roots: [ShellWord] = []
+        for word in invocation.arguments {
+            let text = word.text
+            if text.hasPrefix("-") || text == "(" || text == "!" || text == "," { break }
+            roots.append(word)
+        }
+        return roots.isEmpty ? [ShellWord(text: ".", quoted: false, hasExpansion: false)] : roots
+    }
+}
+
 /// How an `rm` invocation was asked to delete.
 struct RemoveFlags {
-    static let rootOrHome: Set<String> = ["/", "/*", "/.", "/..", "~", "~/", "~/*", "/root", "/home"]
-
     var recursive = false
     var force = false
-    /// Both flags given as long options (`--recursive --force`).
+    /// Recursion given as a long option (`--recursive`).
     var long = false
 
     init(_ invocation: CommandInvocation) {
-        var longRecursive = false, longForce = false
         for arg in invocation.args {
             if arg == "--" { break }
-            if arg == "--recursive" { recursive = true; longRecursive = true }
-            else if arg == "--force" { force = true; longForce = true }
+            if arg == "--recursive" { recursive = true; long = true }
+            else if arg == "--force" { force = true }
             else if arg.hasPrefix("-"), !arg.hasPrefix("--") {
                 if arg.contains("r") || arg.contains("R") { recursive = true }
                 if arg.contains("f") { force = true }
             }
         }
-        long = longRecursive && longForce
     }
 
     /// True unless every target is strictly inside a temporary directory.
     func leavesTemporary(_ invocation: CommandInvocation) -> Bool {
         let targets = invocation.operands
-        return targets.isEmpty || !targets.allSatisfy { Match.isTemporaryPath($0.text) }
+        return targets.isEmpty || !targets.allSatisfy { Paths.isTemporary($0, exemptions: invocation.temporaryExemptions) }
+    }
+}
+
+/// Where a path leads, read lexically (the guard never looks at the file system).
+enum Paths {
+    static let systemDirectories: Set<String> = [
+        "/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/boot", "/var", "/opt", "/srv", "/sys", "/proc",
+        "/dev", "/home", "/root", "/mnt", "/media", "/snap", "/run",
+    ]
+
+    /// `//` collapsed, `.` parts dropped, and `..` applied to what comes before it where that is
+    /// known; a trailing `/`, `/.` or `/*` removed. Nil for a path with a dynamic part the result
+    /// would depend on.
+    static func normalized(_ path: String) -> String {
+        let absolute = path.hasPrefix("/")
+        var parts: [Substring] = []
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            if part == "." { continue }
+            if part == "..", let last = parts.last, last != ".." {
+                parts.removeLast()
+                continue
+            }
+            if part == "..", absolute { continue }
+            parts.append(part)
+        }
+        if parts.last == "*" { parts.removeLast() }
+        let joined = parts.joined(separator: "/")
+        return absolute ? "/" + joined : (joined.isEmpty ? "." : joined)
+    }
+
+    /// The root, a home directory, a system directory (or everything in it), or a path above the
+    /// working directory.
+    static func isCritical(_ word: ShellWord) -> Bool {
+        let text = word.text
+        if text.hasPrefix("~") {
+            let rest = text.dropFirst().drop { $0 != "/" }
+            return normalized(String(rest)).count <= 1 || rest.isEmpty
+        }
+        for home in ["$HOME", "${HOME}"] where text.hasPrefix(home) {
+            return normalized(String(text.dropFirst(home.count))) == "/" || text.count == home.count
+        }
+        if word.hasExpansion, text.contains("$") { return false }
+        let path = normalized(text)
+        if path == "/" || path == ".." || path.hasPrefix("../") { return true }
+        if systemDirectories.contains(path) { return true }
+        // A user's home: /home/NAME.
+        let parts = path.split(separator: "/")
+        return parts.count == 2 && (parts[0] == "home" || parts[0] == "Users")
+    }
+
+    /// A relative path that stays inside the working directory (the workspace, for agents).
+    static func isInsideWorkspace(_ word: ShellWord) -> Bool {
+        let text = word.text
+        if text.hasPrefix("/") || text.hasPrefix("~") || (word.hasExpansion && text.contains("$")) { return false }
+        let path = normalized(text)
+        return path != ".." && !path.hasPrefix("../")
+    }
+
+    /// Strictly inside a temporary directory, and unable to leave it: no `..`, no expansion but a
+    /// leading `$TMPDIR`, no glob before the last part, and no symbolic link made in the same line.
+    static func isTemporary(_ word: ShellWord, exemptions: Bool) -> Bool {
+        guard exemptions else { return false }
+        let path = word.text.replacingOccurrences(of: "//", with: "/")
+        let prefixes = ["/tmp/", "/var/tmp/", "/dev/shm/", "$TMPDIR/", "${TMPDIR}/"]
+        var rest: Substring?
+        for prefix in prefixes where path.hasPrefix(prefix) {
+            rest = path.dropFirst(prefix.count)
+            break
+        }
+        if rest == nil, path.hasPrefix("${TMPDIR:-"), let close = path.firstIndex(of: "}") {
+            let after = path[path.index(after: close)...]
+            if after.hasPrefix("/") { rest = after.dropFirst() }
+        }
+        guard let rest, !rest.isEmpty else { return false }
+        if rest.contains("$") || rest.contains("`") { return false }
+        let parts = rest.split(separator: "/")
+        if parts.contains("..") || parts.allSatisfy({ $0 == "." }) { return false }
+        if parts.dropLast().contains(where: { $0.contains(where: { "*?[".contains($0) }) }) { return false }
+        return true
     }
 }

@@ -1,0 +1,77 @@
+/// Environment variables that change what a program runs or where it works: `LD_PRELOAD`,
+/// `BASH_ENV`, `GIT_SSH_COMMAND`, a `PATH` that leads outside the workspace, …
+enum EnvironmentRules {
+    enum Verdict: Equatable {
+        case fine
+        /// The value is a command the program will run: judge it as shell.
+        case script(String)
+        /// The variable makes the program load or run code the guard cannot read, or work elsewhere.
+        case unsafe(String)
+    }
+
+    /// Variables whose value is a command some program runs.
+    static let commandValued: Set<String> = [
+        "GIT_SSH_COMMAND", "GIT_SSH", "GIT_EDITOR", "GIT_SEQUENCE_EDITOR", "GIT_PAGER", "GIT_EXTERNAL_DIFF", "GIT_PROXY_COMMAND",
+        "GIT_ASKPASS", "SSH_ASKPASS", "SUDO_ASKPASS", "EDITOR", "VISUAL", "PAGER", "MANPAGER", "PROMPT_COMMAND",
+    ]
+
+    /// Variables that make programs load code from a file, read settings that run commands, or
+    /// work on another tree.
+    static let codeLoading: Set<String> = [
+        "LD_PRELOAD", "LD_AUDIT", "LD_LIBRARY_PATH", "BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4", "PERL5OPT", "PERL5DB",
+        "RUBYOPT", "NODE_OPTIONS", "PYTHONSTARTUP", "PYTHONHOME", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT", "GIT_CONFIG_GLOBAL",
+        "GIT_CONFIG_SYSTEM", "GIT_EXEC_PATH", "GIT_TEMPLATE_DIR", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "HOME", "TMPDIR",
+    ]
+
+    /// Search paths: each entry must stay in the workspace or the system's own folders.
+    static let searchPaths: Set<String> = ["PATH", "PYTHONPATH", "PERL5LIB", "RUBYLIB", "NODE_PATH", "GEM_PATH", "GEM_HOME"]
+
+    /// Folders a `PATH` may hold besides the workspace.
+    static let systemFolders: Set<String> = [
+        "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin", "/snap/bin", "/usr/games", "/usr/local/games",
+    ]
+
+    /// Every name the rules look at, for the prefilter.
+    static let names: Set<String> = commandValued.union(codeLoading).union(searchPaths)
+
+    /// Shell builtins: no program starts, so no variable set for them changes anything.
+    static let builtins: Set<String> = [
+        "echo", "printf", "cd", "true", "false", "test", "[", "read", "export", "local", "declare", "typeset", "readonly", "set",
+        "unset", "exit", "return", "shift", "pwd", "type", ":", "let", "getopts",
+    ]
+
+    /// Whether setting `name` for these programs can change what runs: never for builtins; only the
+    /// loader's variables for programs whose arguments are data; every rule for anything else.
+    static func matters(_ name: String, to programs: [String]) -> Bool {
+        programs.contains { program in
+            if builtins.contains(program) { return false }
+            if CommandNormalizer.dataPrograms.contains(program) { return name.hasPrefix("LD_") }
+            return true
+        }
+    }
+
+    static func check(_ name: String, _ value: String, workspace: String? = nil) -> Verdict {
+        if commandValued.contains(name) { return .script(value) }
+        if codeLoading.contains(name) || name.hasPrefix("GIT_CONFIG_KEY_") || name.hasPrefix("GIT_CONFIG_VALUE_") {
+            if name == "LD_LIBRARY_PATH", value.isEmpty { return .fine }
+            return .unsafe("\(name) changes what programs load or run, or where they work")
+        }
+        if searchPaths.contains(name) {
+            for entry in value.split(separator: ":", omittingEmptySubsequences: true) {
+                if entry == "$\(name)" || entry == "${\(name)}" { continue }
+                if entry.hasPrefix("$HOME") || entry.hasPrefix("${HOME}") || entry.hasPrefix("~") {
+                    if !entry.contains("..") { continue }
+                }
+                if systemFolders.contains(String(entry)) { continue }
+                if let workspace, entry == workspace || entry.hasPrefix(workspace.hasSuffix("/") ? workspace : workspace + "/"), !entry.contains("..") {
+                    continue
+                }
+                if !entry.hasPrefix("/"), !entry.hasPrefix("$"), !entry.hasPrefix("~"), !entry.split(separator: "/").contains("..") {
+                    continue
+                }
+                return .unsafe("\(name) puts \(entry), outside the workspace and the system's folders, where programs are looked up")
+            }
+        }
+        return .fine
+    }
+}
