@@ -336,11 +336,7 @@ struct ShellParser {
                 UInt8(ascii: ">"):
                 return finish()
             case UInt8(ascii: "`"):
-                pos += 1
-                let start = text.count
-                let (raw, output) = readBackticks(depth: depth)
-                text.append(contentsOf: raw)
-                lastSubstitution = (start, text.count, output)
+                appendBackticks(into: &text, depth: depth)
                 expansion = true
             case UInt8(ascii: "\\"):
                 if pos + 1 < bytes.count {
@@ -411,11 +407,7 @@ struct ShellParser {
                 var quoted = true
                 readDollar(into: &text, quoted: &quoted, expansion: &expansion, depth: depth, inDoubleQuotes: true)
             case UInt8(ascii: "`"):
-                pos += 1
-                let start = text.count
-                let (raw, output) = readBackticks(depth: depth)
-                text.append(contentsOf: raw)
-                lastSubstitution = (start, text.count, output)
+                appendBackticks(into: &text, depth: depth)
                 expansion = true
             default:
                 text.append(byte)
@@ -572,6 +564,15 @@ struct ShellParser {
         default: return nil
         }
         return value < radix ? value : nil
+    }
+
+    /// Reads a backtick substitution at `pos` into a word's text, noting what it prints.
+    private mutating func appendBackticks(into text: inout [UInt8], depth: Int) {
+        pos += 1
+        let start = text.count
+        let (raw, output) = readBackticks(depth: depth)
+        text.append(contentsOf: raw)
+        lastSubstitution = (start, text.count, output)
     }
 
     /// Reads a backtick substitution (opening backtick consumed), parses its commands, and returns
