@@ -106,4 +106,45 @@ struct DCGCommandLineTests {
         #expect(output.stdout.isEmpty)
         #expect(output.stderr.contains("refusing the tool call"))
     }
+
+    @Test("hook: a policy file in the working directory is ignored; the agent cannot switch the guard off")
+    func hookIgnoresWorkingDirectory() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        try folder.write("flywheel.toml", "[policy]\ndisable = [\"core.filesystem\", \"core.git\"]\n")
+        try folder.write("policy.toml", "disable = [\"core.filesystem\", \"core.git\"]\n")
+        let call = #"{"tool_name":"Bash","tool_input":{"command":"rm -rf /home"}}"#
+        let output = try ProcessRunner.run(TestPaths.flywheel, ["dcg", "hook"], input: call, currentDirectory: folder.url,
+                                           environment: ["HOME": folder.url.path, "PATH": "/usr/bin:/bin"])
+        #expect(output.stdout.contains(#""permissionDecision":"deny""#), "\(output.stdout)\(output.stderr)")
+        // The same file given by absolute path is the operator's choice, and is used.
+        let chosen = try ProcessRunner.run(TestPaths.flywheel, ["dcg", "hook"], input: call, currentDirectory: folder.url,
+                                           environment: ["FLYWHEEL_DCG_CONFIG": folder.file("policy.toml").path, "PATH": "/usr/bin:/bin"])
+        #expect(chosen.status == 0)
+        #expect(chosen.stdout.isEmpty)
+    }
+
+    @Test("hook: a policy file that cannot be used blocks the call (exit 2 with the reason), never allows it")
+    func hookBadPolicy() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let broken = try folder.write("broken.toml", "[modes\n")
+        let call = #"{"tool_name":"Bash","tool_input":{"command":"ls"}}"#
+        for arguments in [["--config", broken.path], ["--config", "broken.toml"], ["--config", folder.file("missing.toml").path]] {
+            let output = try ProcessRunner.run(TestPaths.flywheel, ["dcg", "hook"] + arguments, input: call, currentDirectory: folder.url)
+            #expect(output.status == 2, "\(arguments)")
+            #expect(output.stderr.contains("cannot use the policy"), "\(output.stderr)")
+        }
+        let fromEnvironment = try ProcessRunner.run(TestPaths.flywheel, ["dcg", "hook"], input: call,
+                                                    environment: ["FLYWHEEL_DCG_CONFIG": broken.path, "PATH": "/usr/bin:/bin"])
+        #expect(fromEnvironment.status == 2)
+    }
+
+    @Test("dcg --help names every pack that is on by default")
+    func helpListsDefaultPacks() throws {
+        let help = try flywheel(["--help"]).stdout.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "  ", with: " ")
+        for pack in PolicyConfiguration.default.enabledPacks {
+            #expect(help.contains(pack), "\(pack) missing from dcg --help")
+        }
+    }
 }

@@ -11,7 +11,8 @@ struct HostileInputTests {
     /// instead of stalling the suite.
     func decide(_ command: String) async throws -> PolicyDecision {
         try await withThrowingTaskGroup(of: PolicyDecision?.self) { group in
-            group.addTask { policy.evaluate(command) }
+            // A generous budget: these tests are about reading hostile input right, not its speed.
+            group.addTask { policy.evaluate(command, budget: .seconds(15)) }
             group.addTask {
                 try await Task.sleep(for: .seconds(20))
                 return nil
@@ -88,5 +89,70 @@ struct HostileInputTests {
     ])
     func repetition(_ command: String) async throws {
         _ = try await decide(command)
+    }
+
+    /// Hostile inputs an agent can be made to write, as families that grow with `size`.
+    static let families: [(String, @Sendable (Int) -> String)] = [
+        ("bash -c \"$(…)\" nested 22 deep, repeated", { size in
+            Array(repeating: nested("bash -c \"$(", ")\"", inner: "rm -rf /home", depth: 22), count: size).joined(separator: "; ")
+        }),
+        ("eval \"$(…)\" nested 20 deep, repeated", { size in
+            Array(repeating: nested("eval \"$(", ")\"", inner: "echo x", depth: 20), count: size).joined(separator: "; ")
+        }),
+        ("python3 -c with unclosed os.system(", { size in "python3 -c \"" + String(repeating: "os.system(", count: size * 100) + "\"" }),
+        ("node -e with unclosed exec(", { size in "node -e \"" + String(repeating: "exec(", count: size * 100) + "\"" }),
+        ("${x:-…} nested 40 deep, repeated", { size in
+            "echo " + Array(repeating: nested("${x:-", "}", inner: "$(ls)", depth: 40), count: size).joined(separator: " ")
+        }),
+        ("heredoc body of substitutions", { size in
+            "cat <<EOF\n" + String(repeating: "line $(echo a) `echo b` ${c:-d}\n", count: size * 20) + "EOF"
+        }),
+        ("programs known only at run time", { size in Array(repeating: "$X -rf ./build", count: size).joined(separator: "; ") }),
+        ("brace patterns", { size in Array(repeating: "echo {a,b}{c,d}{e,f}{g,h}", count: size * 10).joined(separator: "; ") }),
+    ]
+
+    static func nested(_ open: String, _ close: String, inner: String, depth: Int) -> String {
+        String(repeating: open, count: depth) + inner + String(repeating: close, count: depth)
+    }
+
+    /// CPU time this thread spent in `body`, in nanoseconds: unlike the wall clock, other tests
+    /// running at the same time do not count.
+    static func cpuTime(_ body: () -> Void) -> Double {
+        var start = timespec(), end = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start)
+        body()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &end)
+        return Double(end.tv_sec - start.tv_sec) * 1e9 + Double(end.tv_nsec - start.tv_nsec)
+    }
+
+    @Test("decision time grows linearly with hostile nesting and repetition (eight times the input: well under 64 times the time)",
+          arguments: families.map(\.0))
+    func linearGrowth(_ name: String) throws {
+        let family = try #require(Self.families.first { $0.0 == name }?.1)
+        let small = family(8), large = family(64)
+        #expect(large.utf8.count < CommandPolicy.maxInputBytes)
+        // A generous budget: this test measures growth, not speed.
+        let decide = { (command: String) in _ = policy.evaluate(command, budget: .seconds(60)) }
+        decide(small)
+        let smallTime = (0..<3).map { _ in Self.cpuTime { decide(small) } }.sorted()[1]
+        let largeTime = (0..<3).map { _ in Self.cpuTime { decide(large) } }.sorted()[1]
+        let ratio = largeTime / max(smallTime, 1)
+        // Linear is 8; quadratic would be 64.
+        #expect(ratio < 24, "\(name): \(Int(smallTime / 1000)) µs -> \(Int(largeTime / 1000)) µs, ratio \(ratio)")
+    }
+
+    @Test("the inputs that took seconds or minutes answer within the guard's own budget", arguments: families.map(\.0))
+    func withinBudget(_ name: String) throws {
+        let family = try #require(Self.families.first { $0.0 == name }?.1)
+        let decision = policy.evaluate(family(64))
+        #expect(decision.ruleID != "dcg:too-slow", "\(name)")
+    }
+
+    @Test("past its time budget a check is refused as too slow, never allowed")
+    func budget() {
+        let command = String(repeating: "echo \"$(ls)\"; ", count: 20_000) + "echo done"
+        let decision = policy.evaluate(command, budget: .microseconds(1))
+        #expect(decision.verdict == .deny)
+        #expect(decision.ruleID == "dcg:too-slow")
     }
 }

@@ -65,6 +65,21 @@ struct SessionRunTests {
         await harness.stop()
     }
 
+    @Test("a driver's env that changes what runs (LD_PRELOAD) is refused with the command, which never runs")
+    func unsafeRequestEnvironment() async throws {
+        let harness = try await SessionHarness()
+        defer { harness.remove() }
+        let agent = try await harness.agent()
+        let session = try await harness.submit("command=touch+marker command_env=LD_PRELOAD:/tmp/evil.so events=1", agent: agent)
+        #expect(try await harness.waitForState(session.id, [.done, .failed]).state == .done)
+        #expect(!FileManager.default.fileExists(atPath: harness.workspace(of: agent).appendingPathComponent("marker").path))
+        let decisions = try await harness.store.commandDecisions(sessionID: session.id)
+        #expect(decisions.map(\.status) == [.blocked])
+        #expect(decisions.first?.ruleID == "dcg:unsafe-environment")
+        #expect(decisions.first?.reason?.contains("LD_PRELOAD") == true)
+        await harness.stop()
+    }
+
     @Test("an allowed command runs in the workspace with the agent's environment; its output becomes events")
     func allowedCommand() async throws {
         let harness = try await SessionHarness()

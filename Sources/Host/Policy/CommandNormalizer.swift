@@ -132,7 +132,12 @@ struct CommandNormalizer: Sendable {
                     result.shellScripts.append(script)
                     return
                 }
-                if name == "su" || name == "runuser" { return }
+                if name == "su" { return }
+                if name == "runuser" {
+                    words = Self.skipOptions(rest, withValue: ["-u", "-g", "-G", "--user", "--group", "--supp-group", "-w", "--whitelist-environment"])
+                    if rest.contains(where: { $0.text == "-u" || $0.text.hasPrefix("--user") }) { continue }
+                    return
+                }
                 // flock FILE cmd…, sg GROUP cmd…, script FILE: what follows is a command.
                 words = Self.skipOptions(rest, withValue: ["-E", "-w", "--timeout", "--conflict-exit-code", "-T", "-t", "-I", "-O"]).dropFirst()
                 if name == "sg", let script = words.first, words.count == 1 {
@@ -362,7 +367,10 @@ struct CommandNormalizer: Sendable {
                 if language == .python, let module = letters.firstIndex(of: "m"), letters.firstIndex(where: codeLetters.contains).map({ $0 > module }) ?? true {
                     return
                 }
-                if let index = letters.firstIndex(where: codeLetters.contains) {
+                // node reads -pe as -p -e, each taking the next word; the others take the rest of
+                // the cluster as the code when there is any (`python3 -c'…'`).
+                let codeIndex = language == .node ? letters.lastIndex(where: codeLetters.contains) : letters.firstIndex(where: codeLetters.contains)
+                if let index = codeIndex {
                     if index == letters.count - 1 {
                         if let code = remaining.first { result.code.append((language, code.text)) }
                         remaining = remaining.dropFirst()
@@ -520,6 +528,8 @@ struct CommandNormalizer: Sendable {
     /// At most this many words come out of brace expansion; past it the rest are dropped, which
     /// only matters for inputs built to be large.
     static let maxBraceWords = 256
+    /// Words longer than this are not brace-expanded (the expansion nests with the word).
+    static let maxBraceWordLength = 1024
 
     /// Words with brace patterns replaced by their expansions (`{rm,-rf,/home}` → `rm -rf /home`).
     static func expandingBraces(_ words: ArraySlice<ShellWord>) -> ArraySlice<ShellWord> {
@@ -528,6 +538,13 @@ struct CommandNormalizer: Sendable {
         for word in words {
             guard word.hasBraces else {
                 expanded.append(word)
+                continue
+            }
+            guard word.text.utf8.count <= maxBraceWordLength else {
+                // Too large to expand: its words are unknown, like a glob's.
+                var unknown = word
+                unknown.hasGlob = true
+                expanded.append(unknown)
                 continue
             }
             for text in expandBraces(word.text, budget: maxBraceWords) {

@@ -24,7 +24,7 @@ public struct CommandPolicy: Sendable {
     /// Commands longer than this are denied unread.
     public static let maxInputBytes = 1 << 20
     /// How long one decision may take before the command is refused as too complex.
-    public static let defaultTimeBudget: Duration = .milliseconds(250)
+    public static let defaultTimeBudget: Duration = .milliseconds(100)
 
     public init(configuration: PolicyConfiguration = .default) {
         self.configuration = configuration
@@ -359,7 +359,7 @@ public struct CommandPolicy: Sendable {
     /// operator set another mode for the rule.
     private func unresolved(_ name: String, _ reason: String, matched: String) -> PolicyMatch {
         let id = "dcg:\(name)"
-        let mode = configuration.modes[id] ?? configuration.modes["dcg"] ?? .ask
+        let mode = configuration.modes[id] ?? .ask
         return PolicyMatch(verdict: mode.verdict, ruleID: id, packID: "dcg", severity: .high, reason: reason, matched: matched,
                            alternative: "Write the command out literally so the guard can read it", source: "unresolved")
     }
@@ -384,5 +384,20 @@ enum LookAlikes {
             }
         }
         return String(scalars)
+    }
+}
+
+extension CommandPolicy {
+    /// Checks run here, never on a thread of Swift's cooperative pool: a long check (up to its time
+    /// budget) must not hold up other sessions' work.
+    static let queue = DispatchQueue(label: "flywheel.policy", qos: .userInitiated, attributes: .concurrent)
+
+    /// ``evaluate(_:environment:workspace:now:budget:)`` on the guard's own queue.
+    public func decide(_ command: String, environment: [String: String] = [:], workspace: String? = nil) async -> PolicyDecision {
+        await withCheckedContinuation { continuation in
+            Self.queue.async {
+                continuation.resume(returning: evaluate(command, environment: environment, workspace: workspace))
+            }
+        }
     }
 }

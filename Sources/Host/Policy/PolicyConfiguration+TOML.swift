@@ -48,7 +48,8 @@ extension PolicyConfiguration {
         }
         if let modes = try reader.table("modes") {
             for key in modes.table.keys.sorted() {
-                guard PolicyPackCatalog.byID[key] != nil || PolicyPackCatalog.ruleIDs.contains(key) else {
+                guard PolicyPackCatalog.byID[key] != nil || PolicyPackCatalog.ruleIDs.contains(key)
+                    || PolicyPackCatalog.unresolvedRuleIDs.contains(key) else {
                     throw modes.error(key, "unknown pack or rule id")
                 }
                 guard let value = try modes.string(key) else { continue }

@@ -64,7 +64,8 @@ public struct PolicyMatch: Sendable, Codable, Equatable {
     public var matched: String
     public var alternative: String?
     /// `pack` for a rule of a pack, `override` for an operator's block or allow rule, `limit` for
-    /// input the guard refuses to reason about.
+    /// input the guard refuses to reason about, `unresolved` for a part it could not resolve from
+    /// the text (held with `ask`).
     public var source: String
 
     enum CodingKeys: String, CodingKey {

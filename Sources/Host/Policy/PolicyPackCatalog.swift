@@ -18,6 +18,11 @@ enum PolicyPackCatalog {
         pack.rules.map { pack.ruleID($0.name) } + pack.codeRules.map { pack.ruleID($0.name) }
     })
 
+    /// The guard's own rules for what it cannot resolve (held with `ask` unless a mode says otherwise).
+    static let unresolvedRuleIDs: Set<String> = [
+        "dcg:dynamic-command", "dcg:unknown-script", "dcg:possible-command", "dcg:hidden-call", "dcg:environment",
+    ]
+
     /// Words that can hide a command behind a wrapper or an interpreter: the prefilter must always
     /// look closer when it sees one.
     static let wrapperKeywords: Set<String> = Set<String>([

@@ -17,6 +17,8 @@ struct ShellParser {
     /// The substitution read last, where it sits in the word being read and what it prints, so a
     /// word that is exactly one substitution can carry its output.
     private var lastSubstitution: (start: Int, end: Int, output: SubstitutionOutput)?
+    /// How many `${…}` enclose the position being read (they are read recursively).
+    private var parameterNesting = 0
 
     private init(bytes: [UInt8], baseDepth: Int) {
         self.bytes = bytes
@@ -438,6 +440,13 @@ struct ShellParser {
         case UInt8(ascii: "{"):
             // ${…} at any depth: `${x:-$(rm -rf /)}` runs the substitution.
             expansion = true
+            parameterNesting += 1
+            defer { parameterNesting -= 1 }
+            guard parameterNesting <= ShellParser.maxDepth * 2 else {
+                tooComplex = true
+                pos = bytes.count
+                return
+            }
             pos += 2
             scanNested(close: UInt8(ascii: "}"), open: UInt8(ascii: "{"), level: 1, depth: depth)
             text.append(contentsOf: bytes[start..<min(pos, bytes.count)])

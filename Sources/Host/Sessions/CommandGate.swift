@@ -41,7 +41,8 @@ public struct CommandGate: Sendable {
 
     private func decideAndRun(_ request: CommandRequest, sessionID: String, workspace: URL, environment: [String: String],
                               network: Bool) async throws -> String {
-        let decision = policy.evaluate(request.command)
+        // The driver's `env` is checked with the command: variables that change what runs are refused.
+        let decision = await policy.decide(request.command, environment: request.environment, workspace: workspace.path)
         let id = StoreIDs.make()
         let status: CommandDecisionRecord.Status =
             switch decision.verdict {

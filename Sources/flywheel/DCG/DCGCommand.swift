@@ -9,7 +9,8 @@ struct DCGCommand: AsyncParsableCommand {
         discussion: """
             Policy comes from --config (a flywheel.toml with a [policy] table, or a policy.toml), else \
             ./flywheel.toml, else policy.toml beside the plugins directory, else the built-in defaults \
-            (packs core.git and core.filesystem). See docs/policy.md.
+            (packs \(PolicyConfiguration.default.enabledPacks.sorted().joined(separator: ", "))). `dcg hook` \
+            reads only operator-controlled places, never the working directory. See docs/policy.md.
             """,
         subcommands: [DCGCheckCommand.self, DCGExplainCommand.self, DCGPacksCommand.self, DCGHookCommand.self, DCGPendingCommand.self])
 }
@@ -36,6 +37,34 @@ struct PolicyOptions: ParsableArguments {
 
 /// Finds and reads the policy configuration at the command line's edge.
 enum PolicyFiles {
+    /// The policy for `dcg hook`, from places only the operator controls: `--config` or
+    /// `FLYWHEEL_DCG_CONFIG` (absolute paths), else `/etc/flywheel/policy.toml` or
+    /// `/etc/flywheel/flywheel.toml`, else the user's `~/.config/flywheel/policy.toml`, else the
+    /// defaults. Never the working directory, which the agent being guarded can write.
+    static func loadForHook(explicit: String?, environment: [String: String]) throws -> PolicyConfiguration {
+        if let path = explicit ?? environment["FLYWHEEL_DCG_CONFIG"] {
+            guard path.hasPrefix("/") else {
+                throw ValidationError("the hook's policy file must be given by absolute path, not '\(path)' (a relative path would be read from the agent's working directory)")
+            }
+            guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("\(path): no such file") }
+            return try read(URL(fileURLWithPath: path))
+        }
+        let configHome = environment["XDG_CONFIG_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil }
+            ?? environment["HOME"].map { $0 + "/.config" }
+        let candidates = ["/etc/flywheel/policy.toml", "/etc/flywheel/flywheel.toml"]
+            + (configHome.map { ["\($0)/flywheel/policy.toml", "\($0)/flywheel/flywheel.toml"] } ?? [])
+        guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else { return .default }
+        return try read(URL(fileURLWithPath: found))
+    }
+
+    private static func read(_ file: URL) throws -> PolicyConfiguration {
+        do {
+            return try PolicyConfiguration.load(contentsOf: file)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
     static func load(explicit: String?, pluginsDirectory: String = "plugins.d") throws -> PolicyConfiguration {
         let fileManager = FileManager.default
         var candidate: URL?

@@ -9,18 +9,30 @@ import Host
 /// `hookSpecificOutput` with `permissionDecision: "deny"` and the reason; for one the policy holds
 /// for approval, `permissionDecision: "ask"`. Other tools are not ours to judge: nothing, exit 0.
 ///
-/// Fail-safe: input that cannot be read as a hook call (empty, not JSON, no string command) is
-/// refused: a message on stderr and exit status 2, which Claude Code treats as a block. A guard that
-/// cannot understand its input must not let the command through.
+/// Fail-safe: input that cannot be read as a hook call (empty, not JSON, no string command), and a
+/// policy file that cannot be read or parsed, are refused: a message on stderr and exit status 2,
+/// which Claude Code treats as a block (any other failure status would let the call through). A
+/// guard that cannot understand its input or its policy must not let the command through.
+///
+/// The policy comes only from places the operator controls (`--config` or `FLYWHEEL_DCG_CONFIG` by
+/// absolute path, `/etc/flywheel`, the user's `~/.config/flywheel`), never from the working
+/// directory: an agent that wrote `./flywheel.toml` could otherwise switch the guard off itself.
 struct DCGHookCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hook",
         abstract: "Answer a Claude Code PreToolUse hook call read from standard input.",
-        discussion: "Allowed: no output, exit 0. Denied: a hookSpecificOutput deny with the reason. Malformed input: a message on stderr and exit 2 (blocks).")
+        discussion: "Allowed: no output, exit 0. Denied or held: a hookSpecificOutput deny or ask with the reason. Malformed input or an unusable policy file: a message on stderr and exit 2 (blocks). The policy is read from --config or FLYWHEEL_DCG_CONFIG (absolute paths), /etc/flywheel or ~/.config/flywheel; never from the working directory.")
 
-    @OptionGroup var policy: PolicyOptions
+    @Option(name: .long, help: "The policy file, by absolute path (else FLYWHEEL_DCG_CONFIG, /etc/flywheel, ~/.config/flywheel).")
+    var config: String?
 
     func run() throws {
+        let policy: CommandPolicy
+        do {
+            policy = CommandPolicy(configuration: try PolicyFiles.loadForHook(explicit: config, environment: ProcessInfo.processInfo.environment))
+        } catch {
+            Self.refuse("flywheel dcg hook: cannot use the policy (\(error)); refusing the tool call")
+        }
         let input = FileHandle.standardInput.readDataToEndOfFile()
         guard let object = try? JSONSerialization.jsonObject(with: input) as? [String: Any] else {
             Self.refuse("flywheel dcg hook: the input is not a JSON object; refusing the tool call")
@@ -32,7 +44,7 @@ struct DCGHookCommand: ParsableCommand {
         guard let toolInput = object["tool_input"] as? [String: Any], let command = toolInput["command"] as? String else {
             Self.refuse("flywheel dcg hook: a Bash call without a string tool_input.command; refusing the tool call")
         }
-        let decision = try policy.makePolicy().evaluate(command)
+        let decision = policy.evaluate(command)
         switch decision.verdict {
         case .allow, .warn, .log:
             return
@@ -47,7 +59,9 @@ struct DCGHookCommand: ParsableCommand {
                     "permissionDecisionReason": reason,
                 ]
             ]
-            let data = try JSONSerialization.data(withJSONObject: output, options: [.sortedKeys, .withoutEscapingSlashes])
+            guard let data = try? JSONSerialization.data(withJSONObject: output, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+                Self.refuse("flywheel dcg hook: cannot encode the decision; refusing the tool call")
+            }
             print(String(decoding: data, as: UTF8.self))
         }
     }

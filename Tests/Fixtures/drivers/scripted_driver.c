@@ -7,6 +7,7 @@
  *   rate=R              at most R events per second per thread (0, the default: as fast as possible)
  *   command=CMD         before the ticks, ask the host to run CMD ('+' stands for a space) and emit
  *                       {"type":"status","message":"command <decision> exit <code>"} with the answer
+ *   command_env=N:V     with command: add N=V to the request's env
  *   checkpoint_every=K  offer the counter as a checkpoint through flywheel.host.checkpoint/1 every K
  *                       events of thread 0
  *   crash_after=N       abort() the whole process after N events of a fresh run (a driver crashing its
@@ -48,6 +49,7 @@ typedef struct script {
     long events, rate, checkpoint_every, crash_after, rate_limited;
     int threads, hang, fail, account_echo;
     char command[512];
+    char command_env[256];
     char provider[64];
     char label[64];
     char limited_label[64];
@@ -128,6 +130,11 @@ static void parse_script(const char *task, script_t *script) {
         else if (!strcmp(word, "rate_limited")) script->rate_limited = atol(value);
         else if (!strcmp(word, "account_echo")) script->account_echo = atoi(value);
         else if (!strcmp(word, "limited_label")) snprintf(script->limited_label, sizeof script->limited_label, "%s", value);
+        else if (!strcmp(word, "command_env")) {
+            snprintf(script->command_env, sizeof script->command_env, "%s", value);
+            char *colon = strchr(script->command_env, ':');
+            if (colon) *colon = '=';
+        }
         else if (!strcmp(word, "command")) {
             snprintf(script->command, sizeof script->command, "%s", value);
             for (char *c = script->command; *c; c++) if (*c == '+') *c = ' ';
@@ -200,8 +207,16 @@ static void *coordinate(void *arg) {
         emit(run->host, json);
     }
     if (script->command[0]) {
-        char request[700];
-        snprintf(request, sizeof request, "{\"command\":\"%s\"}", script->command);
+        char request[1024];
+        char *equals = strchr(script->command_env, '=');
+        if (equals) {
+            *equals = 0;
+            snprintf(request, sizeof request, "{\"command\":\"%s\",\"env\":{\"%s\":\"%s\"}}", script->command,
+                     script->command_env, equals + 1);
+            *equals = '=';
+        } else {
+            snprintf(request, sizeof request, "{\"command\":\"%s\"}", script->command);
+        }
         if (run->host->request_command(run->host, request, strlen(request), on_command, run) == FLYWHEEL_OK) {
             pthread_mutex_lock(&run->lock);
             while (!run->has_answer) pthread_cond_wait(&run->answered, &run->lock);

@@ -27,7 +27,16 @@ extension PolicyPack {
                        alternative: "git stash push <path>, or git diff > backup.patch first") {
                 guard let sub = Match.gitSubcommand($0), sub.name == "checkout" else { return false }
                 if let dashes = sub.rest.firstIndex(of: "--") { return dashes + 1 < sub.rest.endIndex }
-                return sub.rest.first == "."
+                // Creating a branch (-b, -B, --orphan) takes the operands as names.
+                if sub.rest.contains(where: { ["-b", "-B", "--orphan"].contains($0) }) { return false }
+                // `git checkout HEAD .`: a tree-ish and then paths, whose changes are overwritten.
+                let operands = sub.rest.filter { !$0.hasPrefix("-") }
+                return sub.rest.first == "." || operands.count >= 2
+            },
+            PolicyRule(name: "read-tree-reset", severity: .high, reason: "git read-tree -u with --reset or -m overwrites the working tree",
+                       alternative: "git stash first, or read the tree into a separate index") {
+                guard let sub = Match.gitSubcommand($0), sub.name == "read-tree" else { return false }
+                return sub.rest.contains("-u") && (sub.rest.contains("--reset") || sub.rest.contains("-m"))
             },
             PolicyRule(name: "restore-worktree", severity: .high, reason: "git restore discards uncommitted changes in the working tree",
                        alternative: "git restore --staged to unstage only, or git stash first") {
