@@ -8,6 +8,7 @@ let package = Package(
     dependencies: [
         .package(name: "flywheel", path: ".."),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         .executableTarget(
@@ -15,6 +16,8 @@ let package = Package(
             dependencies: [
                 .product(name: "Host", package: "flywheel"),
                 .product(name: "Logging", package: "swift-log"),
+                // Reads the command-guard corpus, which is TOML.
+                .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             path: "Sources/FlywheelBenchmarks"
         )

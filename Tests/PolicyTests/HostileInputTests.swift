@@ -141,13 +141,6 @@ struct HostileInputTests {
         #expect(ratio < 24, "\(name): \(Int(smallTime / 1000)) µs -> \(Int(largeTime / 1000)) µs, ratio \(ratio)")
     }
 
-    @Test("the inputs that took seconds or minutes answer within the guard's own budget", arguments: families.map(\.0))
-    func withinBudget(_ name: String) throws {
-        let family = try #require(Self.families.first { $0.0 == name }?.1)
-        let decision = policy.evaluate(family(64))
-        #expect(decision.ruleID != "dcg:too-slow", "\(name)")
-    }
-
     @Test("past its time budget a check is refused as too slow, never allowed")
     func budget() {
         let command = String(repeating: "echo \"$(ls)\"; ", count: 20_000) + "echo done"

@@ -1,12 +1,13 @@
 import Foundation
 
-// Usage: FlywheelBenchmarks [plugins] [events] [policy] [store] [replay] [memory]   (no argument: all of them)
+// Usage: FlywheelBenchmarks [plugins] [events] [policy] [guard] [store] [replay] [memory]   (no argument: all of them)
 let requested = Set(CommandLine.arguments.dropFirst())
 func wanted(_ name: String) -> Bool { requested.isEmpty || requested.contains(name) }
 
 if wanted("plugins") { try PluginBenchmarks.loadTimes() }
 if wanted("events") { try await PluginBenchmarks.eventCrossing() }
 if wanted("policy") { PolicyBenchmarks.run() }
+if wanted("guard") { try GuardBenchmarks.run() }
 if wanted("store") { try await StoreBenchmarks.throughput() }
 if wanted("replay") { try await StoreBenchmarks.replay() }
 if wanted("memory") { try await StoreBenchmarks.memory() }

@@ -263,11 +263,11 @@ struct CommandNormalizer: Sendable {
                 remaining = remaining.dropFirst()
                 continue
             }
-            if !text.hasPrefix("--"), text.contains("c") {
+            if !text.hasPrefix("--"), text.contains(Character("c")) {
                 if let script = remaining.first { result.shellScripts.append(script.text) }
                 return
             }
-            if !text.hasPrefix("--"), text.contains("s") { readsStdin = true }
+            if !text.hasPrefix("--"), text.contains(Character("s")) { readsStdin = true }
         }
         if let file = remaining.first, !readsStdin {
             scriptFile(file, command: command, reader: name, into: &result)
@@ -438,7 +438,7 @@ struct CommandNormalizer: Sendable {
         }
         if let options = LongOptions.git[sub.text] { rest = LongOptions.expanding(rest, among: options) }
         if sub.text == "clean", cleanWithoutForce,
-           !rest.contains(where: { $0.text == "-n" || $0.text == "--dry-run" || ($0.text.hasPrefix("-") && !$0.text.hasPrefix("--") && $0.text.contains("n")) }) {
+           !rest.contains(where: { $0.text == "-n" || $0.text == "--dry-run" || ($0.text.hasPrefix("-") && !$0.text.hasPrefix("--") && $0.text.contains(Character("n"))) }) {
             rest.append(ShellWord(text: "--force", quoted: false, hasExpansion: false))
         }
         if sub.text == "rebase" {

@@ -77,8 +77,7 @@ public struct CommandPolicy: Sendable {
             state.matches.append(blockMatch(block, matched: text.trimmingShellSpace))
         }
         guard configuration.blockRules.isEmpty ? mightMatter(text) : true else { return PolicyDecision(matches: state.matches) }
-        // A symbolic link made in the same line can turn a temporary path into any other.
-        state.temporaryExemptions = !Self.mayCreateLinks(text)
+        state.text = text
         evaluateScript(text, depth: 0, now: now, state: &state)
         if state.expired {
             state.matches.append(limit("too-slow", "The command took longer than the guard's time budget to read", String(text.prefix(80))))
@@ -121,16 +120,36 @@ public struct CommandPolicy: Sendable {
         return matters()
     }
 
-    /// Whether the line may make a symbolic link (`ln -s`, `cp -s`), judged loosely: it only turns
-    /// temporary-path exemptions off.
+    /// Whether the line may make a symbolic link (`ln -s`, `cp -s`, `mount --bind`), judged
+    /// loosely from its words: it only turns temporary-path exemptions off.
     static func mayCreateLinks(_ text: String) -> Bool {
-        guard text.contains("ln") || text.contains("cp") || text.contains("mount") else { return false }
-        let words = text.split(whereSeparator: { " \t\n;&|()".contains($0) })
-        return words.contains { word in
-            let name = CommandNormalizer.baseName(String(word))
-            return name == "ln" || name == "mount" || name == "symlink"
-        } && (text.contains("-s") || text.contains("--symbolic") || text.contains("mount") || text.contains("symlink"))
-            || text.contains("cp -s") || text.contains("--symbolic-link")
+        var sawLinker = false, sawSymbolic = false
+        let bytes = Array(text.utf8)
+        var start = 0
+        func check(_ word: ArraySlice<UInt8>) {
+            guard !word.isEmpty else { return }
+            let name = word.lastIndex(of: UInt8(ascii: "/")).map { word[($0 + 1)...] } ?? word
+            if name.elementsEqual("ln".utf8) || name.elementsEqual("cp".utf8) || name.elementsEqual("mount".utf8) { sawLinker = true }
+            if name.elementsEqual("mount".utf8) || word.elementsEqual("--symbolic".utf8) || word.elementsEqual("--symbolic-link".utf8)
+                || word.elementsEqual("--bind".utf8) || word.elementsEqual("--rbind".utf8) {
+                sawSymbolic = true
+            } else if word.first == UInt8(ascii: "-"), word.count > 1, word[word.startIndex + 1] != UInt8(ascii: "-"),
+                      word.contains(UInt8(ascii: "s")) {
+                sawSymbolic = true
+            }
+        }
+        for (index, byte) in bytes.enumerated() {
+            switch byte {
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: ";"), UInt8(ascii: "&"), UInt8(ascii: "|"),
+                UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "'"), UInt8(ascii: "\""):
+                check(bytes[start..<index])
+                start = index + 1
+            default:
+                break
+            }
+        }
+        check(bytes[start...])
+        return sawLinker && sawSymbolic
     }
 
     // MARK: Judging
@@ -146,13 +165,24 @@ public struct CommandPolicy: Sendable {
         var judgedScripts: Set<String> = []
         /// Variables set earlier in the line, and their values when known.
         var variables: [String: SubstitutionOutput] = [:]
-        var temporaryExemptions = true
+        /// The whole line, for questions about it asked only when a rule needs the answer.
+        var text = ""
+        private var linksChecked: Bool?
         /// Inside a trial of what a run-time program could be: programs known only at run time
         /// within it are not tried in turn, which would multiply the work per level.
         var inTrial = false
 
         init(deadline: ContinuousClock.Instant) {
             self.deadline = deadline
+        }
+
+        /// Whether temporary-path exemptions hold: not in a line that may make a symbolic link,
+        /// which can turn a temporary path into any other. Worked out once, when first needed.
+        mutating func temporaryExemptions() -> Bool {
+            if let linksChecked { return !linksChecked }
+            let links = CommandPolicy.mayCreateLinks(text)
+            linksChecked = links
+            return !links
         }
 
         mutating func timedOut() -> Bool {
@@ -240,7 +270,7 @@ public struct CommandPolicy: Sendable {
             }
         }
         for var invocation in normalized.invocations {
-            invocation.temporaryExemptions = state.temporaryExemptions
+            if invocation.name == "rm" || invocation.name == "find" { invocation.temporaryExemptions = state.temporaryExemptions() }
             state.matches += matches(for: invocation)
         }
         for script in normalized.shellScripts {
@@ -319,7 +349,7 @@ public struct CommandPolicy: Sendable {
     private func scratch(_ state: inout Evaluation, _ body: (inout Evaluation) -> Void) -> [PolicyMatch] {
         var trial = Evaluation(deadline: state.deadline)
         trial.variables = state.variables
-        trial.temporaryExemptions = state.temporaryExemptions
+        trial.text = state.text
         trial.inTrial = true
         body(&trial)
         if trial.expired { state.expired = true }

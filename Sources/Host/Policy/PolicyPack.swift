@@ -117,7 +117,7 @@ enum Match {
                 parts.append(String(arg[arg.index(after: equals)...]))
                 continue
             }
-            if arg.contains(" ") { parts.append(arg) }
+            if arg.contains(Character(" ")) { parts.append(arg) }
         }
         if let stdin = invocation.stdinText { parts.append(stdin) }
         return parts.joined(separator: ";\n")

@@ -81,8 +81,8 @@ struct RemoveFlags {
             if arg == "--recursive" { recursive = true; long = true }
             else if arg == "--force" { force = true }
             else if arg.hasPrefix("-"), !arg.hasPrefix("--") {
-                if arg.contains("r") || arg.contains("R") { recursive = true }
-                if arg.contains("f") { force = true }
+                if arg.contains(Character("r")) || arg.contains(Character("R")) { recursive = true }
+                if arg.contains(Character("f")) { force = true }
             }
         }
     }
@@ -132,7 +132,7 @@ enum Paths {
         for home in ["$HOME", "${HOME}"] where text.hasPrefix(home) {
             return normalized(String(text.dropFirst(home.count))) == "/" || text.count == home.count
         }
-        if word.hasExpansion, text.contains("$") { return false }
+        if word.hasExpansion, text.contains(Character("$")) { return false }
         let path = normalized(text)
         if path == "/" || path == ".." || path.hasPrefix("../") { return true }
         if systemDirectories.contains(path) { return true }
@@ -144,7 +144,7 @@ enum Paths {
     /// A relative path that stays inside the working directory (the workspace, for agents).
     static func isInsideWorkspace(_ word: ShellWord) -> Bool {
         let text = word.text
-        if text.hasPrefix("/") || text.hasPrefix("~") || (word.hasExpansion && text.contains("$")) { return false }
+        if text.hasPrefix("/") || text.hasPrefix("~") || (word.hasExpansion && text.contains(Character("$"))) { return false }
         let path = normalized(text)
         return path != ".." && !path.hasPrefix("../")
     }
@@ -153,7 +153,9 @@ enum Paths {
     /// leading `$TMPDIR`, no glob before the last part, and no symbolic link made in the same line.
     static func isTemporary(_ word: ShellWord, exemptions: Bool) -> Bool {
         guard exemptions else { return false }
-        let path = word.text.replacingOccurrences(of: "//", with: "/")
+        var bytes: [UInt8] = []
+        for byte in word.text.utf8 where !(byte == UInt8(ascii: "/") && bytes.last == UInt8(ascii: "/")) { bytes.append(byte) }
+        let path = String(decoding: bytes, as: UTF8.self)
         let prefixes = ["/tmp/", "/var/tmp/", "/dev/shm/", "$TMPDIR/", "${TMPDIR}/"]
         var rest: Substring?
         for prefix in prefixes where path.hasPrefix(prefix) {
@@ -165,7 +167,7 @@ enum Paths {
             if after.hasPrefix("/") { rest = after.dropFirst() }
         }
         guard let rest, !rest.isEmpty else { return false }
-        if rest.contains("$") || rest.contains("`") { return false }
+        if rest.contains(Character("$")) || rest.contains(Character("`")) { return false }
         let parts = rest.split(separator: "/")
         if parts.contains("..") || parts.allSatisfy({ $0 == "." }) { return false }
         if parts.dropLast().contains(where: { $0.contains(where: { "*?[".contains($0) }) }) { return false }

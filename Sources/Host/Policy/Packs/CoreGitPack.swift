@@ -83,7 +83,7 @@ extension PolicyPack {
             PolicyRule(name: "branch-force-delete", severity: .medium, reason: "git branch -D deletes a branch even if it is not merged",
                        alternative: "git branch -d, which refuses unmerged branches") {
                 guard let sub = Match.gitSubcommand($0), sub.name == "branch" else { return false }
-                if sub.rest.contains("-D") || sub.rest.contains(where: { $0.hasPrefix("-") && !$0.hasPrefix("--") && $0.contains("D") }) { return true }
+                if sub.rest.contains("-D") || sub.rest.contains(where: { $0.hasPrefix("-") && !$0.hasPrefix("--") && $0.contains(Character("D")) }) { return true }
                 return $0.hasFlag(short: "d", long: ["--delete"], in: sub.rest) && $0.hasFlag(short: "f", long: ["--force"], in: sub.rest)
             },
             PolicyRule(name: "filter-branch", severity: .high, reason: "git filter-branch rewrites history", alternative: "Work on a clone") {

@@ -1,0 +1,145 @@
+import Foundation
+import Host
+import TOMLKit
+
+/// The guard as agents meet it: the mean over the whole development corpus (and the same cases
+/// through the Python guard claude-safety-guard, when it is installed, for the ratio), the cost of
+/// `flywheel dcg check --stdin --jsonl` per line beyond the check, and `flywheel dcg hook` as a whole
+/// process. Run from a release build: `swift run -c release FlywheelBenchmarks guard`.
+enum GuardBenchmarks {
+    static var corpusDirectory: URL {
+        BenchmarkSupport.repositoryRoot.appendingPathComponent("Tests/PolicyTests/Fixtures/dcg-corpus")
+    }
+
+    /// Every command of the corpus, in file order.
+    static func corpusCommands() throws -> [String] {
+        var commands: [String] = []
+        let files = FileManager.default.enumerator(at: corpusDirectory, includingPropertiesForKeys: nil)?
+            .compactMap { $0 as? URL }.filter { $0.pathExtension == "toml" }.sorted { $0.path < $1.path } ?? []
+        for file in files {
+            let table = try TOMLTable(string: String(contentsOf: file, encoding: .utf8))
+            for item in table["case"]?.array ?? TOMLArray() {
+                if let command = item.table?["command"]?.string { commands.append(command) }
+            }
+        }
+        return commands
+    }
+
+    static func run() throws {
+        print("== command guard as agents meet it")
+        let commands = try corpusCommands()
+        let policy = CommandPolicy()
+        // Mean over the whole corpus: every case once per round, 200 rounds.
+        var sink = 0
+        for command in commands { sink &+= policy.evaluate(command).matches.count }
+        let rounds = 200
+        let start = BenchmarkSupport.now()
+        for _ in 0..<rounds {
+            for command in commands { sink &+= policy.evaluate(command).matches.count }
+        }
+        let mean = Double(BenchmarkSupport.now() - start) / Double(rounds * commands.count)
+        BenchmarkSupport.figure("mean over the dev corpus (\(commands.count) cases)", BenchmarkSupport.format(nanoseconds: mean), target: "<= 3 µs")
+        if let python = try pythonGuardMean(commands) {
+            BenchmarkSupport.figure("claude-safety-guard (Python) on the same cases", BenchmarkSupport.format(nanoseconds: python),
+                                    target: "ratio \(String(format: "%.0f", python / mean))x slower than ours")
+        } else {
+            print("   (claude-safety-guard is not installed: pip install claude-safety-guard for the ratio)")
+        }
+        let worst = commands.map { command -> (Double, String) in
+            let begin = BenchmarkSupport.now()
+            for _ in 0..<20 { sink &+= policy.evaluate(command).matches.count }
+            return (Double(BenchmarkSupport.now() - begin) / 20, command)
+        }.sorted { $0.0 > $1.0 }.prefix(3)
+        for (time, command) in worst {
+            BenchmarkSupport.figure("slowest: \(command.prefix(50).replacingOccurrences(of: "\n", with: "⏎"))", BenchmarkSupport.format(nanoseconds: time))
+        }
+
+        let flywheel = BenchmarkSupport.repositoryRoot.appendingPathComponent(".build/release/flywheel")
+        guard FileManager.default.isExecutableFile(atPath: flywheel.path) else {
+            print("   (build the gateway first for the process figures: swift build -c release in the repository)")
+            return
+        }
+        try jsonlOverhead(flywheel, policy: policy)
+        try hookProcess(flywheel)
+        if sink < 0 { print(sink) }
+    }
+
+    /// The Python guard's mean per case, measured in its own process on the same commands.
+    static func pythonGuardMean(_ commands: [String]) throws -> Double? {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("flywheel-corpus-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try JSONSerialization.data(withJSONObject: commands).write(to: file)
+        let script = """
+            import json, sys, time
+            try:
+                from claude_safety_guard import evaluate
+            except ImportError:
+                print("missing"); sys.exit(0)
+            commands = json.load(open(sys.argv[1]))
+            for c in commands: evaluate(c)
+            rounds = 20
+            start = time.perf_counter_ns()
+            for _ in range(rounds):
+                for c in commands: evaluate(c)
+            print((time.perf_counter_ns() - start) / (rounds * len(commands)))
+            """
+        let output = try capture(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", script, file.path], input: nil)
+        return Double(output.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// `dcg check --stdin --jsonl` on 70,000 lines: its time per line, less the check itself.
+    static func jsonlOverhead(_ flywheel: URL, policy: CommandPolicy) throws {
+        let command = "ls -la /tmp"
+        let lines = 70_000
+        let input = String(repeating: #"{"command":"ls -la /tmp"}"# + "\n", count: lines)
+        var checks = 0
+        let checkStart = BenchmarkSupport.now()
+        for _ in 0..<lines { checks &+= policy.evaluate(command).matches.count }
+        let perCheck = Double(BenchmarkSupport.now() - checkStart) / Double(lines)
+        var runs: [Double] = []
+        for _ in 0..<3 {
+            let start = BenchmarkSupport.now()
+            _ = try capture(flywheel, ["dcg", "check", "--stdin", "--jsonl"], input: input)
+            runs.append(Double(BenchmarkSupport.now() - start))
+        }
+        let wall = runs.sorted()[1]
+        let overhead = wall / Double(lines) - perCheck
+        BenchmarkSupport.figure("dcg check --stdin --jsonl, \(lines) lines", String(format: "%.2f s, %@ per line beyond the check", wall / 1e9,
+                                BenchmarkSupport.format(nanoseconds: overhead)), target: "<= 3 µs per line")
+        if checks < 0 { print(checks) }
+    }
+
+    /// `flywheel dcg hook` started for one Bash call, as Claude Code starts it before every tool call.
+    static func hookProcess(_ flywheel: URL) throws {
+        let call = #"{"tool_name":"Bash","tool_input":{"command":"git status"}}"#
+        var samples: [Double] = []
+        for _ in 0..<5 { _ = try capture(flywheel, ["dcg", "hook"], input: call) }
+        for _ in 0..<40 {
+            let start = BenchmarkSupport.now()
+            _ = try capture(flywheel, ["dcg", "hook"], input: call)
+            samples.append(Double(BenchmarkSupport.now() - start))
+        }
+        samples.sort()
+        BenchmarkSupport.figure("dcg hook, whole process (\(flywheel.lastPathComponent))",
+                                "median \(BenchmarkSupport.format(nanoseconds: samples[samples.count / 2]))", target: "<= 8 ms")
+    }
+
+    static func capture(_ executable: URL, _ arguments: [String], input: String?) throws -> String {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let output = Pipe(), stdin = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = stdin
+        try process.run()
+        let writer = Thread {
+            if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+            try? stdin.fileHandleForWriting.close()
+        }
+        writer.start()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
