@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "flywheel", targets: ["flywheel"]),
+        .executable(name: "flywheel-guard", targets: ["flywheel-guard"]),
         .library(name: "Host", targets: ["Host"]),
         .library(name: "PluginABI", targets: ["PluginABI"]),
         .library(name: "PluginKit", targets: ["PluginKit"]),
@@ -29,10 +30,31 @@ let package = Package(
         // Helpers for writing a driver in Swift on top of the C ABI.
         .target(name: "PluginKit", dependencies: ["PluginABI"], path: "Sources/PluginKit"),
         // The host as a library: plugin loading, policy, store, sessions, accounts.
+        // The command guard: pure (no store, no plugins), so the hook executable can link it alone.
+        .target(
+            name: "Guard",
+            dependencies: [.product(name: "TOMLKit", package: "TOMLKit")],
+            path: "Sources/Guard"
+        ),
+        // The guard alone, for the Claude Code hook (a process per tool call): the Swift runtime
+        // linked statically, nothing of the host, so it starts in a few milliseconds.
+        .executableTarget(
+            name: "flywheel-guard",
+            dependencies: ["Guard"],
+            path: "Sources/flywheel-guard",
+            linkerSettings: [.unsafeFlags([
+                "-static-stdlib",
+                // Foundation's static archives, which a module built for dynamic linking does not name.
+                "-Xlinker", "--start-group", "-lFoundation", "-lFoundationInternationalization", "-lFoundationEssentials",
+                "-lCoreFoundation", "-l_FoundationICU", "-l_FoundationCShims", "-l_FoundationCollections", "-lswiftSynchronization",
+                "-lswiftDispatch", "-ldispatch", "-lBlocksRuntime", "-Xlinker", "--end-group",
+            ])]
+        ),
         .target(
             name: "Host",
             dependencies: [
                 "PluginABI",
+                "Guard",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Crypto", package: "swift-crypto"),

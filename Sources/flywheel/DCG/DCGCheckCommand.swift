@@ -35,32 +35,80 @@ struct DCGCheckCommand: ParsableCommand {
     func run() throws {
         let policy = try self.policy.makePolicy()
         if stdin {
-            var allowed = true
-            while let line = readLine(strippingNewline: true) {
-                if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
-                let command: String
-                if jsonl {
-                    guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                          let text = object["command"] as? String else {
-                        allowed = false
-                        print(#"{"decision":"deny","reason":"each line must be a JSON object with a string \"command\"","rule_id":"dcg:invalid-input","source":"limit"}"#)
-                        continue
-                    }
-                    command = text
-                } else {
-                    command = line
-                }
-                let decision = policy.evaluate(command)
-                allowed = allowed && decision.verdict.permitsRunning
-                print(jsonl || json ? DecisionJSON(command: command, decision: decision).line : Self.summary(decision))
-                FileHandle.standardOutput.synchronizeFile()
-            }
-            if !allowed { throw ExitCode(1) }
+            if !Self.checkLines(policy: policy, jsonl: jsonl, json: json) { throw ExitCode(1) }
             return
         }
         let decision = policy.evaluate(command ?? "")
-        print(json ? DecisionJSON(command: command ?? "", decision: decision).line : Self.summary(decision))
+        if json {
+            var line: [UInt8] = []
+            DecisionLines.append(command ?? "", decision, to: &line)
+            FileHandle.standardOutput.write(Data(line))
+        } else {
+            print(Self.summary(decision))
+        }
         if !decision.verdict.permitsRunning { throw ExitCode(1) }
+    }
+
+    /// Reads standard input in chunks and answers every complete line of a chunk with one write,
+    /// so answers stream to a client that waits for each, and batches cost one write per chunk.
+    /// Returns whether every command was allowed.
+    static func checkLines(policy: CommandPolicy, jsonl: Bool, json: Bool) -> Bool {
+        var allowed = true
+        var pending: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        var output: [UInt8] = []
+        func answer(_ line: ArraySlice<UInt8>) {
+            var line = line
+            if line.last == 13 { line = line.dropLast() }
+            guard line.contains(where: { $0 != 0x20 && $0 != 0x09 }) else { return }
+            let command: String
+            if jsonl {
+                guard let text = DecisionLines.command(in: line) else {
+                    allowed = false
+                    output.append(contentsOf: DecisionLines.invalidLine)
+                    return
+                }
+                command = text
+            } else {
+                command = String(decoding: line, as: UTF8.self)
+            }
+            let decision = policy.evaluate(command)
+            allowed = allowed && decision.verdict.permitsRunning
+            if jsonl || json {
+                DecisionLines.append(command, decision, to: &output)
+            } else {
+                output.append(contentsOf: summary(decision).utf8)
+                output.append(10)
+            }
+        }
+        func flush() {
+            var written = 0
+            while written < output.count {
+                let count = output[written...].withUnsafeBytes { Glibc.write(1, $0.baseAddress, $0.count) }
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                written += count
+            }
+            output.removeAll(keepingCapacity: true)
+        }
+        while true {
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(0, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { break }
+            pending.append(contentsOf: buffer[0..<count])
+            var start = 0
+            while let newline = pending[start...].firstIndex(of: 10) {
+                answer(pending[start..<newline])
+                start = newline + 1
+            }
+            pending.removeFirst(start)
+            flush()
+        }
+        if !pending.isEmpty { answer(pending[...]) }
+        flush()
+        return allowed
     }
 
     static func summary(_ decision: PolicyDecision) -> String {

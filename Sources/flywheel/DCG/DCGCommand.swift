@@ -37,33 +37,6 @@ struct PolicyOptions: ParsableArguments {
 
 /// Finds and reads the policy configuration at the command line's edge.
 enum PolicyFiles {
-    /// The policy for `dcg hook`, from places only the operator controls: `--config` or
-    /// `FLYWHEEL_DCG_CONFIG` (absolute paths), else `/etc/flywheel/policy.toml` or
-    /// `/etc/flywheel/flywheel.toml`, else the user's `~/.config/flywheel/policy.toml`, else the
-    /// defaults. Never the working directory, which the agent being guarded can write.
-    static func loadForHook(explicit: String?, environment: [String: String]) throws -> PolicyConfiguration {
-        if let path = explicit ?? environment["FLYWHEEL_DCG_CONFIG"] {
-            guard path.hasPrefix("/") else {
-                throw ValidationError("the hook's policy file must be given by absolute path, not '\(path)' (a relative path would be read from the agent's working directory)")
-            }
-            guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("\(path): no such file") }
-            return try read(URL(fileURLWithPath: path))
-        }
-        let configHome = environment["XDG_CONFIG_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil }
-            ?? environment["HOME"].map { $0 + "/.config" }
-        let candidates = ["/etc/flywheel/policy.toml", "/etc/flywheel/flywheel.toml"]
-            + (configHome.map { ["\($0)/flywheel/policy.toml", "\($0)/flywheel/flywheel.toml"] } ?? [])
-        guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else { return .default }
-        return try read(URL(fileURLWithPath: found))
-    }
-
-    private static func read(_ file: URL) throws -> PolicyConfiguration {
-        do {
-            return try PolicyConfiguration.load(contentsOf: file)
-        } catch {
-            throw ValidationError(error.description)
-        }
-    }
 
     static func load(explicit: String?, pluginsDirectory: String = "plugins.d") throws -> PolicyConfiguration {
         let fileManager = FileManager.default
@@ -83,38 +56,5 @@ enum PolicyFiles {
         } catch {
             throw ValidationError(error.description)
         }
-    }
-}
-
-/// One decision as a JSON line.
-struct DecisionJSON: Encodable {
-    var command: String
-    var decision: PolicyDecision
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(command, forKey: .command)
-        try container.encode(decision.verdict.rawValue, forKey: .decision)
-        try container.encode(decision.ruleID, forKey: .ruleID)
-        try container.encode(decision.packID, forKey: .packID)
-        try container.encode(decision.severity?.rawValue, forKey: .severity)
-        try container.encode(decision.reason, forKey: .reason)
-        try container.encode(decision.matched, forKey: .matched)
-        try container.encode(decision.alternative, forKey: .alternative)
-        try container.encode(decision.source, forKey: .source)
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case command, decision, ruleID = "rule_id", packID = "pack_id", severity, reason, matched, alternative, source
-    }
-
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-
-    var line: String {
-        (try? String(decoding: Self.encoder.encode(self), as: UTF8.self)) ?? #"{"decision":"deny","reason":"encoding failed"}"#
     }
 }

@@ -2,8 +2,8 @@
 ///
 /// TOMLKit reports positions only for syntax errors; for errors about a parsed value we look the key
 /// up in the source instead. The first line that assigns the key (or opens a table of that name) wins.
-enum TOMLLines {
-    static func line(ofKey key: String, in text: String) -> Int? {
+package enum TOMLLines {
+    package static func line(ofKey key: String, in text: String) -> Int? {
         var number = 0
         for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
             number += 1

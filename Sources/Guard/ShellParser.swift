@@ -4,7 +4,7 @@
 /// `|`, `&`, newlines and parentheses; removes quotes; finds commands inside `$(…)`, backticks and
 /// process substitutions; and attaches heredoc bodies and here-strings to their commands. It never
 /// fails: unterminated quotes and heredocs run to the end of the input, as far as the guard cares.
-struct ShellParser {
+package struct ShellParser {
     static let maxDepth = 32
     static let maxCommands = 20_000
 
@@ -661,7 +661,7 @@ struct ShellParser {
         byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\n")
     }
 
-    static func isNameStart(_ byte: UInt8) -> Bool {
+    package static func isNameStart(_ byte: UInt8) -> Bool {
         (65...90).contains(byte) || (97...122).contains(byte) || byte == UInt8(ascii: "_")
     }
 
@@ -676,7 +676,7 @@ struct ShellParser {
 }
 
 extension String {
-    var trimmingShellSpace: String {
+    package var trimmingShellSpace: String {
         let scalars = unicodeScalars
         guard let first = scalars.firstIndex(where: { !" \t\r\n".unicodeScalars.contains($0) }) else { return "" }
         let last = scalars.lastIndex(where: { !" \t\r\n".unicodeScalars.contains($0) })!

@@ -1,0 +1,86 @@
+import Foundation
+
+/// A Claude Code `PreToolUse` hook call answered by the guard: what `flywheel dcg hook` and the
+/// lean `flywheel-guard hook` executable both do.
+///
+/// Protocol: the hook JSON arrives on stdin. For a Bash tool call that the policy allows (or only
+/// warns or logs about) the answer is no output and exit 0. For a denied one it is a
+/// `hookSpecificOutput` with `permissionDecision: "deny"` and the reason; for one an operator's mode
+/// holds for approval, `permissionDecision: "ask"`; what the guard itself could not resolve is
+/// denied, since no operator is there to approve it. Other tools are not the guard's to judge.
+///
+/// Fail-safe: input that cannot be read as a hook call, and a policy file that cannot be read or
+/// parsed, are refused with a message on stderr and exit status 2, which Claude Code treats as a
+/// block (any other failure status would let the call through).
+///
+/// The policy comes only from places the operator controls (`--config` or `FLYWHEEL_DCG_CONFIG` by
+/// absolute path, `/etc/flywheel`, the user's `~/.config/flywheel`), never from the working
+/// directory: an agent that wrote `./flywheel.toml` could otherwise switch the guard off itself.
+public enum GuardHook {
+    public struct Answer: Sendable, Equatable {
+        public var status: Int32
+        /// For standard output (a JSON line), if anything.
+        public var output: String?
+        /// For standard error, if anything.
+        public var error: String?
+    }
+
+    public static func answer(input: some Collection<UInt8>, explicitConfig: String?, environment: [String: String]) -> Answer {
+        let configuration: PolicyConfiguration
+        do {
+            configuration = try policyConfiguration(explicit: explicitConfig, environment: environment)
+        } catch {
+            return refuse("cannot use the policy (\(error)); refusing the tool call")
+        }
+        guard let object = GuardJSON.parse(input), case .object = object else {
+            return refuse("the input is not a JSON object; refusing the tool call")
+        }
+        guard let tool = object["tool_name"]?.stringValue else {
+            return refuse("the input has no string tool_name; refusing the tool call")
+        }
+        guard tool == "Bash" else { return Answer(status: 0) }
+        guard let command = object["tool_input"]?["command"]?.stringValue else {
+            return refuse("a Bash call without a string tool_input.command; refusing the tool call")
+        }
+        let decision = CommandPolicy(configuration: configuration).evaluate(command)
+        switch decision.verdict {
+        case .allow, .warn, .log:
+            return Answer(status: 0)
+        case .deny, .ask:
+            let unresolved = decision.verdict == .ask && decision.source == "unresolved"
+            var reason = "Destructive Command Guard: \(unresolved ? "held, and there is no operator to approve it here: " : "")\(decision.reason ?? "not allowed")"
+            if let rule = decision.ruleID { reason += " [\(rule)]" }
+            if let alternative = decision.alternative { reason += ". Instead: \(alternative)" }
+            var output = Array(#"{"hookSpecificOutput":{"hookEventName":"PreToolUse","permissionDecision":"#.utf8)
+            GuardJSON.appendString(decision.verdict == .deny || unresolved ? "deny" : "ask", to: &output)
+            output.append(contentsOf: #","permissionDecisionReason":"#.utf8)
+            GuardJSON.appendString(reason, to: &output)
+            output.append(contentsOf: "}}".utf8)
+            return Answer(status: 0, output: String(decoding: output, as: UTF8.self))
+        }
+    }
+
+    static func refuse(_ message: String) -> Answer {
+        Answer(status: 2, error: "flywheel dcg hook: \(message)")
+    }
+
+    /// The hook's policy: `explicit` or `FLYWHEEL_DCG_CONFIG` (absolute paths), else
+    /// `/etc/flywheel/policy.toml` or `/etc/flywheel/flywheel.toml`, else the user's
+    /// `~/.config/flywheel/policy.toml` or `flywheel.toml`, else the defaults. Never the working
+    /// directory, which the agent being guarded can write.
+    public static func policyConfiguration(explicit: String?, environment: [String: String]) throws(ConfigurationError) -> PolicyConfiguration {
+        if let path = explicit ?? environment["FLYWHEEL_DCG_CONFIG"] {
+            guard path.hasPrefix("/") else {
+                throw ConfigurationError(file: path, reason: "the hook's policy file must be given by absolute path (a relative path would be read from the agent's working directory)")
+            }
+            guard access(path, F_OK) == 0 else { throw ConfigurationError(file: path, reason: "no such file") }
+            return try PolicyConfiguration.load(contentsOf: URL(fileURLWithPath: path))
+        }
+        let configHome = environment["XDG_CONFIG_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil }
+            ?? environment["HOME"].map { $0 + "/.config" }
+        let candidates = ["/etc/flywheel/policy.toml", "/etc/flywheel/flywheel.toml"]
+            + (configHome.map { ["\($0)/flywheel/policy.toml", "\($0)/flywheel/flywheel.toml"] } ?? [])
+        guard let found = candidates.first(where: { access($0, F_OK) == 0 }) else { return .default }
+        return try PolicyConfiguration.load(contentsOf: URL(fileURLWithPath: found))
+    }
+}
