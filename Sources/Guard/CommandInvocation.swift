@@ -31,11 +31,19 @@ struct CommandInvocation: Sendable {
             operands.append(word)
         }
         self.operands = operands
+        // Every git rule asks for the subcommand: worked out once.
+        gitSubcommand = name == "git" ? Self.subcommand(of: args, skipping: Match.gitGlobalOptions) : nil
     }
+
+    /// For `git`, the subcommand after the global options, and the arguments after it.
+    let gitSubcommand: (name: String, rest: ArraySlice<String>)?
 
     /// The first argument that is not an option, and the arguments after it.
     func subcommand(skipping optionsWithValues: Set<String> = []) -> (name: String, rest: ArraySlice<String>)? {
-        let all = args
+        Self.subcommand(of: args, skipping: optionsWithValues)
+    }
+
+    static func subcommand(of all: [String], skipping optionsWithValues: Set<String>) -> (name: String, rest: ArraySlice<String>)? {
         var index = 0
         while index < all.count {
             let arg = all[index]

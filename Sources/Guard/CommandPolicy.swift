@@ -17,6 +17,8 @@ public struct CommandPolicy: Sendable {
     let anyCommandPacks: [PolicyPack]
     let codePacks: [ScriptLanguage: PolicyPack]
     let keywords: Set<String>
+    /// The keywords' FNV-1a hashes, for the prefilter.
+    let keywordHashes: Set<UInt64>
     let normalizer: CommandNormalizer
     /// Programs a command word known only at run time is tried as.
     let candidatePrograms: [String]
@@ -39,6 +41,7 @@ public struct CommandPolicy: Sendable {
         var keywords = PolicyPackCatalog.wrapperKeywords.union(EnvironmentRules.names)
         for pack in packs { keywords.formUnion(pack.keywords) }
         self.keywords = keywords
+        keywordHashes = Set(keywords.map(Self.fnv))
         let packPrograms = Set(packs.flatMap(\.commands))
         normalizer = CommandNormalizer(packPrograms: packPrograms)
         candidatePrograms = packPrograms.union(CommandNormalizer.shells).union(CommandNormalizer.interpreterNames)
@@ -97,27 +100,46 @@ public struct CommandPolicy: Sendable {
     /// non-ASCII character that could hide a word, and no word that names a command an enabled
     /// pack, a wrapper or an environment rule cares about.
     func mightMatter(_ command: String) -> Bool {
-        var word: [UInt8] = []
-        word.reserveCapacity(32)
-        func matters() -> Bool {
-            guard !word.isEmpty else { return false }
-            let token = String(decoding: word, as: UTF8.self)
-            return keywords.contains(token) || token.hasPrefix("LD_") || token.hasPrefix("GIT_")
-        }
-        for byte in command.utf8 {
+        // Tokens are hashed as they are read (FNV-1a), so no string is made for a word that names
+        // nothing the guard knows; a hash that matches is confirmed against the keyword itself.
+        let utf8 = command.utf8
+        var hash = Self.fnvOffset
+        var length = 0
+        var tokenStart = utf8.startIndex
+        var index = utf8.startIndex
+        while index != utf8.endIndex {
+            let byte = utf8[index]
             switch byte {
             case UInt8(ascii: "\""), UInt8(ascii: "'"), UInt8(ascii: "\\"), UInt8(ascii: "$"), UInt8(ascii: "`"), UInt8(ascii: "*"),
                 UInt8(ascii: "?"), UInt8(ascii: "["), UInt8(ascii: "{"), 0x80...0xFF:
                 return true
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
                 UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "+"):
-                word.append(byte)
+                if length == 0 { tokenStart = index }
+                length += 1
+                hash = (hash ^ UInt64(byte)) &* Self.fnvPrime
             default:
-                if matters() { return true }
-                word.removeAll(keepingCapacity: true)
+                if length > 0, tokenMatters(utf8[tokenStart..<index], hash: hash) { return true }
+                length = 0
+                hash = Self.fnvOffset
             }
+            index = utf8.index(after: index)
         }
-        return matters()
+        return length > 0 && tokenMatters(utf8[tokenStart..<index], hash: hash)
+    }
+
+    private func tokenMatters(_ token: Substring.UTF8View, hash: UInt64) -> Bool {
+        if token.count > 3, token.starts(with: "LD_".utf8) || token.starts(with: "GIT_".utf8) { return true }
+        return keywordHashes.contains(hash) && keywords.contains(String(Substring(token)))
+    }
+
+    static let fnvOffset: UInt64 = 0xcbf29ce484222325
+    static let fnvPrime: UInt64 = 0x100000001b3
+
+    static func fnv(_ text: String) -> UInt64 {
+        var hash = fnvOffset
+        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* fnvPrime }
+        return hash
     }
 
     /// Whether the line may make a symbolic link (`ln -s`, `cp -s`, `mount --bind`), judged

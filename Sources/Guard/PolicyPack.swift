@@ -74,7 +74,7 @@ public struct PolicyPackInfo: Sendable, Codable, Equatable {
 enum Match {
     /// `git`'s subcommand after its global options.
     static func gitSubcommand(_ invocation: CommandInvocation) -> (name: String, rest: ArraySlice<String>)? {
-        invocation.subcommand(skipping: gitGlobalOptions)
+        invocation.gitSubcommand
     }
 
     static let gitGlobalOptions: Set<String> = ["-C", "-c", "--git-dir", "--work-tree", "--namespace", "--exec-path", "--config-env"]

@@ -350,11 +350,10 @@ package struct ShellParser {
             case UInt8(ascii: "'"):
                 quoted = true
                 pos += 1
-                while pos < bytes.count, bytes[pos] != UInt8(ascii: "'") {
-                    text.append(bytes[pos])
-                    pos += 1
-                }
-                pos += 1
+                // The whole quoted run at once: long quoted arguments are common.
+                let close = bytes[pos...].firstIndex(of: UInt8(ascii: "'")) ?? bytes.count
+                text.append(contentsOf: bytes[pos..<close])
+                pos = close + 1
             case UInt8(ascii: "\""):
                 quoted = true
                 pos += 1
@@ -362,9 +361,11 @@ package struct ShellParser {
             case UInt8(ascii: "$"):
                 readDollar(into: &text, quoted: &quoted, expansion: &expansion, depth: depth)
             default:
-                text.append(byte)
-                unquoted.append(byte)
-                pos += 1
+                var end = pos + 1
+                while end < bytes.count, !ShellParser.special[Int(bytes[end])] { end += 1 }
+                text.append(contentsOf: bytes[pos..<end])
+                unquoted.append(contentsOf: bytes[pos..<end])
+                pos = end
             }
         }
         return finish()
@@ -412,11 +413,20 @@ package struct ShellParser {
                 appendBackticks(into: &text, depth: depth)
                 expansion = true
             default:
-                text.append(byte)
-                pos += 1
+                var end = pos + 1
+                while end < bytes.count, !ShellParser.doubleQuoteSpecial[Int(bytes[end])] { end += 1 }
+                text.append(contentsOf: bytes[pos..<end])
+                pos = end
             }
         }
     }
+
+    /// Bytes that mean something inside double quotes.
+    private static let doubleQuoteSpecial: [Bool] = {
+        var table = [Bool](repeating: false, count: 256)
+        for byte in "\"\\$`".utf8 { table[Int(byte)] = true }
+        return table
+    }()
 
     private mutating func readDollar(into text: inout [UInt8], quoted: inout Bool, expansion: inout Bool, depth: Int,
                                      inDoubleQuotes: Bool = false) {
