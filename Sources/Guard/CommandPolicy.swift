@@ -62,6 +62,9 @@ public struct CommandPolicy: Sendable {
         if command.utf8.count > Self.maxInputBytes {
             return PolicyDecision(matches: [limit("input-too-large", "The command is longer than \(Self.maxInputBytes) bytes", String(command.prefix(80)))])
         }
+        let text = LookAlikes.normalized(command)
+        // Most commands name nothing the guard knows: they are allowed before anything is set up.
+        if environment.isEmpty, configuration.blockRules.isEmpty, !mightMatter(text) { return .allow }
         var state = Evaluation(deadline: ContinuousClock.now + budget)
         for (name, value) in environment.sorted(by: { $0.key < $1.key }) {
             switch EnvironmentRules.check(name, value, workspace: workspace) {
@@ -73,7 +76,6 @@ public struct CommandPolicy: Sendable {
                     matched: "\(name)=\(value)", alternative: "Set the variable in the agent's [env], where an operator controls it", source: "limit"))
             }
         }
-        let text = LookAlikes.normalized(command)
         // Block rules also see the whole line (`curl … | sh`): being stricter than per-part matching
         // can only deny more. Allow rules never do: they excuse one part at a time.
         if let block = configuration.blockRules.first(where: { $0.matches([text.trimmingShellSpace], now: now) }) {

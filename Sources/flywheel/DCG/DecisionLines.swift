@@ -9,6 +9,14 @@ enum DecisionLines {
     /// The string `command` of a JSON object line; nil when the line is not valid JSON, not an
     /// object, or has no string `command`.
     static func command(in line: ArraySlice<UInt8>) -> String? {
+        // The usual line, `{"command":"…"}` with nothing to unescape, without building a document.
+        if line.count >= 14, line.starts(with: prefix), line.suffix(2).elementsEqual([UInt8(ascii: "\""), UInt8(ascii: "}")]) {
+            let text = line[(line.startIndex + prefix.count)..<(line.endIndex - 2)]
+            if !text.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 < 0x20 }),
+               let command = String(validating: text, as: UTF8.self) {
+                return command
+            }
+        }
         guard let object = GuardJSON.parse(line), case .object = object else { return nil }
         return object["command"]?.stringValue
     }
@@ -29,6 +37,8 @@ enum DecisionLines {
         }
         output.append(contentsOf: "}\n".utf8)
     }
+
+    private static let prefix = Array(#"{"command":""#.utf8)
 
     static let invalidLine = Array(#"{"decision":"deny","reason":"each line must be a JSON object with a string \"command\"","rule_id":"dcg:invalid-input","source":"limit"}"#.utf8) + [10]
 }
