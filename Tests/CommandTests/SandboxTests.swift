@@ -4,11 +4,11 @@ import HostTestSupport
 import Testing
 
 /// The bubblewrap sandbox beneath the guard, with the real `bwrap` (`.ci/run` installs it). The
-/// folders live under the build directory, not `/tmp`: a sandbox gives each command a private
-/// `/tmp`, so a write there would vanish rather than fail.
+/// folders live under `/var/tmp`, not `/tmp` (where the checkout itself may be): a sandbox gives
+/// each command a private `/tmp`, so a write there would vanish rather than fail.
 @Suite("command sandbox")
 struct SandboxTests {
-    static var scratch: URL { TestPaths.packageRoot.appendingPathComponent(".build/test-scratch") }
+    static var scratch: URL { URL(fileURLWithPath: "/var/tmp") }
 
     struct Layout {
         let root: TemporaryDirectory
