@@ -27,7 +27,7 @@ struct CommandInvocation: Sendable {
         for word in arguments {
             if afterDashes { operands.append(word); continue }
             if word.text == "--" { afterDashes = true; continue }
-            if word.text.hasPrefix("-"), word.text.count > 1 { continue }
+            if word.text.hasPrefix("-"), word.text.utf8.count > 1 { continue }
             operands.append(word)
         }
         self.operands = operands
@@ -63,7 +63,7 @@ struct CommandInvocation: Sendable {
             if arg.hasPrefix("--") {
                 let name = arg.split(separator: "=", maxSplits: 1).first.map(String.init) ?? arg
                 if long.contains(name) { return true }
-            } else if arg.hasPrefix("-"), arg.count > 1, let short, arg.dropFirst().allSatisfy(\.isLetter), arg.dropFirst().contains(short) {
+            } else if arg.hasPrefix("-"), arg.utf8.count > 1, let short, arg.dropFirst().allSatisfy(\.isLetter), arg.dropFirst().contains(short) {
                 return true
             }
         }

@@ -361,7 +361,7 @@ struct CommandNormalizer: Sendable {
                 }
                 continue
             }
-            if text.hasPrefix("-"), !text.hasPrefix("--"), text.count > 1 {
+            if text.hasPrefix("-"), !text.hasPrefix("--"), text.utf8.count > 1 {
                 let letters = Array(text.dropFirst())
                 // python -m runs a module: what follows is its arguments.
                 if language == .python, let module = letters.firstIndex(of: "m"), letters.firstIndex(where: codeLetters.contains).map({ $0 > module }) ?? true {
@@ -499,7 +499,7 @@ struct CommandNormalizer: Sendable {
     /// Drops options (and the values of those that take one) up to the first operand.
     private static func skipOptions(_ words: ArraySlice<ShellWord>, withValue: Set<String>) -> ArraySlice<ShellWord> {
         var remaining = words
-        while let word = remaining.first, word.text.hasPrefix("-"), word.text.count > 1 {
+        while let word = remaining.first, word.text.hasPrefix("-"), word.text.utf8.count > 1 {
             remaining = remaining.dropFirst()
             if word.text == "--" { break }
             if withValue.contains(word.text) { remaining = remaining.dropFirst() }
@@ -519,8 +519,9 @@ struct CommandNormalizer: Sendable {
     static func isAssignment(_ word: ShellWord) -> Bool { assignment(word) != nil }
 
     static func baseName(_ path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return path }
-        return String(path[path.index(after: slash)...])
+        let utf8 = path.utf8
+        guard let slash = utf8.lastIndex(of: UInt8(ascii: "/")) else { return path }
+        return String(Substring(utf8[utf8.index(after: slash)...]))
     }
 
     // MARK: Brace expansion

@@ -383,7 +383,7 @@ public struct CommandPolicy: Sendable {
 
     private func matches(for invocation: CommandInvocation) -> [PolicyMatch] {
         var found: [PolicyMatch] = []
-        for pack in (packsByCommand[invocation.name] ?? []) + anyCommandPacks {
+        for pack in [packsByCommand[invocation.name] ?? [], anyCommandPacks].joined() {
             if pack.safe.contains(where: { $0(invocation) }) { continue }
             for rule in pack.rules where rule.matches(invocation) {
                 found.append(match(id: pack.ruleID(rule.name), pack: pack.id, severity: rule.severity, reason: rule.reason,

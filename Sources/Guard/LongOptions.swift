@@ -8,7 +8,7 @@ enum LongOptions {
         for index in result.indices {
             let text = result[index].text
             if text == "--" { break }
-            guard text.hasPrefix("--"), text.count > 2 else { continue }
+            guard text.hasPrefix("--"), text.utf8.count > 2 else { continue }
             let equals = text.firstIndex(of: "=")
             let name = equals.map { String(text[..<$0]) } ?? text
             guard !options.contains(name) else { continue }

@@ -104,6 +104,10 @@ public struct PolicyDecision: Sendable, Codable, Equatable {
 
     /// The decision for a set of matches: the strictest decides; no match allows.
     init(matches: [PolicyMatch]) {
+        guard !matches.isEmpty else {
+            self = .allow
+            return
+        }
         let sorted = matches.enumerated().sorted { lhs, rhs in
             if lhs.element.verdict.strictness != rhs.element.verdict.strictness {
                 return lhs.element.verdict.strictness > rhs.element.verdict.strictness
