@@ -303,7 +303,7 @@ public struct CommandPolicy: Sendable {
         for (language, code) in normalized.code {
             let reading = InlineCode(code, language: language)
             if let pack = codePacks[language] {
-                for rule in pack.codeRules where rule.needles.contains(where: reading.outsideLiterals.contains) {
+                for rule in pack.codeRules where rule.needles.contains(where: reading.outsideLiterals.containsBytes) {
                     state.matches.append(match(id: pack.ruleID(rule.name), pack: pack.id, severity: rule.severity, reason: rule.reason,
                                                matched: command.source, alternative: rule.alternative))
                 }

@@ -156,23 +156,25 @@ struct InlineCode {
         }
         let words = Set(code.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "_" || $0 == "/") }).map(String.init))
         guard let module = modules.first(where: words.contains) else { return nil }
-        guard let form = dynamic.first(where: { code.contains($0) }) else { return nil }
+        guard let form = dynamic.first(where: { code.containsBytes($0) }) else { return nil }
         if language == .python, form == " as " {
             // `from os import system as s` hides the call; `import json as j` does not matter.
-            guard code.contains("import"), modules.contains(where: { code.contains("from \($0) import") || code.contains("import \($0) as") }) else {
+            guard code.containsBytes("import"),
+                  modules.contains(where: { code.containsBytes("from \($0) import") || code.containsBytes("import \($0) as") }) else {
                 return nil
             }
         }
         if language == .node, form == "[" {
             // fs["rmSync"], cp[name]: a member chosen by a value.
-            guard modules.contains(where: { code.contains("\($0)[") }) || code.contains("]("), code.contains("require") || code.contains("import") else {
+            guard modules.contains(where: { code.containsBytes("\($0)[") }) || code.containsBytes("]("),
+                  code.containsBytes("require") || code.containsBytes("import") else {
                 return nil
             }
         }
         return "the code reaches \(module) through \(form.trimmingShellSpace), so what it calls cannot be read"
     }
 
-    private static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
+    static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
         guard let first = needle.first, needle.count <= haystack.count, start <= haystack.count - needle.count else { return nil }
         var index = start
         let last = haystack.count - needle.count
@@ -188,5 +190,13 @@ struct InlineCode {
             index += 1
         }
         return nil
+    }
+}
+
+extension String {
+    /// Whether `needle` occurs in the text, compared byte for byte (no Foundation, no locale).
+    func containsBytes(_ needle: String) -> Bool {
+        let haystack = Array(utf8)
+        return InlineCode.find(Array(needle.utf8), in: haystack, from: 0) != nil
     }
 }
