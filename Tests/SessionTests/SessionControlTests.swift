@@ -42,7 +42,8 @@ struct SessionControlTests {
         let harness = try await SessionHarness()
         defer { harness.remove() }
         let agent = try await harness.agent()
-        let session = try await harness.submit("events=300 rate=300", agent: agent)
+        // Three seconds of ticks: room for the pause to land mid-run even on a slow (sanitised) build.
+        let session = try await harness.submit("events=300 rate=100", agent: agent)
         try await harness.waitFor(session.id, "30 events") { $0.lastSeq > 30 }
         try await harness.sessions.pause(session.id)
         let paused = try await harness.waitForState(session.id, [.paused, .done, .failed])
