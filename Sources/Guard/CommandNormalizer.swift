@@ -509,11 +509,12 @@ struct CommandNormalizer: Sendable {
 
     /// `NAME=value` as a variable assignment.
     static func assignment(_ word: ShellWord) -> (name: String, value: String)? {
-        guard let equals = word.text.firstIndex(of: "="), equals != word.text.startIndex else { return nil }
-        let name = word.text[..<equals]
-        guard let first = name.utf8.first, ShellParser.isNameStart(first),
-              name.utf8.allSatisfy({ ShellParser.isNameStart($0) || (48...57).contains($0) }) else { return nil }
-        return (String(name), String(word.text[word.text.index(after: equals)...]))
+        let utf8 = word.text.utf8
+        guard let first = utf8.first, ShellParser.isNameStart(first) else { return nil }
+        var index = utf8.index(after: utf8.startIndex)
+        while index != utf8.endIndex, ShellParser.isNameStart(utf8[index]) || (48...57).contains(utf8[index]) { index = utf8.index(after: index) }
+        guard index != utf8.endIndex, utf8[index] == UInt8(ascii: "=") else { return nil }
+        return (String(Substring(utf8[..<index])), String(Substring(utf8[utf8.index(after: index)...])))
     }
 
     static func isAssignment(_ word: ShellWord) -> Bool { assignment(word) != nil }

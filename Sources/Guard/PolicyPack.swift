@@ -97,7 +97,12 @@ enum Match {
 
     static func has(_ invocation: CommandInvocation, _ options: String...) -> Bool {
         invocation.args.contains { arg in
-            options.contains(arg) || options.contains { $0.hasPrefix("--") && arg.hasPrefix($0 + "=") }
+            guard arg.hasPrefix("-") else { return false }
+            return options.contains { option in
+                // The option itself, or `--option=value`.
+                arg == option || (option.hasPrefix("--") && arg.hasPrefix(option)
+                    && arg.utf8.dropFirst(option.utf8.count).first == UInt8(ascii: "="))
+            }
         }
     }
 

@@ -16,7 +16,9 @@ enum PolicyBenchmarks {
             ("4 KB heredoc to cat (\(heredoc.utf8.count) bytes)", heredoc, "< 200 µs median"),
             ("4 KB heredoc to bash", heredoc.replacingOccurrences(of: "cat > notes.md", with: "bash"), "< 200 µs median"),
         ]
-        for (name, command, target) in cases {
+        // FLYWHEEL_BENCH_ONLY=text runs only the cases whose name contains it (for profiling one).
+        let only = ProcessInfo.processInfo.environment["FLYWHEEL_BENCH_ONLY"]
+        for (name, command, target) in cases where only.map(name.contains) ?? true {
             var samples: [UInt64] = []
             let scale = Int(ProcessInfo.processInfo.environment["FLYWHEEL_BENCH_SCALE"] ?? "") ?? 1
             let iterations = (command.utf8.count > 1000 ? 5_000 : 50_000) / max(1, scale)
