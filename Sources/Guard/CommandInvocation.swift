@@ -38,11 +38,8 @@ struct CommandInvocation: Sendable {
     /// For `git`, the subcommand after the global options, and the arguments after it.
     let gitSubcommand: (name: String, rest: ArraySlice<String>)?
 
-    /// The first argument that is not an option, and the arguments after it.
-    func subcommand(skipping optionsWithValues: Set<String> = []) -> (name: String, rest: ArraySlice<String>)? {
-        Self.subcommand(of: args, skipping: optionsWithValues)
-    }
-
+    /// The first argument that is not an option (skipping the values of `optionsWithValues`), and
+    /// the arguments after it.
     static func subcommand(of all: [String], skipping optionsWithValues: Set<String>) -> (name: String, rest: ArraySlice<String>)? {
         var index = 0
         while index < all.count {

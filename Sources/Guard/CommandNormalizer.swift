@@ -517,8 +517,6 @@ struct CommandNormalizer: Sendable {
         return (String(Substring(utf8[..<index])), String(Substring(utf8[utf8.index(after: index)...])))
     }
 
-    static func isAssignment(_ word: ShellWord) -> Bool { assignment(word) != nil }
-
     static func baseName(_ path: String) -> String {
         let utf8 = path.utf8
         guard let slash = utf8.lastIndex(of: UInt8(ascii: "/")) else { return path }
