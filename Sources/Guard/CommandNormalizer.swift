@@ -225,7 +225,7 @@ struct CommandNormalizer: Sendable {
         if let index = words.firstIndex(where: { !$0.isDynamic && !$0.text.hasPrefix("-") && programs.contains(Self.baseName($0.text)) }) {
             normalize(words: words[index...], command: command, into: &result, budget: budget)
         }
-        for word in words where word.text.contains(where: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == ";" }) {
+        for word in words where word.text.utf8.contains(where: { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == UInt8(ascii: ";") }) {
             var candidates = [Substring(word.text)]
             var text = Substring(word.text)
             while let equals = text.firstIndex(of: "=") {

@@ -151,14 +151,23 @@ public struct CommandPolicy: Sendable {
         let bytes = Array(text.utf8)
         var start = 0
         func check(_ word: ArraySlice<UInt8>) {
-            guard !word.isEmpty else { return }
+            guard let first = word.first else { return }
+            if first == UInt8(ascii: "-") {
+                // -s, -sf, --symbolic, --symbolic-link, --bind, --rbind
+                if word.count > 1, word[word.startIndex + 1] != UInt8(ascii: "-") {
+                    if word.contains(UInt8(ascii: "s")) { sawSymbolic = true }
+                } else if word.starts(with: Self.symbolicOption) || word.starts(with: Self.bindOption) || word.starts(with: Self.rbindOption) {
+                    sawSymbolic = true
+                }
+                return
+            }
+            // Only words ending in ln, cp or mount can name the programs.
+            guard let last = word.last, last == UInt8(ascii: "n") || last == UInt8(ascii: "p") || last == UInt8(ascii: "t") else { return }
             let name = word.lastIndex(of: UInt8(ascii: "/")).map { word[($0 + 1)...] } ?? word
-            if name.elementsEqual("ln".utf8) || name.elementsEqual("cp".utf8) || name.elementsEqual("mount".utf8) { sawLinker = true }
-            if name.elementsEqual("mount".utf8) || word.elementsEqual("--symbolic".utf8) || word.elementsEqual("--symbolic-link".utf8)
-                || word.elementsEqual("--bind".utf8) || word.elementsEqual("--rbind".utf8) {
-                sawSymbolic = true
-            } else if word.first == UInt8(ascii: "-"), word.count > 1, word[word.startIndex + 1] != UInt8(ascii: "-"),
-                      word.contains(UInt8(ascii: "s")) {
+            if name.elementsEqual(Self.ln) || name.elementsEqual(Self.cp) {
+                sawLinker = true
+            } else if name.elementsEqual(Self.mount) {
+                sawLinker = true
                 sawSymbolic = true
             }
         }
@@ -175,6 +184,9 @@ public struct CommandPolicy: Sendable {
         check(bytes[start...])
         return sawLinker && sawSymbolic
     }
+
+    private static let ln = Array("ln".utf8), cp = Array("cp".utf8), mount = Array("mount".utf8)
+    private static let symbolicOption = Array("--symbolic".utf8), bindOption = Array("--bind".utf8), rbindOption = Array("--rbind".utf8)
 
     // MARK: Judging
 

@@ -81,8 +81,8 @@ struct RemoveFlags {
             if arg == "--recursive" { recursive = true; long = true }
             else if arg == "--force" { force = true }
             else if arg.hasPrefix("-"), !arg.hasPrefix("--") {
-                if arg.contains(Character("r")) || arg.contains(Character("R")) { recursive = true }
-                if arg.contains(Character("f")) { force = true }
+                if arg.utf8.contains(UInt8(ascii: "r")) || arg.utf8.contains(UInt8(ascii: "R")) { recursive = true }
+                if arg.utf8.contains(UInt8(ascii: "f")) { force = true }
             }
         }
     }
@@ -125,6 +125,9 @@ enum Paths {
     /// working directory.
     static func isCritical(_ word: ShellWord) -> Bool {
         let text = word.text
+        // A plain relative name (`build`, `src/x`) stays in the workspace: nothing to work out.
+        guard let first = text.utf8.first, first == UInt8(ascii: "/") || first == UInt8(ascii: "~") || first == UInt8(ascii: "$")
+            || first == UInt8(ascii: ".") else { return false }
         if text.hasPrefix("~") {
             let rest = text.dropFirst().drop { $0 != "/" }
             return normalized(String(rest)).count <= 1 || rest.isEmpty
