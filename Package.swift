@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "flywheel", targets: ["flywheel"]),
         .executable(name: "flywheel-guard", targets: ["flywheel-guard"]),
         .library(name: "Host", targets: ["Host"]),
+        .library(name: "Guard", targets: ["Guard"]),
         .library(name: "PluginABI", targets: ["PluginABI"]),
         .library(name: "PluginKit", targets: ["PluginKit"]),
         // Agent drivers: loaded by the host with dlopen only, never linked into it.
@@ -68,6 +69,8 @@ let package = Package(
             name: "flywheel",
             dependencies: [
                 "Host",
+                // Named as well as re-exported by Host, so a change to the guard rebuilds this target.
+                "Guard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -80,7 +83,7 @@ let package = Package(
 
         .target(
             name: "HostTestSupport",
-            dependencies: ["Host", "PluginABI", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["Host", "Guard", "PluginABI", .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             path: "Tests/HostTestSupport"
         ),
@@ -91,33 +94,33 @@ let package = Package(
         ),
         .testTarget(
             name: "PolicyTests",
-            dependencies: ["Host", "HostTestSupport", .product(name: "TOMLKit", package: "TOMLKit")],
+            dependencies: ["Host", "Guard", "HostTestSupport", .product(name: "TOMLKit", package: "TOMLKit")],
             path: "Tests/PolicyTests",
             exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "StoreTests",
-            dependencies: ["Host", "HostTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Host", "Guard", "HostTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/StoreTests"
         ),
         .testTarget(
             name: "AccountTests",
-            dependencies: ["Host", "HostTestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Host", "Guard", "HostTestSupport", .product(name: "Crypto", package: "swift-crypto")],
             path: "Tests/AccountTests"
         ),
         .testTarget(
             name: "CommandTests",
-            dependencies: ["Host", "HostTestSupport"],
+            dependencies: ["Host", "Guard", "HostTestSupport"],
             path: "Tests/CommandTests"
         ),
         .testTarget(
             name: "SessionTests",
-            dependencies: ["Host", "HostTestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Host", "Guard", "HostTestSupport", .product(name: "Logging", package: "swift-log")],
             path: "Tests/SessionTests"
         ),
         .testTarget(
             name: "PluginLoadingTests",
-            dependencies: ["Host", "HostTestSupport", "PluginABI"],
+            dependencies: ["Host", "Guard", "HostTestSupport", "PluginABI"],
             path: "Tests/PluginLoadingTests"
         ),
     ]

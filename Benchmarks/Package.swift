@@ -15,6 +15,7 @@ let package = Package(
             name: "FlywheelBenchmarks",
             dependencies: [
                 .product(name: "Host", package: "flywheel"),
+                .product(name: "Guard", package: "flywheel"),
                 .product(name: "Logging", package: "swift-log"),
                 // Reads the command-guard corpus, which is TOML.
                 .product(name: "TOMLKit", package: "TOMLKit"),

@@ -26,8 +26,13 @@ struct CommandNormalizer: Sendable {
     /// Programs the enabled packs know: their arguments are theirs to judge.
     let packPrograms: Set<String>
 
-    init(packPrograms: Set<String>) {
+    /// Whether every program needs an invocation (some pack looks at any program, or operator
+    /// rules match whole invocations); otherwise only the programs packs know get one.
+    let everyInvocation: Bool
+
+    init(packPrograms: Set<String>, everyInvocation: Bool = true) {
         self.packPrograms = packPrograms
+        self.everyInvocation = everyInvocation
         programs = packPrograms.union(Self.shells).union(Self.wrapperNames).union(Self.interpreterNames)
     }
 
@@ -201,6 +206,14 @@ struct CommandNormalizer: Sendable {
 
     private func appendInvocation(name: String, rest: ArraySlice<ShellWord>, command: ShellCommand, into result: inout NormalizedCommand,
                                   budget: Int) {
+        guard everyInvocation || packPrograms.contains(name) else {
+            // No rule looks at this program: note its name, and follow what it may run.
+            result.otherPrograms.append(name)
+            if !Self.dataPrograms.contains(name) {
+                followCommands(in: rest, program: name, command: command, into: &result, budget: budget - 1)
+            }
+            return
+        }
         var arguments = Array(rest)
         if name == "git" {
             guard let rewritten = gitInvocation(arguments, command: command, into: &result, budget: budget) else { return }
@@ -638,6 +651,8 @@ struct NormalizedCommand: Sendable {
     var possibleScripts: [(program: String, script: String)] = []
     /// Programs named only at run time.
     var dynamicInvocations: [DynamicInvocation] = []
+    /// Programs that run but that no rule looks at (they get no invocation).
+    var otherPrograms: [String] = []
     /// Variables set for the program: `NAME=value cmd`, `env NAME=value cmd`.
     var assignments: [(name: String, value: String)] = []
 }

@@ -43,7 +43,8 @@ public struct CommandPolicy: Sendable {
         self.keywords = keywords
         keywordHashes = Set(keywords.map(Self.fnv))
         let packPrograms = Set(packs.flatMap(\.commands))
-        normalizer = CommandNormalizer(packPrograms: packPrograms)
+        normalizer = CommandNormalizer(packPrograms: packPrograms, everyInvocation: !anyCommandPacks.isEmpty
+            || !configuration.blockRules.isEmpty || !configuration.allowRules.isEmpty)
         candidatePrograms = packPrograms.union(CommandNormalizer.shells).union(CommandNormalizer.interpreterNames)
             .union(CommandNormalizer.wrapperNames.subtracting(CommandNormalizer.dataOnly)).sorted()
     }
@@ -300,7 +301,7 @@ public struct CommandPolicy: Sendable {
                                              reason: allow.reason, matched: command.source, alternative: nil, source: "override"))
             return
         }
-        let programs = normalized.invocations.map(\.name)
+        let programs = normalized.invocations.map(\.name) + normalized.otherPrograms
         let anyProgram = !normalized.dynamicInvocations.isEmpty || !normalized.shellScripts.isEmpty || !normalized.code.isEmpty
         for (name, value) in normalized.assignments where anyProgram || EnvironmentRules.matters(name, to: programs) {
             switch EnvironmentRules.check(name, value) {
