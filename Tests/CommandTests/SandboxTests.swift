@@ -116,6 +116,14 @@ struct SandboxTests {
         #expect(off.stdoutText.isEmpty)
     }
 
+    @Test("without bwrap the probe says so, and why, instead of failing commands later")
+    func probeWithoutBubblewrap() async {
+        let status = await Sandbox.probe(hiddenPaths: [], searchPath: "/nonexistent-flywheel-bin")
+        #expect(status == .unavailable(reason: "bwrap (Debian package bubblewrap) is not installed"))
+        #expect(status.sandbox == nil)
+        #expect(status.summary.hasPrefix("commands run unconfined: "))
+    }
+
     @Test("a timeout still kills everything the sandboxed command started")
     func timeoutKillsSandbox() async throws {
         let layout = try Layout()

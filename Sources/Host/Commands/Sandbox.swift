@@ -75,16 +75,26 @@ public struct Sandbox: Sendable, Equatable {
             .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             return .unavailable(reason: "bwrap (Debian package bubblewrap) is not installed")
         }
-        let version = await ProbeProcess.run(executable, ["--version"])
-        guard version.status == 0 else {
-            return .unavailable(reason: "\(executable) --version failed: \(version.output.trimmingShellSpace)")
+        // Both runs take the executor's own path, so the trial is the way agent commands will run.
+        let root = FileManager.default.temporaryDirectory
+        func probeRun(_ command: String, in sandbox: Sandbox?) async -> (ok: Bool, output: String) {
+            do {
+                let outcome = try await CommandExecutor(sandbox: sandbox).run(
+                    CommandRunRequest(command: command, workingDirectory: root, timeout: .seconds(10), outputLimit: 4096, network: false)) { _ in }
+                return (outcome.exitCode == 0, (outcome.stdoutText + outcome.stderrText).trimmingShellSpace)
+            } catch {
+                return (false, "\(error)")
+            }
         }
-        let sandbox = Sandbox(executable: executable, version: version.output.trimmingShellSpace,
+        let version = await probeRun("'\(executable)' --version", in: nil)
+        guard version.ok else {
+            return .unavailable(reason: "\(executable) --version failed: \(version.output)")
+        }
+        let sandbox = Sandbox(executable: executable, version: version.output,
                               hiddenPaths: hiddenPaths.map { $0.standardizedFileURL.path })
-        let root = FileManager.default.temporaryDirectory.path
-        let trial = await ProbeProcess.run(executable, sandbox.arguments(command: "exit 0", directory: root, writableRoot: root, network: false))
-        guard trial.status == 0 else {
-            return .unavailable(reason: "bwrap cannot create a sandbox here: \(trial.output.trimmingShellSpace)")
+        let trial = await probeRun("exit 0", in: sandbox)
+        guard trial.ok else {
+            return .unavailable(reason: "bwrap cannot create a sandbox here: \(trial.output)")
         }
         return .active(sandbox)
     }
@@ -116,32 +126,4 @@ public enum SandboxStatus: Sendable, Equatable {
 public struct SandboxUnavailable: Error, Sendable, CustomStringConvertible {
     public var reason: String
     public var description: String { "the sandbox is required ([sandbox] mode = \"required\") but unavailable: \(reason)" }
-}
-
-/// Runs a short-lived helper process to completion on a thread of its own, never on the
-/// cooperative pool.
-enum ProbeProcess {
-    static func run(_ executable: String, _ arguments: [String]) async -> (status: Int32, output: String) {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: executable)
-                process.arguments = arguments
-                process.environment = CommandExecutor.baseEnvironment
-                let pipe = Pipe()
-                process.standardOutput = pipe
-                process.standardError = pipe
-                process.standardInput = FileHandle.nullDevice
-                do {
-                    try process.run()
-                } catch {
-                    continuation.resume(returning: (-1, "\(error)"))
-                    return
-                }
-                let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                continuation.resume(returning: (process.terminationStatus, String(decoding: data.prefix(4096), as: UTF8.self)))
-            }
-        }
-    }
 }
