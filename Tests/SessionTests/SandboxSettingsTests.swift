@@ -23,6 +23,28 @@ struct SandboxSettingsTests {
         #expect(throws: ConfigurationError.self) { try GatewayConfiguration.load(contentsOf: badKey) }
     }
 
+    @Test("mode required refuses to run without a working sandbox, with the reason; auto runs unconfined; off never probes")
+    func requiredWithoutSandbox() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        var configuration = GatewayConfiguration(dataDirectory: folder.file("data"), pluginsDirectory: folder.file("plugins.d"))
+        try FileManager.default.createDirectory(at: folder.file("plugins.d"), withIntermediateDirectories: true)
+        let catalog = try PluginLoader(logger: .quiet).loadDirectory(folder.file("plugins.d"))
+        let nowhere = "/nonexistent-flywheel-bin"
+        configuration.sandbox.mode = .required
+        do {
+            _ = try await Gateway.sandboxStatus(configuration: configuration, catalog: catalog, logger: .quiet, searchPath: nowhere)
+            Issue.record("a required sandbox was reported available without bwrap")
+        } catch let error as SandboxUnavailable {
+            #expect(error.description == "the sandbox is required ([sandbox] mode = \"required\") but unavailable: bwrap (Debian package bubblewrap) is not installed")
+        }
+        configuration.sandbox.mode = .auto
+        #expect(try await Gateway.sandboxStatus(configuration: configuration, catalog: catalog, logger: .quiet, searchPath: nowhere)
+            == .unavailable(reason: "bwrap (Debian package bubblewrap) is not installed"))
+        configuration.sandbox.mode = .off
+        #expect(try await Gateway.sandboxStatus(configuration: configuration, catalog: catalog, logger: .quiet) == .disabled)
+    }
+
     @Test("an agent file's [sandbox] network is stored with the agent and survives a reopen")
     func agentNetwork() async throws {
         let folder = try TemporaryDirectory()

@@ -102,14 +102,15 @@ public final class Gateway: Sendable {
 
     /// Probes for bubblewrap as `[sandbox] mode` asks, and says in the log when commands will run
     /// unconfined. Throws ``SandboxUnavailable`` when the sandbox is required and cannot be had.
-    static func sandboxStatus(configuration: GatewayConfiguration, catalog: PluginCatalog, logger: Logger) async throws -> SandboxStatus {
+    @_spi(Testing) public static func sandboxStatus(configuration: GatewayConfiguration, catalog: PluginCatalog, logger: Logger,
+                                                    searchPath: String = "/usr/local/bin:/usr/bin:/bin") async throws -> SandboxStatus {
         guard configuration.sandbox.mode != .off else {
             logger.warning("agent commands run unconfined: [sandbox] mode = \"off\"")
             return .disabled
         }
         let hidden = [configuration.dataDirectory, configuration.pluginsDirectory] + (configuration.file.map { [$0] } ?? [])
             + catalog.entries.compactMap(\.libraryPath)
-        let status = await Sandbox.probe(hiddenPaths: hidden)
+        let status = await Sandbox.probe(hiddenPaths: hidden, searchPath: searchPath)
         switch status {
         case .active(let sandbox):
             logger.info("agent commands run in a bubblewrap sandbox", metadata: ["flywheel.sandbox.version": .string(sandbox.version)])
