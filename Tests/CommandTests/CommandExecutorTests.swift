@@ -110,10 +110,15 @@ struct CommandExecutorTests {
         let task = Task {
             try await executor.run(CommandRunRequest(command: "echo $$ > shell.pid; exec sleep 30", workingDirectory: url)) { _ in }
         }
-        try await Task.sleep(for: .milliseconds(500))
+        // Cancel once the command is surely running (it has written its pid), however slow the machine.
+        func writtenPID() -> Int32? {
+            (try? String(contentsOf: folder.file("shell.pid"), encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while writtenPID() == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         task.cancel()
         _ = try? await task.value
-        let pid = try #require(Int32(String(contentsOf: folder.file("shell.pid"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let pid = try #require(writtenPID())
         try await Task.sleep(for: .milliseconds(200))
         #expect(Self.isGone(pid))
     }
