@@ -1,7 +1,6 @@
 import Foundation
 import Host
 import HostTestSupport
-import Synchronization
 import Testing
 
 @Suite("sessions", .serialized)
@@ -11,7 +10,7 @@ struct SessionRunTests {
         let harness = try await SessionHarness()
         defer { harness.remove() }
         let agent = try await harness.agent()
-        let seen = Mutex<[EventRecord]>([])
+        let seen = TestLock<[EventRecord]>([])
         let subscription = harness.hub.subscribe()
         let store = harness.store
         let watcher = Task {
