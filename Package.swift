@@ -24,6 +24,14 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         // ServiceGroup: the long-running parts start together and shut down gracefully on signals.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // `flywheel serve`: the HTTP server (SwiftNIO underneath), and its test client on a real socket.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        // Bcrypt for passwords (only its HummingbirdBcrypt target is built into the host).
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        // Signed, short-lived access tokens (HS256 JWTs).
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.7.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
     ],
     targets: [
         // The one public C header third parties compile drivers against.
@@ -62,13 +70,30 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ],
             path: "Sources/Host"
+        ),
+        // The HTTP API on the host's services: routes, auth, errors. `flywheel serve` runs it.
+        .target(
+            name: "Server",
+            dependencies: [
+                "Host",
+                "Guard",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Server"
         ),
         .executableTarget(
             name: "flywheel",
             dependencies: [
                 "Host",
+                "Server",
                 // Named as well as re-exported by Host, so a change to the guard rebuilds this target.
                 "Guard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -117,6 +142,15 @@ let package = Package(
             name: "SessionTests",
             dependencies: ["Host", "Guard", "HostTestSupport", .product(name: "Logging", package: "swift-log")],
             path: "Tests/SessionTests"
+        ),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: ["Host", "Guard", "Server", "HostTestSupport",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "HummingbirdTesting", package: "hummingbird"),
+                           .product(name: "HTTPTypes", package: "swift-http-types"),
+                           .product(name: "Logging", package: "swift-log")],
+            path: "Tests/ServerTests"
         ),
         .testTarget(
             name: "PluginLoadingTests",

@@ -19,13 +19,21 @@ public final class SessionHarness: @unchecked Sendable {
 
     public static let secretKey = Data((0..<32).map { UInt8($0 * 7 % 256) }).base64EncodedString()
 
+    /// Passwords are hashed at bcrypt's lowest cost here: the tests are about behaviour, not work factors.
+    public static let testServerSettings: ServerSettings = {
+        var settings = ServerSettings()
+        settings.passwordCost = 4
+        return settings
+    }()
+
     public init(limits: GatewayConfiguration.Limits = .init(), policy: PolicyConfiguration = .default,
-                directory existing: TemporaryDirectory? = nil) async throws {
+                server: ServerSettings = SessionHarness.testServerSettings, directory existing: TemporaryDirectory? = nil) async throws {
         let directory = try existing ?? TemporaryDirectory("sessions")
         self.directory = directory
         try Self.writePlugins(into: directory)
         var configuration = GatewayConfiguration(dataDirectory: directory.file("data"), pluginsDirectory: directory.file("plugins.d"))
         configuration.limits = limits
+        configuration.server = server
         gateway = try await Gateway.open(configuration: configuration, policy: policy, environment: ["FLYWHEEL_SECRET_KEY": Self.secretKey],
                                          requireOwnership: true, logger: .quiet)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [.init(service: gateway.service()!)], logger: .quiet))

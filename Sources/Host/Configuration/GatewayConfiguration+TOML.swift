@@ -8,7 +8,7 @@ extension GatewayConfiguration {
         let reader = try TOMLReader.open(file)
         var configuration = GatewayConfiguration(file: file)
         let base = file.deletingLastPathComponent()
-        try reader.allowKeys(["data_directory", "plugins_directory", "limits", "accounts", "retention", "sandbox", "policy"])
+        try reader.allowKeys(["data_directory", "plugins_directory", "limits", "accounts", "retention", "sandbox", "server", "policy"])
         if let path = try reader.string("data_directory") { configuration.dataDirectory = resolve(path, against: base) }
         if let path = try reader.string("plugins_directory") { configuration.pluginsDirectory = resolve(path, against: base) }
         if let limits = try reader.table("limits") {
@@ -53,6 +53,24 @@ extension GatewayConfiguration {
                 configuration.sandbox.mode = value
             }
             if let network = try sandbox.bool("network") { configuration.sandbox.network = network }
+        }
+        if let server = try reader.table("server") {
+            try server.allowKeys(["host", "port", "access_token_seconds", "refresh_token_seconds", "max_body_bytes", "password_cost"])
+            if let host = try server.string("host") {
+                guard !host.isEmpty else { throw server.error("host", "must not be empty") }
+                configuration.server.host = host
+            }
+            if let port = try server.positiveInt("port") {
+                guard port <= 65535 else { throw server.error("port", "must be 1-65535") }
+                configuration.server.port = port
+            }
+            if let seconds = try server.positiveNumber("access_token_seconds") { configuration.server.accessTokenSeconds = seconds }
+            if let seconds = try server.positiveNumber("refresh_token_seconds") { configuration.server.refreshTokenSeconds = seconds }
+            if let bytes = try server.positiveInt("max_body_bytes") { configuration.server.maxBodyBytes = bytes }
+            if let cost = try server.positiveInt("password_cost") {
+                guard (4...31).contains(cost) else { throw server.error("password_cost", "must be 4-31") }
+                configuration.server.passwordCost = cost
+            }
         }
         return configuration
     }

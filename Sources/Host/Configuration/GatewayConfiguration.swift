@@ -15,6 +15,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var historyRetentionDays: Double?
     /// How agent commands are confined (`[sandbox]`).
     public var sandbox = SandboxSettings()
+    /// How `flywheel serve` listens and signs people in (`[server]`).
+    public var server = ServerSettings()
 
     public struct Limits: Sendable, Equatable {
         /// Sessions running at once across the gateway.

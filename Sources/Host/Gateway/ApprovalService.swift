@@ -15,6 +15,11 @@ public struct ApprovalService: Sendable {
         return try await store.pendingCommandDecisions(sessionID: sessionID)
     }
 
+    /// What the gateway's policy decides on a command, as it would for an agent's (nothing runs).
+    public func check(_ command: String) async -> PolicyDecision {
+        await gate.policy.decide(command)
+    }
+
     /// Lets a held command run, once.
     @discardableResult
     public func approve(_ id: String, by: String) async throws -> CommandDecisionRecord {

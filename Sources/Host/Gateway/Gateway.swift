@@ -22,6 +22,8 @@ public final class Gateway: Sendable {
     public let agents: AgentService
     public let plugins: PluginService
     public let accounts: AccountService
+    /// Users and their sign-ins, for the HTTP API.
+    public let people: PeopleService
     /// Whether this gateway's agent commands run sandboxed (always `.disabled` for a client, which
     /// runs none).
     public let sandbox: SandboxStatus
@@ -96,7 +98,8 @@ public final class Gateway: Sendable {
             events: EventService(store: store, hub: hub),
             approvals: ApprovalService(store: store, log: log, gate: gate, control: control),
             agents: AgentService(store: store, plugins: plugins),
-            plugins: plugins, accounts: AccountService(store: store, pool: accounts), sandbox: sandboxStatus, store: store, log: log,
+            plugins: plugins, accounts: AccountService(store: store, pool: accounts),
+            people: PeopleService(store: store, settings: configuration.server), sandbox: sandboxStatus, store: store, log: log,
             scheduler: scheduler, lock: lock, logger: logger)
     }
 
@@ -124,7 +127,8 @@ public final class Gateway: Sendable {
     }
 
     private init(configuration: GatewayConfiguration, role: Role, sessions: SessionService, events: EventService, approvals: ApprovalService,
-                 agents: AgentService, plugins: PluginService, accounts: AccountService, sandbox: SandboxStatus, store: SQLiteStore,
+                 agents: AgentService, plugins: PluginService, accounts: AccountService, people: PeopleService, sandbox: SandboxStatus,
+                 store: SQLiteStore,
                  log: SessionEventLog,
                  scheduler: SessionScheduler?, lock: HostLock?, logger: Logger) {
         self.configuration = configuration
@@ -135,6 +139,7 @@ public final class Gateway: Sendable {
         self.agents = agents
         self.plugins = plugins
         self.accounts = accounts
+        self.people = people
         self.sandbox = sandbox
         self.store = store
         self.log = log
@@ -142,6 +147,14 @@ public final class Gateway: Sendable {
         self.lock = lock
         self.logger = logger
     }
+
+    /// Raised by the gateway service once it has recovered what a previous host left running and
+    /// answers control requests: until then a server built on this gateway is not ready.
+    let readiness = ManagedAtomicFlag()
+
+    /// Whether the gateway is up: its store migrated and plugins loaded (both done by `open`), and
+    /// for an owner, recovery finished and the service running.
+    public var isReady: Bool { role == .client || readiness.isRaised }
 
     /// Whether the store could only be opened for reading.
     public var isReadOnly: Bool { store.isReadOnly }

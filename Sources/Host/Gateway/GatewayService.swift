@@ -19,6 +19,7 @@ public struct GatewayService: Service {
         let server = try ControlSocketServer(path: ControlSocket.path(in: gateway.configuration.dataDirectory),
                                              handler: ControlRequestHandler(gateway: gateway), logger: logger)
         defer { server.stop() }
+        _ = gateway.readiness.setOnce()
         let scheduler = self.scheduler
         let retention = gateway.configuration.historyRetentionDays.map { days in
             HistoryRetention(store: gateway.store, age: .milliseconds(Int64(days * 86_400_000)), logger: logger)

@@ -71,4 +71,9 @@ public struct InvalidRequest: Error, Sendable, Equatable, CustomStringConvertibl
     public var field: String
     public var reason: String
     public var description: String { "\(field) \(reason)" }
+
+    public init(field: String, reason: String) {
+        self.field = field
+        self.reason = reason
+    }
 }

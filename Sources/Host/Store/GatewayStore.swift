@@ -84,12 +84,31 @@ public protocol RetentionStore: Sendable {
 
 /// People who sign in to the HTTP API, their API keys and refresh tokens.
 public protocol PeopleStore: Sendable {
+    /// Fails with `conflict` when the email (compared case-insensitively) is taken.
     func createUser(_ user: UserRecord) async throws -> UserRecord
     func user(email: String) async throws -> UserRecord?
+    func user(id: String) async throws -> UserRecord?
+    /// Every user, oldest first.
+    func users() async throws -> [UserRecord]
     func createAPIKey(_ key: APIKeyRecord) async throws -> APIKeyRecord
     func apiKey(hash: String) async throws -> APIKeyRecord?
+    func apiKey(id: String) async throws -> APIKeyRecord?
+    /// A user's keys, oldest first (revoked ones included).
+    func apiKeys(userID: String) async throws -> [APIKeyRecord]
+    /// Marks a key revoked, compare-and-set: false when it was revoked already.
+    func revokeAPIKey(id: String, at time: Date) async throws -> Bool
+    /// Records when a key was last used.
+    func touchAPIKey(id: String, at time: Date) async throws
     func createRefreshToken(_ token: RefreshTokenRecord) async throws -> RefreshTokenRecord
     func refreshToken(hash: String) async throws -> RefreshTokenRecord?
+    /// Every token of one sign-in, oldest first.
+    func refreshTokens(familyID: String) async throws -> [RefreshTokenRecord]
+    /// Uses `oldID` up and stores `next` in one transaction, compare-and-set: false (and nothing
+    /// written) when the old token was already used or revoked.
+    func rotateRefreshToken(oldID: String, next: RefreshTokenRecord, at time: Date) async throws -> Bool
+    /// Revokes every token of a family that is not revoked yet; returns how many.
+    @discardableResult
+    func revokeRefreshTokens(familyID: String, at time: Date) async throws -> Int
 }
 
 /// Which sessions a listing returns.

@@ -240,20 +240,28 @@ public struct APIKeyRecord: Sendable, Equatable {
     }
 }
 
-/// A rotating refresh token; only its hash is stored.
+/// A rotating refresh token; only its hash is stored. Each refresh uses the token up and issues
+/// the next one in the same family; a used or revoked token presented again revokes the family.
 public struct RefreshTokenRecord: Sendable, Equatable {
     public var id: String
     public var userID: String
     public var tokenHash: String
+    /// The sign-in this token descends from: every rotation keeps it.
+    public var familyID: String
     public var expiresAt: Date
+    /// When it was exchanged for its successor (`replacedBy`).
+    public var usedAt: Date?
     public var revokedAt: Date?
     public var replacedBy: String?
 
-    public init(id: String = StoreIDs.make(), userID: String, tokenHash: String, expiresAt: Date, revokedAt: Date? = nil, replacedBy: String? = nil) {
+    public init(id: String = StoreIDs.make(), userID: String, tokenHash: String, familyID: String? = nil, expiresAt: Date,
+                usedAt: Date? = nil, revokedAt: Date? = nil, replacedBy: String? = nil) {
         self.id = id
         self.userID = userID
         self.tokenHash = tokenHash
+        self.familyID = familyID ?? id
         self.expiresAt = expiresAt
+        self.usedAt = usedAt
         self.revokedAt = revokedAt
         self.replacedBy = replacedBy
     }

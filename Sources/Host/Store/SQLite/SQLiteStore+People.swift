@@ -17,6 +17,14 @@ extension SQLiteStore: PeopleStore {
         try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM users WHERE email = ?", arguments: [email]).map(UserRecord.init(row:)) }
     }
 
+    public func user(id: String) async throws -> UserRecord? {
+        try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM users WHERE id = ?", arguments: [id]).map(UserRecord.init(row:)) }
+    }
+
+    public func users() async throws -> [UserRecord] {
+        try await read { db in try Row.fetchAll(db, sql: "SELECT * FROM users ORDER BY created_at, id").map(UserRecord.init(row:)) }
+    }
+
     public func createAPIKey(_ key: APIKeyRecord) async throws -> APIKeyRecord {
         var key = key
         key.createdAt = StoreTime.round(key.createdAt)
@@ -35,16 +43,75 @@ extension SQLiteStore: PeopleStore {
         try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM api_keys WHERE key_hash = ?", arguments: [hash]).map(APIKeyRecord.init(row:)) }
     }
 
+    public func apiKey(id: String) async throws -> APIKeyRecord? {
+        try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM api_keys WHERE id = ?", arguments: [id]).map(APIKeyRecord.init(row:)) }
+    }
+
+    public func apiKeys(userID: String) async throws -> [APIKeyRecord] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM api_keys WHERE user_id = ? ORDER BY created_at, id", arguments: [userID]).map(APIKeyRecord.init(row:))
+        }
+    }
+
+    public func revokeAPIKey(id: String, at time: Date) async throws -> Bool {
+        try await write { db in
+            try db.execute(sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [StoreTime.encode(time), id])
+            return db.changesCount == 1
+        }
+    }
+
+    public func touchAPIKey(id: String, at time: Date) async throws {
+        try await write { db in
+            try db.execute(sql: "UPDATE api_keys SET last_used_at = ? WHERE id = ?", arguments: [StoreTime.encode(time), id])
+        }
+    }
+
     public func createRefreshToken(_ token: RefreshTokenRecord) async throws -> RefreshTokenRecord {
         var token = token
         token.expiresAt = StoreTime.round(token.expiresAt)
         let stored = token
         try await write { db in
-            try db.execute(sql: "INSERT INTO refresh_tokens (id, user_id, token_hash, expires_at, revoked_at, replaced_by) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [stored.id, stored.userID, stored.tokenHash, StoreTime.encode(stored.expiresAt),
-                                       StoreTime.encode(stored.revokedAt), stored.replacedBy])
+            try Self.insert(stored, db)
         }
         return stored
+    }
+
+    public func refreshTokens(familyID: String) async throws -> [RefreshTokenRecord] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM refresh_tokens WHERE family_id = ? ORDER BY id", arguments: [familyID])
+                .map(RefreshTokenRecord.init(row:))
+        }
+    }
+
+    private static func insert(_ token: RefreshTokenRecord, _ db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO refresh_tokens (id, user_id, token_hash, family_id, expires_at, used_at, revoked_at, replaced_by)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [token.id, token.userID, token.tokenHash, token.familyID, StoreTime.encode(token.expiresAt),
+                             StoreTime.encode(token.usedAt), StoreTime.encode(token.revokedAt), token.replacedBy])
+    }
+
+    public func rotateRefreshToken(oldID: String, next: RefreshTokenRecord, at time: Date) async throws -> Bool {
+        var next = next
+        next.expiresAt = StoreTime.round(next.expiresAt)
+        let stored = next
+        return try await write { db in
+            try db.execute(sql: """
+                UPDATE refresh_tokens SET used_at = ?, replaced_by = ?
+                WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL
+                """, arguments: [StoreTime.encode(time), stored.id, oldID])
+            guard db.changesCount == 1 else { return false }
+            try Self.insert(stored, db)
+            return true
+        }
+    }
+
+    public func revokeRefreshTokens(familyID: String, at time: Date) async throws -> Int {
+        try await write { db in
+            try db.execute(sql: "UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
+                           arguments: [StoreTime.encode(time), familyID])
+            return db.changesCount
+        }
     }
 
     public func refreshToken(hash: String) async throws -> RefreshTokenRecord? {

@@ -157,6 +157,16 @@ enum StoreMigrations {
             // Per-agent network for sandboxed commands: 'on', 'off', or NULL for the gateway's default.
             try db.execute(sql: "ALTER TABLE agents ADD COLUMN network TEXT CHECK (network IN ('on', 'off'))")
         }
+        migrator.registerMigration("v5") { db in
+            // Refresh tokens rotate within a family (one sign-in): a token used twice revokes its
+            // whole family. A token from before families is its own family.
+            try db.execute(sql: """
+                ALTER TABLE refresh_tokens ADD COLUMN family_id TEXT;
+                ALTER TABLE refresh_tokens ADD COLUMN used_at INTEGER;
+                UPDATE refresh_tokens SET family_id = id WHERE family_id IS NULL;
+                CREATE INDEX refresh_tokens_by_family ON refresh_tokens(family_id);
+                """)
+        }
         return migrator
     }
 }

@@ -97,7 +97,8 @@ extension APIKeyRecord {
 
 extension RefreshTokenRecord {
     init(row: Row) {
-        self.init(id: row["id"], userID: row["user_id"], tokenHash: row["token_hash"], expiresAt: StoreTime.decode(row["expires_at"] as Int64),
+        self.init(id: row["id"], userID: row["user_id"], tokenHash: row["token_hash"], familyID: row["family_id"],
+                  expiresAt: StoreTime.decode(row["expires_at"] as Int64), usedAt: StoreTime.decode(row["used_at"] as Int64?),
                   revokedAt: StoreTime.decode(row["revoked_at"] as Int64?), replacedBy: row["replaced_by"])
     }
 }

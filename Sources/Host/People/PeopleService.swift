@@ -1,0 +1,199 @@
+import Crypto
+import Foundation
+
+/// People who sign in to the HTTP API: users with bcrypt-hashed passwords, and the rotating refresh
+/// tokens of their sign-ins. Only hashes of passwords and tokens are stored.
+///
+/// A refresh token is used up when it is exchanged; its successor belongs to the same family (the
+/// sign-in). A used token that comes back means two parties hold tokens of that sign-in, so the
+/// whole family is revoked and both must sign in again.
+public struct PeopleService: Sendable {
+    let store: any PeopleStore
+    let hasher: PasswordHasher
+    let refreshLifetime: TimeInterval
+
+    init(store: any PeopleStore, settings: ServerSettings) {
+        self.store = store
+        hasher = PasswordHasher(cost: UInt8(clamping: settings.passwordCost))
+        refreshLifetime = settings.refreshTokenSeconds
+    }
+
+    /// bcrypt reads at most 72 bytes: a longer password would be silently cut, so it is refused.
+    public static let passwordBytes = 8...72
+
+    /// A refresh token as the client holds it, with the record stored for it.
+    public struct IssuedRefreshToken: Sendable {
+        public var token: String
+        public var record: RefreshTokenRecord
+    }
+
+    // MARK: Users
+
+    public func createUser(email: String, password: String, role: UserRecord.Role) async throws -> UserRecord {
+        let email = try Self.validEmail(email)
+        guard Self.passwordBytes.contains(password.utf8.count) else {
+            throw InvalidRequest(field: "password", reason: "must be \(Self.passwordBytes.lowerBound)-\(Self.passwordBytes.upperBound) bytes")
+        }
+        if try await store.user(email: email) != nil { throw EmailTaken(email: email) }
+        let hash = await hasher.hash(password)
+        do {
+            return try await store.createUser(UserRecord(email: email, passwordHash: hash, role: role))
+        } catch let error as StoreError where error.kind == .conflict {
+            throw EmailTaken(email: email)
+        }
+    }
+
+    public func users() async throws -> [UserRecord] {
+        try await store.users()
+    }
+
+    public func user(id: String) async throws -> UserRecord {
+        guard let user = try await store.user(id: id) else { throw UserNotFound(userID: id) }
+        return user
+    }
+
+    /// The user these credentials belong to. An unknown email costs as much as a wrong password,
+    /// so the answer's timing does not tell which emails exist.
+    public func authenticate(email: String, password: String) async throws -> UserRecord {
+        let user = try await store.user(email: email.trimmingCharacters(in: .whitespaces))
+        let matches = await hasher.verify(password, hash: user?.passwordHash ?? unknownUserHash)
+        guard let user, matches else { throw InvalidCredentials() }
+        return user
+    }
+
+    /// A well-formed hash at the configured cost that no password is expected to match (its salt
+    /// and digest are fixed), verified against when the email is unknown.
+    var unknownUserHash: String {
+        let cost = hasher.cost < 10 ? "0\(hasher.cost)" : "\(hasher.cost)"
+        return "$2b$\(cost)$C6UzMDM.H6dfI/f/IKxGhuJcJ0S/dwFJ9bTn2NdPq1vQJ1Fz8u7K."
+    }
+
+    /// With no users yet, creates the first admin: from `email` and `password` when given, else
+    /// with the email `admin@localhost` and a generated password, returned so it can be shown once.
+    /// Nil when users exist.
+    public func bootstrapAdmin(email: String?, password: String?) async throws -> (user: UserRecord, generatedPassword: String?)? {
+        guard try await store.users().isEmpty else { return nil }
+        let generated = password == nil ? Self.randomToken(bytes: 18) : nil
+        do {
+            let user = try await createUser(email: email ?? "admin@localhost", password: password ?? generated!, role: .admin)
+            return (user, generated)
+        } catch is EmailTaken {
+            return nil
+        }
+    }
+
+    // MARK: Refresh tokens
+
+    /// The first token of a new sign-in.
+    public func issueRefreshToken(userID: String) async throws -> IssuedRefreshToken {
+        let (token, record) = makeRefreshToken(userID: userID, familyID: nil)
+        return IssuedRefreshToken(token: token, record: try await store.createRefreshToken(record))
+    }
+
+    /// Exchanges a refresh token for its successor, returning the user it signs in.
+    public func rotate(refreshToken token: String, now: Date = Date()) async throws -> (user: UserRecord, next: IssuedRefreshToken) {
+        guard let record = try await store.refreshToken(hash: Self.digest(token)) else { throw RefreshTokenRejected(reason: .unknown) }
+        if record.revokedAt != nil { throw RefreshTokenRejected(reason: .revoked) }
+        if record.usedAt != nil { throw try await reuse(of: record, now: now) }
+        guard record.expiresAt > now else { throw RefreshTokenRejected(reason: .expired) }
+        guard let user = try await store.user(id: record.userID) else { throw RefreshTokenRejected(reason: .unknown) }
+        let (nextToken, nextRecord) = makeRefreshToken(userID: user.id, familyID: record.familyID)
+        // Compare-and-set: of two exchanges of one token, one wins and the other is reuse.
+        guard try await store.rotateRefreshToken(oldID: record.id, next: nextRecord, at: now) else { throw try await reuse(of: record, now: now) }
+        return (user, IssuedRefreshToken(token: nextToken, record: nextRecord))
+    }
+
+    /// Signs out the sign-in this refresh token belongs to: every token of its family is revoked.
+    /// An unknown token is an error; one already revoked is not.
+    public func signOut(refreshToken token: String, now: Date = Date()) async throws {
+        guard let record = try await store.refreshToken(hash: Self.digest(token)) else { throw RefreshTokenRejected(reason: .unknown) }
+        try await store.revokeRefreshTokens(familyID: record.familyID, at: now)
+    }
+
+    private func reuse(of record: RefreshTokenRecord, now: Date) async throws -> RefreshTokenRejected {
+        try await store.revokeRefreshTokens(familyID: record.familyID, at: now)
+        return RefreshTokenRejected(reason: .reused)
+    }
+
+    private func makeRefreshToken(userID: String, familyID: String?) -> (String, RefreshTokenRecord) {
+        let token = "fwr_" + Self.randomToken(bytes: 32)
+        let record = RefreshTokenRecord(userID: userID, tokenHash: Self.digest(token), familyID: familyID,
+                                        expiresAt: Date().addingTimeInterval(refreshLifetime))
+        return (token, record)
+    }
+
+    // MARK: API keys
+
+    /// A new API key as its owner sees it once (`key`); only its hash is stored.
+    public struct IssuedAPIKey: Sendable {
+        public var key: String
+        public var record: APIKeyRecord
+    }
+
+    /// API keys start with this, so a bearer credential tells what it is (and scanners find leaks).
+    public static let apiKeyPrefix = "fwk_"
+
+    public func createAPIKey(userID: String, name: String, lifetime: TimeInterval?) async throws -> IssuedAPIKey {
+        let name = name.trimmingCharacters(in: .whitespaces)
+        guard (1...100).contains(name.count) else { throw InvalidRequest(field: "name", reason: "must be 1-100 characters") }
+        if let lifetime, lifetime <= 0 { throw InvalidRequest(field: "expiresInDays", reason: "must be positive") }
+        _ = try await user(id: userID)
+        let key = Self.apiKeyPrefix + Self.randomToken(bytes: 32)
+        let record = APIKeyRecord(userID: userID, name: name, keyHash: Self.digest(key), prefix: String(key.prefix(12)),
+                                  expiresAt: lifetime.map { Date().addingTimeInterval($0) })
+        return IssuedAPIKey(key: key, record: try await store.createAPIKey(record))
+    }
+
+    public func apiKeys(userID: String) async throws -> [APIKeyRecord] {
+        try await store.apiKeys(userID: userID)
+    }
+
+    /// Revokes one of `userID`'s keys (any user's, for an admin): it stops working at once.
+    public func revokeAPIKey(id: String, userID: String, asAdmin: Bool) async throws -> APIKeyRecord {
+        guard let key = try await store.apiKey(id: id), asAdmin || key.userID == userID else { throw APIKeyNotFound(keyID: id) }
+        _ = try await store.revokeAPIKey(id: id, at: Date())
+        return try await store.apiKey(id: id) ?? key
+    }
+
+    /// The user an API key acts for. Its last use is recorded at most once a minute.
+    public func authenticate(apiKey key: String, now: Date = Date()) async throws -> UserRecord {
+        guard let record = try await store.apiKey(hash: Self.digest(key)) else { throw APIKeyRejected(reason: .unknown) }
+        if record.revokedAt != nil { throw APIKeyRejected(reason: .revoked) }
+        if let expiry = record.expiresAt, expiry <= now { throw APIKeyRejected(reason: .expired) }
+        guard let user = try await store.user(id: record.userID) else { throw APIKeyRejected(reason: .unknown) }
+        if record.lastUsedAt.map({ now.timeIntervalSince($0) >= 60 }) ?? true {
+            try await store.touchAPIKey(id: record.id, at: now)
+        }
+        return user
+    }
+
+    // MARK: Helpers
+
+    /// SHA-256, hex: tokens are random and long, so a fast hash is enough to keep them unusable if
+    /// the database leaks.
+    public static func digest(_ token: String) -> String {
+        SHA256.hash(data: Array(token.utf8)).map { String($0, radix: 16).leftPaddedHex }.joined()
+    }
+
+    /// `bytes` random bytes, base64url without padding.
+    public static func randomToken(bytes count: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    static func validEmail(_ email: String) throws -> String {
+        let trimmed = email.trimmingCharacters(in: .whitespaces)
+        let parts = trimmed.split(separator: "@", omittingEmptySubsequences: false)
+        guard trimmed.utf8.count <= 254, parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty,
+              !trimmed.contains(where: { $0.isWhitespace || $0.isNewline }) else {
+            throw InvalidRequest(field: "email", reason: "must be an address like name@example.com")
+        }
+        return trimmed
+    }
+}
+
+extension String {
+    fileprivate var leftPaddedHex: String { count == 1 ? "0" + self : self }
+}
