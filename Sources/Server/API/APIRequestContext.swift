@@ -1,0 +1,29 @@
+import Host
+import Hummingbird
+import Logging
+
+/// Who a request acts for, once authenticated.
+public struct Identity: Sendable, Equatable {
+    public var userID: String
+    public var email: String
+    public var role: UserRecord.Role
+}
+
+/// The per-request context of every route: the request id, and the identity once authenticated.
+public struct APIRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// Echoed as `X-Request-ID` and logged with every line about the request.
+    public var requestID = ""
+    /// Set by the authenticator; routes under `/api` never run without it.
+    public var identity: Identity?
+
+    public init(source: Source) {
+        coreContext = .init(source: source)
+    }
+
+    /// The identity of an authenticated request (a route behind the authenticator always has one).
+    func authenticated() throws -> Identity {
+        guard let identity else { throw APIError.unauthenticated("this route needs a signed-in user") }
+        return identity
+    }
+}

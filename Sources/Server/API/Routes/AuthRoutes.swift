@@ -1,0 +1,56 @@
+import Foundation
+import Host
+import Hummingbird
+
+/// `/auth`: sign in, refresh, sign out. These routes take no bearer token: the credentials or the
+/// refresh token in the body are what authenticates them.
+struct AuthRoutes {
+    let people: PeopleService
+    let tokens: AccessTokens
+    let maxBody: Int
+
+    struct Login: APIRequestBody {
+        static let fields: Set<String> = ["email", "password"]
+        var email: String
+        var password: String
+    }
+
+    struct RefreshBody: APIRequestBody {
+        static let fields: Set<String> = ["refreshToken"]
+        var refreshToken: String
+    }
+
+    struct TokenPair: Encodable {
+        var token: String
+        var refreshToken: String
+        var expiresIn: Int
+        var tokenType = "Bearer"
+    }
+
+    func add(to router: Router<APIRequestContext>) {
+        let auth = router.group("auth")
+        auth.post("login") { request, _ -> Response in
+            let body = try await request.decodeStrictly(Login.self, limit: maxBody)
+            let user = try await people.authenticate(email: body.email, password: body.password)
+            let refresh = try await people.issueRefreshToken(userID: user.id)
+            return try await pair(userID: user.id, refresh: refresh.token)
+        }
+        auth.post("refresh") { request, _ -> Response in
+            let body = try await request.decodeStrictly(RefreshBody.self, limit: maxBody)
+            let (user, next) = try await people.rotate(refreshToken: body.refreshToken)
+            return try await pair(userID: user.id, refresh: next.token)
+        }
+        auth.post("logout") { request, _ -> Response in
+            let body = try await request.decodeStrictly(RefreshBody.self, limit: maxBody)
+            try await people.signOut(refreshToken: body.refreshToken)
+            return Response(status: .noContent)
+        }
+    }
+
+    private func pair(userID: String, refresh: String) async throws -> Response {
+        var response = try APIJSON.response(TokenPair(token: try await tokens.issue(userID: userID), refreshToken: refresh,
+                                                      expiresIn: Int(tokens.lifetime)))
+        response.headers[.cacheControl] = "no-store"
+        return response
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import Host
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The HTTP API as a Hummingbird application on a gateway's services: one more front end, with no
+/// logic of its own beyond HTTP. `flywheel serve` runs it next to the gateway's service; the tests
+/// build it the same way.
+public enum APIServer {
+    /// Where the server listens, once it does (port 0 in the settings picks a free one).
+    public typealias OnListening = @Sendable (_ host: String, _ port: Int) async -> Void
+
+    public static func buildApplication(gateway: Gateway, tokens: AccessTokens, host: String, port: Int, logger: Logger,
+                                        onListening: @escaping OnListening = { _, _ in }) -> some ApplicationProtocol {
+        let router = buildRouter(gateway: gateway, tokens: tokens)
+        return Application(
+            router: router,
+            configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "flywheel"),
+            onServerRunning: { channel in
+                let address = channel.localAddress
+                await onListening(address?.ipAddress ?? host, address?.port ?? port)
+            },
+            logger: logger)
+    }
+
+    public static func buildRouter(gateway: Gateway, tokens: AccessTokens) -> Router<APIRequestContext> {
+        let maxBody = gateway.configuration.server.maxBodyBytes
+        let router = Router(context: APIRequestContext.self)
+        router.add(middleware: APIResponseMiddleware())
+        let system = SystemRoutes(gateway: gateway)
+        system.add(to: router)
+        AuthRoutes(people: gateway.people, tokens: tokens, maxBody: maxBody).add(to: router)
+        let api = router.group("api").add(middleware: Authenticator(tokens: tokens, people: gateway.people))
+        system.add(to: api)
+        PeopleRoutes(people: gateway.people, maxBody: maxBody).add(to: api)
+        AgentRoutes(agents: gateway.agents, maxBody: maxBody).add(to: api)
+        SessionRoutes(sessions: gateway.sessions, events: gateway.events, maxBody: maxBody).add(to: api)
+        PolicyRoutes(approvals: gateway.approvals, maxBody: maxBody).add(to: api)
+        return router
+    }
+}

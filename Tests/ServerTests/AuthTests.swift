@@ -1,0 +1,223 @@
+import Foundation
+@_spi(Testing) import Host
+import HostTestSupport
+import Hummingbird
+import Server
+import Testing
+
+@Suite("sign-in, tokens and roles over HTTP")
+struct AuthTests {
+    @Test("login gives a short-lived access token and a refresh token; the token opens /api")
+    func login() async throws {
+        let server = try await ServerHarness()
+        try await server.run { client in
+            let response = try await client.post("/auth/login", ["email": "operator@example.com", "password": "password-operator"])
+            #expect(response.status == .ok)
+            #expect(response["expiresIn"] as? Int == 900)
+            #expect(response.headers[.cacheControl] == "no-store")
+            let token = try #require(response["token"] as? String)
+            #expect((response["refreshToken"] as? String)?.hasPrefix("fwr_") == true)
+            let me = try await client.get("/api/me", token: token)
+            #expect(me.status == .ok)
+            #expect(me["email"] as? String == "operator@example.com")
+            #expect(me["role"] as? String == "operator")
+            #expect(me.json["passwordHash"] == nil && !me.text.contains("$2b$"))
+        }
+        await server.remove()
+    }
+
+    @Test("a wrong password and an unknown email get the same 401")
+    func wrongCredentials() async throws {
+        let server = try await ServerHarness()
+        try await server.run { client in
+            let wrong = try await client.post("/auth/login", ["email": "admin@example.com", "password": "not-the-password"])
+            let unknown = try await client.post("/auth/login", ["email": "nobody@example.com", "password": "password-admin"])
+            #expect(wrong.status == .unauthorized && unknown.status == .unauthorized)
+            #expect(wrong.errorCode == "INVALID_CREDENTIALS" && unknown.errorCode == "INVALID_CREDENTIALS")
+            #expect((wrong.json["error"] as? [String: String])?["message"] == (unknown.json["error"] as? [String: String])?["message"])
+        }
+        await server.remove()
+    }
+
+    @Test("refresh rotates: the old refresh token stops working, and presenting it again revokes the whole sign-in")
+    func rotation() async throws {
+        let server = try await ServerHarness()
+        try await server.run { client in
+            let first = try await client.signIn(.viewer)
+            let rotated = try await client.post("/auth/refresh", ["refreshToken": first.refresh])
+            #expect(rotated.status == .ok)
+            let second = try #require(rotated["refreshToken"] as? String)
+            #expect(second != first.refresh)
+            #expect(try await client.get("/api/me", token: try #require(rotated["token"] as? String)).status == .ok)
+            // The first token again: reuse. The sign-in's tokens are all revoked, its successor too.
+            let reuse = try await client.post("/auth/refresh", ["refreshToken": first.refresh])
+            #expect(reuse.status == .unauthorized)
+            #expect(reuse.errorCode == "REFRESH_TOKEN_REUSED")
+            let successor = try await client.post("/auth/refresh", ["refreshToken": second])
+            #expect(successor.errorCode == "INVALID_REFRESH_TOKEN")
+            // Another sign-in of the same user is untouched.
+            let other = try await client.signIn(.viewer)
+            #expect(try await client.post("/auth/refresh", ["refreshToken": other.refresh]).status == .ok)
+            #expect(try await client.post("/auth/refresh", ["refreshToken": "fwr_made-up"]).errorCode == "INVALID_REFRESH_TOKEN")
+        }
+        await server.remove()
+    }
+
+    @Test("logout revokes the sign-in's refresh tokens")
+    func logout() async throws {
+        let server = try await ServerHarness()
+        try await server.run { client in
+            let session = try await client.signIn(.operator)
+            let out = try await client.post("/auth/logout", ["refreshToken": session.refresh])
+            #expect(out.status == .noContent)
+            let after = try await client.post("/auth/refresh", ["refreshToken": session.refresh])
+            #expect(after.status == .unauthorized && after.errorCode == "INVALID_REFRESH_TOKEN")
+        }
+        await server.remove()
+    }
+
+    @Test("two refreshes of one token at once: exactly one wins, the other is reuse (200 rounds)")
+    func refreshRace() async throws {
+        let server = try await ServerHarness()
+        let people = server.gateway.people
+        let user = try await people.user(id: try #require(try await server.gateway.store.user(email: "viewer@example.com")).id)
+        for _ in 0..<200 {
+            let issued = try await people.issueRefreshToken(userID: user.id)
+            let outcomes = await withTaskGroup(of: Bool.self) { group in
+                for _ in 0..<2 {
+                    group.addTask { (try? await people.rotate(refreshToken: issued.token)) != nil }
+                }
+                return await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0 }.count <= 1)
+            // Whoever lost made it reuse: the family is revoked, winner's successor included.
+            if outcomes.filter({ $0 }).count == 1, outcomes.count == 2 {
+                let family = try #require(try await server.gateway.store.refreshToken(hash: PeopleService.digest(issued.token))).familyID
+                let live = try await server.gateway.store.refreshTokens(familyID: family).filter { $0.revokedAt == nil }
+                #expect(live.isEmpty)
+            }
+        }
+        await server.remove()
+    }
+
+    @Test("tokens that are missing, malformed, forged or expired get 401 with a code saying which")
+    func badTokens() async throws {
+        let server = try await ServerHarness()
+        let expired = try await server.tokens.issue(userID: try #require(try await server.gateway.store.user(email: "admin@example.com")).id,
+                                                   now: Date().addingTimeInterval(-3600))
+        let forger = await AccessTokens(key: try SigningKey.load(dataDirectory: URL(fileURLWithPath: "/nonexistent"),
+                                                                 environment: [SigningKey.environmentVariable: String(repeating: "k", count: 40)]),
+                                        lifetime: 900)
+        let forged = try await forger.issue(userID: "anyone")
+        try await server.run { client in
+            let none = try await client.get("/api/sessions")
+            #expect(none.status == .unauthorized && none.errorCode == "UNAUTHENTICATED")
+            #expect(none.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
+            let basic = try await client.request(.get, "/api/sessions", headers: [(.authorization, "Basic YTpi")])
+            #expect(basic.errorCode == "UNAUTHENTICATED")
+            #expect(try await client.get("/api/sessions", token: "not.a.jwt").errorCode == "INVALID_TOKEN")
+            #expect(try await client.get("/api/sessions", token: forged).errorCode == "INVALID_TOKEN")
+            #expect(try await client.get("/api/sessions", token: expired).errorCode == "TOKEN_EXPIRED")
+        }
+        await server.remove()
+    }
+
+    @Test("each role reaches exactly its route groups")
+    func roles() async throws {
+        let server = try await ServerHarness()
+        try await server.run { client in
+            // (method, path, body, lowest role allowed)
+            let routes: [(HTTPRequest.Method, String, [String: any Sendable]?, UserRecord.Role)] = [
+                (.get, "/api/me", nil, .viewer),
+                (.get, "/api/plugins", nil, .viewer),
+                (.get, "/api/agents", nil, .viewer),
+                (.post, "/api/agents", ["name": "", "driverId": "x"], .operator),
+                (.get, "/api/sessions", nil, .viewer),
+                (.post, "/api/sessions", ["agentId": "missing", "task": "t"], .operator),
+                (.post, "/api/sessions/missing/cancel", nil, .operator),
+                (.post, "/api/dcg/check", ["command": "ls"], .viewer),
+                (.get, "/api/dcg/pending", nil, .viewer),
+                (.post, "/api/dcg/pending/missing/approve", nil, .operator),
+                (.get, "/api/users", nil, .admin),
+                (.post, "/api/users", ["email": "x@example.com", "password": "long-enough", "role": "viewer"], .admin),
+            ]
+            for role in ServerHarness.roles {
+                let token = try await client.signIn(role).token
+                for (method, path, body, lowest) in routes {
+                    let response = try await client.request(method, path, token: token, json: body ?? (method == .post ? [:] : nil))
+                    let allowed = RoleRank.rank(role) >= RoleRank.rank(lowest)
+                    if allowed {
+                        #expect(response.status != .forbidden, "\(role) \(method) \(path): \(response.text)")
+                    } else {
+                        #expect(response.status == .forbidden && response.errorCode == "FORBIDDEN", "\(role) \(method) \(path): \(response.status)")
+                    }
+                }
+            }
+        }
+        await server.remove()
+    }
+
+    @Test("the signing key file is made 0600, and refused when others can read it")
+    func signingKeyFile() throws {
+        let directory = try TemporaryDirectory("signing-key")
+        defer { directory.remove() }
+        let data = directory.file("data")
+        let first = try SigningKey.load(dataDirectory: data, environment: [:])
+        let file = data.appendingPathComponent(SigningKey.fileName)
+        let mode = try FileManager.default.attributesOfItem(atPath: file.path)[.posixPermissions] as? NSNumber
+        #expect(mode?.intValue == 0o600)
+        // The same key on the next start.
+        let again = try SigningKey.load(dataDirectory: data, environment: [:])
+        #expect(first.fingerprint == again.fingerprint)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file.path)
+        #expect(throws: SigningKey.Failure.self) { try SigningKey.load(dataDirectory: data, environment: [:]) }
+        #expect(throws: SigningKey.Failure.self) { try SigningKey.load(dataDirectory: data, environment: [SigningKey.environmentVariable: "short"]) }
+    }
+}
+
+/// Roles in order, as the tests expect them ranked.
+enum RoleRank {
+    static func rank(_ role: UserRecord.Role) -> Int {
+        switch role {
+        case .viewer: 0
+        case .operator: 1
+        case .admin: 2
+        }
+    }
+}
+
+@Suite("API keys over HTTP")
+struct APIKeyTests {
+    @Test("a key is shown once, works like a token with its user's role, and stops working when revoked")
+    func lifecycle() async throws {
+        let server = try await ServerHarness()
+        try await server.run { client in
+            let token = try await client.signIn(.viewer).token
+            let created = try await client.post("/api/api-keys", token: token, ["name": "ci"])
+            #expect(created.status == .created)
+            let key = try #require(created["key"] as? String)
+            let id = try #require(created["id"] as? String)
+            #expect(key.hasPrefix("fwk_"))
+            #expect(key.hasPrefix(try #require(created["prefix"] as? String)))
+            let listed = try await client.get("/api/api-keys", token: key)
+            #expect(listed.items.map { $0["id"] as? String } == [id])
+            #expect(listed.items.first?["key"] == nil, "a key is never shown again")
+            #expect(!listed.text.contains(key))
+            #expect(try await client.get("/api/me", token: key)["email"] as? String == "viewer@example.com")
+            #expect(try await client.post("/api/sessions", token: key, ["agentId": "x", "task": "t"]).status == .forbidden)
+            // Someone else's key cannot be revoked by a non-admin; the admin can.
+            let operatorToken = try await client.signIn(.operator).token
+            #expect(try await client.request(.delete, "/api/api-keys/\(id)", token: operatorToken).errorCode == "API_KEY_NOT_FOUND")
+            #expect(try await client.request(.delete, "/api/api-keys/\(id)", token: token).status == .noContent)
+            let revoked = try await client.get("/api/me", token: key)
+            #expect(revoked.status == .unauthorized && revoked.errorCode == "INVALID_API_KEY")
+            #expect(try await client.get("/api/me", token: "fwk_made-up").errorCode == "INVALID_API_KEY")
+            #expect(try await client.post("/api/api-keys", token: token, ["name": ""]).errorField == "name")
+            #expect(try await client.post("/api/api-keys", token: token, ["name": "x", "expiresInDays": -1]).errorField == "expiresInDays")
+        }
+        let stored = try await server.gateway.store.apiKeys(userID: try #require(try await server.gateway.store.user(email: "viewer@example.com")).id)
+        #expect(stored.first?.lastUsedAt != nil)
+        #expect(stored.first.map { $0.keyHash.count == 64 && !$0.keyHash.hasPrefix("fwk_") } == true)
+        await server.remove()
+    }
+}

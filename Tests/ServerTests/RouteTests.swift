@@ -1,0 +1,167 @@
+import Foundation
+@_spi(Testing) import Host
+import HostTestSupport
+import Hummingbird
+import Server
+import Testing
+
+@Suite("agents, sessions and held commands over HTTP")
+struct RouteTests {
+    @Test("health needs no token; every response carries a request id, the client's own when it sent a sensible one")
+    func healthAndRequestIDs() async throws {
+        let server = try await ServerHarness()
+        try await server.run { client in
+            let health = try await client.get("/health")
+            #expect(health.status == .ok && health["status"] as? String == "ok")
+            #expect(health.headers[.init("X-Request-ID")!]?.isEmpty == false)
+            let ready = try await client.get("/health/ready")
+            #expect(ready.status == .ok && ready["status"] as? String == "ready")
+            let mine = try await client.request(.get, "/api/sessions", headers: [(.init("X-Request-ID")!, "trace-42")])
+            #expect(mine.headers[.init("X-Request-ID")!] == "trace-42")
+            let bad = try await client.request(.get, "/health", headers: [(.init("X-Request-ID")!, "has space")])
+            #expect(bad.headers[.init("X-Request-ID")!] != "has space")
+        }
+        await server.remove()
+    }
+
+    @Test("an agent is created on a loaded driver, run as a session to done, and its events and decisions read back")
+    func sessionEndToEnd() async throws {
+        let server = try await ServerHarness()
+        try await server.run { client in
+            let token = try await client.signIn(.operator).token
+            let agent = try await client.request(.post, "/api/agents", token: token, json: [
+                "name": "builder", "driverId": "test.scripted", "environment": ["API_TOKEN": "s3cret"],
+            ])
+            #expect(agent.status == .created, "\(agent.text)")
+            let agentID = try #require(agent["id"] as? String)
+            #expect(agent["environmentNames"] as? [String] == ["API_TOKEN"])
+            #expect(!agent.text.contains("s3cret"))
+            let created = try await client.post("/api/sessions", token: token, ["agentId": agentID, "task": "command=echo+hi events=1"])
+            #expect(created.status == .created, "\(created.text)")
+            let sessionID = try #require(created["id"] as? String)
+            let done = try await server.sessions.waitForState(sessionID, [.done, .failed])
+            #expect(done.state == .done)
+            let shown = try await client.get("/api/sessions/\(sessionID)", token: token)
+            #expect(shown["state"] as? String == "done")
+            let events = try await client.get("/api/sessions/\(sessionID)/events?after=0&limit=1000", token: token).items
+            #expect(events.map { $0["seq"] as? Int } == (1...events.count).map { $0 })
+            #expect(events.contains { $0["type"] as? String == "host.command.output" && ($0["data"] as? [String: Any])?["text"] as? String == "hi\n" })
+            let later = try await client.get("/api/sessions/\(sessionID)/events?after=2", token: token).items
+            #expect(later.first?["seq"] as? Int == 3)
+            let decisions = try await client.get("/api/sessions/\(sessionID)/decisions", token: token).items
+            #expect(decisions.first?["command"] as? String == "echo hi")
+            #expect(decisions.first?["decision"] as? String == "allow")
+            // Listing, filtered by state and agent.
+            let page = try await client.get("/api/sessions?state=done&agentId=\(agentID)", token: token)
+            #expect((page["sessions"] as? [[String: Any]])?.map { $0["id"] as? String } == [sessionID])
+            let cancel = try await client.post("/api/sessions/\(sessionID)/resume", token: token)
+            #expect(cancel.status == .conflict && cancel.errorCode == "ILLEGAL_TRANSITION")
+        }
+        await server.remove()
+    }
+
+    @Test("a held command is approved over HTTP, recorded under the operator's email, and runs")
+    func approval() async throws {
+        var policy = PolicyConfiguration.default
+        policy.modes["core.git"] = .ask
+        let server = try await ServerHarness(policy: policy)
+        let agent = try await server.sessions.agent()
+        try await server.run { client in
+            let token = try await client.signIn(.operator).token
+            let viewer = try await client.signIn(.viewer).token
+            let session = try await client.post("/api/sessions", token: token, ["agentId": agent.id, "task": "command=git+stash+drop+||+echo+ran events=1"])
+            let sessionID = try #require(session["id"] as? String)
+            var held: [[String: Any]] = []
+            for _ in 0..<500 where held.isEmpty {
+                held = try await client.get("/api/dcg/pending?sessionId=\(sessionID)", token: viewer).items
+                if held.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            let id = try #require(held.first?["id"] as? String)
+            #expect(held.first?["ruleId"] as? String == "core.git:stash-drop")
+            #expect(try await client.post("/api/dcg/pending/\(id)/approve", token: viewer).status == .forbidden)
+            let approved = try await client.post("/api/dcg/pending/\(id)/approve", token: token)
+            #expect(approved.status == .ok && approved["decidedBy"] as? String == "operator@example.com")
+            let again = try await client.post("/api/dcg/pending/\(id)/deny", token: token)
+            #expect(again.status == .conflict && again.errorCode == "APPROVAL_ALREADY_DECIDED")
+            #expect(try await server.sessions.waitForState(sessionID, [.done, .failed]).state == .done)
+            #expect(try await client.post("/api/dcg/pending/nope/approve", token: token).errorCode == "APPROVAL_NOT_FOUND")
+        }
+        await server.remove()
+    }
+
+    @Test("the guard answers over HTTP without running anything")
+    func check() async throws {
+        let server = try await ServerHarness()
+        try await server.run { client in
+            let token = try await client.signIn(.viewer).token
+            let denied = try await client.post("/api/dcg/check", token: token, ["command": "rm -rf /"])
+            #expect(denied["decision"] as? String == "deny")
+            #expect(denied["ruleId"] as? String == "core.filesystem:rm-rf-root-home")
+            #expect(try await client.post("/api/dcg/check", token: token, ["command": "ls -la"])["decision"] as? String == "allow")
+        }
+        await server.remove()
+    }
+
+    @Test("bad input gets the status and code that say what is wrong")
+    func errors() async throws {
+        var settings = SessionHarness.testServerSettings
+        settings.maxBodyBytes = 4096
+        let server = try await ServerHarness(server: settings)
+        try await server.run { client in
+            let token = try await client.signIn(.admin).token
+            func expect(_ response: APIResponse, _ status: HTTPResponse.Status, _ code: String, field: String? = nil,
+                        sourceLocation: SourceLocation = #_sourceLocation) {
+                #expect(response.status == status, "\(response.text)", sourceLocation: sourceLocation)
+                #expect(response.errorCode == code, "\(response.text)", sourceLocation: sourceLocation)
+                if let field { #expect(response.errorField == field, sourceLocation: sourceLocation) }
+                #expect(response.headers[.contentType]?.hasPrefix("application/json") == true, sourceLocation: sourceLocation)
+            }
+            expect(try await client.get("/api/nothing-here", token: token), .notFound, "NOT_FOUND")
+            expect(try await client.get("/api/sessions/none", token: token), .notFound, "SESSION_NOT_FOUND")
+            expect(try await client.get("/api/agents/none", token: token), .notFound, "AGENT_NOT_FOUND")
+            expect(try await client.post("/api/sessions", token: token, ["agentId": "none", "task": "x"]), .notFound, "AGENT_NOT_FOUND")
+            expect(try await client.post("/api/sessions", token: token, ["agentId": "a", "task": "x", "priority": 1]), .badRequest, "UNKNOWN_FIELD", field: "priority")
+            expect(try await client.post("/api/sessions", token: token, ["task": "x"]), .badRequest, "MISSING_FIELD", field: "agentId")
+            expect(try await client.post("/api/sessions", token: token, ["agentId": 7, "task": "x"]), .badRequest, "INVALID_FIELD", field: "agentId")
+            expect(try await client.request(.post, "/api/sessions", token: token, raw: "{not json"), .badRequest, "INVALID_JSON")
+            expect(try await client.request(.post, "/api/sessions", token: token, raw: "[1]"), .badRequest, "INVALID_JSON")
+            expect(try await client.request(.post, "/api/sessions", token: token, raw: "agentId=a", contentType: "application/x-www-form-urlencoded"),
+                   .unsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE")
+            expect(try await client.post("/api/sessions", token: token, ["agentId": "a", "task": String(repeating: "x", count: 5000)]),
+                   .contentTooLarge, "BODY_TOO_LARGE")
+            expect(try await client.get("/api/sessions?limit=0", token: token), .badRequest, "INVALID_FIELD", field: "limit")
+            expect(try await client.get("/api/sessions?state=sleeping", token: token), .badRequest, "INVALID_FIELD", field: "state")
+            expect(try await client.get("/api/sessions?cursor=garbage", token: token), .badRequest, "INVALID_FIELD", field: "cursor")
+            expect(try await client.post("/api/agents", token: token, ["name": "x", "driverId": "nope"]), .unprocessableContent, "DRIVER_NOT_LOADED", field: "driverId")
+            expect(try await client.post("/api/agents", token: token, ["name": "../x", "driverId": "test.scripted"]), .badRequest, "INVALID_FIELD", field: "name")
+            expect(try await client.post("/api/agents", token: token, ["name": "x", "driverId": "test.scripted", "config": [1, 2]]),
+                   .badRequest, "INVALID_FIELD", field: "config")
+            expect(try await client.post("/api/users", token: token, ["email": "new@example.com", "password": "short", "role": "viewer"]),
+                   .badRequest, "INVALID_FIELD", field: "password")
+            expect(try await client.post("/api/users", token: token, ["email": "new@example.com", "password": "long-enough", "role": "root"]),
+                   .badRequest, "INVALID_FIELD", field: "role")
+            expect(try await client.post("/api/users", token: token, ["email": "VIEWER@example.com", "password": "long-enough", "role": "viewer"]),
+                   .conflict, "EMAIL_TAKEN")
+            expect(try await client.request(.delete, "/health", token: token), .notFound, "NOT_FOUND")
+        }
+        await server.remove()
+    }
+
+    @Test("an agent is changed field by field and deleted")
+    func agentLifecycle() async throws {
+        let server = try await ServerHarness()
+        try await server.run { client in
+            let token = try await client.signIn(.operator).token
+            let created = try await client.post("/api/agents", token: token, ["name": "one", "driverId": "test.scripted", "config": ["a": 1]])
+            let id = try #require(created["id"] as? String)
+            let changed = try await client.request(.patch, "/api/agents/\(id)", token: token, json: ["enabled": false])
+            #expect(changed.status == .ok)
+            #expect(changed["enabled"] as? Bool == false)
+            #expect((changed["config"] as? [String: Any])?["a"] as? Int == 1)
+            #expect(try await client.get("/api/agents", token: token).items.map { $0["name"] as? String } == ["one"])
+            #expect(try await client.request(.delete, "/api/agents/\(id)", token: token).status == .noContent)
+            #expect(try await client.get("/api/agents/\(id)", token: token).errorCode == "AGENT_NOT_FOUND")
+        }
+        await server.remove()
+    }
+}
