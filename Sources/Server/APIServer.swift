@@ -1,6 +1,8 @@
 import Foundation
 import Host
 import Hummingbird
+import HummingbirdCore
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 
@@ -8,14 +10,21 @@ import NIOCore
 /// logic of its own beyond HTTP. `flywheel serve` runs it next to the gateway's service; the tests
 /// build it the same way.
 public enum APIServer {
+    /// An HTTP connection idle this long between requests is closed; one that sends nothing at all
+    /// is closed after `firstByteSeconds`, or at once when the server shuts down.
+    public static let idleConnectionSeconds: Int64 = 60
+    public static let firstByteSeconds: Int64 = 10
+
     /// Where the server listens, once it does (port 0 in the settings picks a free one).
     public typealias OnListening = @Sendable (_ host: String, _ port: Int) async -> Void
 
-    public static func buildApplication(gateway: Gateway, tokens: AccessTokens, host: String, port: Int, logger: Logger,
-                                        onListening: @escaping OnListening = { _, _ in }) -> some ApplicationProtocol {
-        let router = buildRouter(gateway: gateway, tokens: tokens)
+    public static func buildApplication(gateway: Gateway, tokens: AccessTokens, host: String, port: Int, live: LiveSettings = LiveSettings(),
+                                        liveStatistics: LiveStatistics = LiveStatistics(), logger: Logger, onListening: @escaping OnListening = { _, _ in }) -> some ApplicationProtocol {
+        let liveRoutes = LiveRoutes(events: gateway.events, tickets: WebSocketTickets(), settings: live, statistics: liveStatistics)
+        let router = buildRouter(gateway: gateway, tokens: tokens, live: liveRoutes)
         return Application(
             router: router,
+            server: httpServer(webSocketRouter: liveRoutes.router(tokens: tokens, people: gateway.people)),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "flywheel"),
             onServerRunning: { channel in
                 let address = channel.localAddress
@@ -24,7 +33,19 @@ public enum APIServer {
             logger: logger)
     }
 
-    public static func buildRouter(gateway: Gateway, tokens: AccessTokens) -> Router<APIRequestContext> {
+    /// HTTP/1.1 with the WebSocket upgrade, behind ``FirstRequestGuard``.
+    static func httpServer(webSocketRouter: Router<APIRequestContext>) -> HTTPServerBuilder {
+        let webSocketResponder = webSocketRouter.buildResponder()
+        return HTTPServerBuilder { responder in
+            FirstRequestGuard(
+                inner: HTTP1WebSocketUpgradeChannel(
+                    responder: responder, webSocketResponder: webSocketResponder,
+                    configuration: .init(http1: .init(idleTimeout: .seconds(idleConnectionSeconds)), ws: .init(maxFrameSize: 1 << 20))),
+                timeout: .seconds(firstByteSeconds))
+        }
+    }
+
+    static func buildRouter(gateway: Gateway, tokens: AccessTokens, live: LiveRoutes) -> Router<APIRequestContext> {
         let maxBody = gateway.configuration.server.maxBodyBytes
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: APIResponseMiddleware())
@@ -37,6 +58,7 @@ public enum APIServer {
         AgentRoutes(agents: gateway.agents, maxBody: maxBody).add(to: api)
         SessionRoutes(sessions: gateway.sessions, events: gateway.events, maxBody: maxBody).add(to: api)
         PolicyRoutes(approvals: gateway.approvals, maxBody: maxBody).add(to: api)
+        live.add(to: api)
         return router
     }
 }

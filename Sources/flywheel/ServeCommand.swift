@@ -4,6 +4,7 @@ import Host
 import Logging
 import Server
 import ServiceLifecycle
+import UnixSignals
 
 /// `flywheel serve`: the gateway as a long-running server.
 struct ServeCommand: AsyncParsableCommand {
@@ -58,15 +59,31 @@ struct ServeCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("created admin \(admin.user.email) with \(shown)\n".utf8))
             }
             let tokens = await AccessTokens(key: key, lifetime: settings.accessTokenSeconds)
-            let application = APIServer.buildApplication(gateway: gateway, tokens: tokens, host: host, port: port, logger: logger) { host, port in
+            let live = LiveStatistics()
+            let application = APIServer.buildApplication(gateway: gateway, tokens: tokens, host: host, port: port, liveStatistics: live,
+                                                         logger: logger) { host, port in
                 let shown = host.contains(":") ? "[\(host)]" : host
                 await writeLine("listening on http://\(shown):\(port)")
             }
-            // The server is listed last so it stops first: no new requests while sessions wind down.
+            // Shutdown runs from the last service to the first: live clients are told first (1001),
+            // then the server stops taking requests, then sessions checkpoint or end.
             let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-                services: [.init(service: service), .init(service: application)],
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-            try await group.run()
+                services: [.init(service: service), .init(service: application), .init(service: LiveShutdownService(statistics: live))],
+                logger: logger))
+            // The signals are trapped before anything starts, so a SIGTERM right after "listening on"
+            // is never lost (the group would trap them only once its own task got to run).
+            let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                tasks.addTask {
+                    for await signal in signals {
+                        logger.notice("shutting down on \(signal)")
+                        await group.triggerGracefulShutdown()
+                    }
+                }
+                try await tasks.next()
+                tasks.cancelAll()
+            }
         }
     }
 

@@ -1,8 +1,12 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import HostTestSupport
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import NIOWebSocket
 import Testing
 
 /// `flywheel serve` as an operator runs it: the real binary, a real port, signals.
@@ -15,6 +19,7 @@ struct ServeCommandTests {
         let errors = TestLock(Data())
         var client: APIClient!
         var testClient: TestClient!
+        var port = 0
 
         init(folder: TemporaryDirectory, admin: (email: String, password: String)? = ("root@example.com", "root-password")) async throws {
             process.executableURL = TestPaths.flywheel
@@ -52,6 +57,7 @@ struct ServeCommandTests {
                 process.terminate()
                 throw SessionHarness.Timeout(description: "serve did not listen: \(stderr)")
             }
+            self.port = port
             testClient = TestClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(30)))
             testClient.connect()
             let testClient = self.testClient!
@@ -99,7 +105,12 @@ struct ServeCommandTests {
             if state != "running" { try await Task.sleep(for: .milliseconds(25)) }
         }
         #expect(state == "running")
+        let live = LiveClient(port: first.port, token: token)
+        try await live.subscribe("session:\(sessionID)")
+        try await live.waitFor("an event") { $0["kind"] as? String == "event" }
         #expect(try await first.terminate() == 0, "\(first.stderr)")
+        let frame = try await live.closed()
+        #expect(frame?.closeCode == .goingAway, "\(String(describing: frame)) \(String(describing: live.failure.withLock { $0 }))")
         #expect(FileManager.default.fileExists(atPath: folder.file("data/jwt-signing.key").path))
 
         // The next start: the admin exists already (none is created), the old token still signs in,
@@ -134,6 +145,26 @@ struct ServeCommandTests {
         #expect(try await served.terminate() == 0)
         let again = try await Served(folder: folder, admin: nil)
         #expect(!again.stderr.contains("created admin"))
-        #expect(try await again.terminate() == 0)
+        let status = try await again.terminate()
+        #expect(status == 0, "\(again.stderr.split(separator: "\n").suffix(12).joined(separator: "\n"))")
+    }
+
+    @Test("a connection that never sends a byte does not hold up shutdown")
+    func silentConnection() async throws {
+        let folder = try Self.folder()
+        defer { folder.remove() }
+        let served = try await Served(folder: folder)
+        let silent = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(silent) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(served.port).bigEndian
+        let size = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(silent, $0, size) } }
+        #expect(connected == 0)
+        let started = ContinuousClock.now
+        #expect(try await served.terminate() == 0)
+        #expect(ContinuousClock.now - started < .seconds(8), "shutdown did not wait for the first-byte timeout")
     }
 }

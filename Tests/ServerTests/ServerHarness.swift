@@ -6,6 +6,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import Server
+import Testing
 
 /// A real gateway (SessionHarness) with the HTTP API on a free loopback port, and a JSON client
 /// for it. Three users exist: admin, operator and viewer, each with password `password-<role>`.
@@ -13,6 +14,7 @@ final class ServerHarness: Sendable {
     let sessions: SessionHarness
     let tokens: AccessTokens
     let key: SigningKey
+    let liveStatistics = LiveStatistics()
 
     static let roles: [UserRecord.Role] = [.admin, .operator, .viewer]
 
@@ -26,6 +28,19 @@ final class ServerHarness: Sendable {
     }
 
     var gateway: Gateway { sessions.gateway }
+
+    /// Runs `body` with a client of the server and the port it listens on (for WebSocket clients).
+    func run<T: Sendable>(live: LiveSettings, _ body: @Sendable (APIClient, Int) async throws -> T) async throws -> T {
+        let application = APIServer.buildApplication(gateway: gateway, tokens: tokens, host: "127.0.0.1", port: 0, live: live,
+                                                     liveStatistics: liveStatistics, logger: .quiet)
+        return try await application.test(.live) { client in
+            let port = try #require(client.port)
+            return try await body(APIClient { uri, method, headers, body in
+                let response = try await client.executeRequest(uri: uri, method: method, headers: headers, body: body)
+                return APIResponse(status: response.status, headers: response.headers, body: Data(response.body.readableBytesView))
+            }, port)
+        }
+    }
 
     /// Runs `body` with a client of the server, started on a free loopback port for it.
     func run<T: Sendable>(_ body: @Sendable (APIClient) async throws -> T) async throws -> T {

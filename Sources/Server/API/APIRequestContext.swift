@@ -1,5 +1,6 @@
 import Host
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 
 /// Who a request acts for, once authenticated.
@@ -10,8 +11,10 @@ public struct Identity: Sendable, Equatable {
 }
 
 /// The per-request context of every route: the request id, and the identity once authenticated.
-public struct APIRequestContext: RequestContext {
+public struct APIRequestContext: RequestContext, WebSocketRequestContext {
     public var coreContext: CoreRequestContextStorage
+    /// Where the `/ws` route leaves its handler for the upgrade.
+    public let webSocket = WebSocketHandlerReference<APIRequestContext>()
     /// Echoed as `X-Request-ID` and logged with every line about the request.
     public var requestID = ""
     /// Set by the authenticator; routes under `/api` never run without it.

@@ -7,8 +7,20 @@ struct Authenticator: RouterMiddleware {
     typealias Context = APIRequestContext
     let tokens: AccessTokens
     let people: PeopleService
+    /// For the WebSocket upgrade: a `?ticket=` from `POST /api/ws-ticket` also authenticates.
+    var tickets: WebSocketTickets?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let tickets, let ticket = request.uri.queryParameters.get("ticket") {
+            let invalid = APIError.unauthenticated("the ticket is unknown, used or expired; get a new one from POST /api/ws-ticket",
+                                                   code: "INVALID_TICKET")
+            guard let userID = tickets.redeem(ticket) else { throw invalid }
+            do {
+                return try await next(request, authenticated(context, as: try await people.user(id: userID)))
+            } catch is UserNotFound {
+                throw invalid
+            }
+        }
         guard let header = request.headers[.authorization] else { throw APIError.unauthenticated("this route needs a signed-in user") }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty else {
@@ -26,10 +38,14 @@ struct Authenticator: RouterMiddleware {
                 throw APIError.unauthenticated("the token's user no longer exists", code: "INVALID_TOKEN")
             }
         }
+        return try await next(request, authenticated(context, as: user))
+    }
+
+    private func authenticated(_ context: Context, as user: UserRecord) -> Context {
         var context = context
         context.identity = Identity(userID: user.id, email: user.email, role: user.role)
         context.logger[metadataKey: "flywheel.user.id"] = .string(user.id)
-        return try await next(request, context)
+        return context
     }
 }
 

@@ -1,0 +1,43 @@
+import Foundation
+import Host
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+
+/// `/ws` (the live event stream, on its own router so only it can upgrade) and
+/// `POST /api/ws-ticket` (for browsers, which cannot put a token on the upgrade request).
+struct LiveRoutes {
+    let events: EventService
+    let tickets: WebSocketTickets
+    let settings: LiveSettings
+    let statistics: LiveStatistics
+
+    struct Ticket: Encodable {
+        var ticket: String
+        var expiresIn: Int
+    }
+
+    func add(to api: RouterGroup<APIRequestContext>) {
+        api.group("ws-ticket").add(middleware: RequireRole(.viewer)).post { _, context -> Response in
+            var response = try APIJSON.response(Ticket(ticket: tickets.issue(userID: try context.authenticated().userID),
+                                                       expiresIn: Int(WebSocketTickets.lifetime.components.seconds)), status: .created)
+            response.headers[.cacheControl] = "no-store"
+            return response
+        }
+    }
+
+    /// The router the WebSocket upgrade is matched against.
+    func router(tokens: AccessTokens, people: PeopleService) -> Router<APIRequestContext> {
+        let router = Router(context: APIRequestContext.self)
+        router.add(middleware: APIResponseMiddleware())
+        router.add(middleware: Authenticator(tokens: tokens, people: people, tickets: tickets))
+        let events = self.events, settings = self.settings, statistics = self.statistics
+        router.ws("ws") { _, _ in
+            .upgrade([:])
+        } onUpgrade: { inbound, outbound, context in
+            let connection = LiveConnection(events: events, settings: settings, statistics: statistics, logger: context.logger)
+            await connection.run(inbound: inbound, outbound: outbound)
+        }
+        return router
+    }
+}

@@ -1,0 +1,111 @@
+import NIOConcurrencyHelpers
+
+/// The messages waiting to be written to one WebSocket client, bounded.
+///
+/// Event producers wait for room (`push`), so a client that reads slowly is served at its own pace
+/// and only its own feeds wait: each session feed catches up from the store later, and the hub
+/// never waits for anyone. Control messages (`offer`) never wait: they are dropped when the queue is
+/// full. The connection watches ``stalledSince``: a queue that stays full means a client that stopped
+/// reading, and it is closed.
+final class OutboundQueue: Sendable {
+    let capacity: Int
+
+    private struct State {
+        var messages: [String] = []
+        var reader: CheckedContinuation<String?, Never>?
+        var producers: [CheckedContinuation<Bool, Never>] = []
+        var closed = false
+        /// When the queue last became full with nothing written since.
+        var fullSince: ContinuousClock.Instant?
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    /// Adds an event message, waiting while the queue is full; false once the queue is closed.
+    func push(_ message: String) async -> Bool {
+        while true {
+            let outcome: Bool? = state.withLockedValue { state in
+                if state.closed { return false }
+                guard state.messages.count < capacity else {
+                    if state.fullSince == nil { state.fullSince = .now }
+                    return nil
+                }
+                deliver(message, &state)
+                return true
+            }
+            if let outcome { return outcome }
+            let open = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let resumeNow: Bool? = state.withLockedValue { state in
+                    if state.closed { return false }
+                    if state.messages.count < capacity { return true }
+                    state.producers.append(continuation)
+                    return nil
+                }
+                if let resumeNow { continuation.resume(returning: resumeNow) }
+            }
+            if !open { return false }
+        }
+    }
+
+    /// Adds a control message if there is room; false when the queue is full or closed.
+    @discardableResult
+    func offer(_ message: String) -> Bool {
+        state.withLockedValue { state in
+            guard !state.closed, state.messages.count < capacity else { return false }
+            deliver(message, &state)
+            return true
+        }
+    }
+
+    private func deliver(_ message: String, _ state: inout State) {
+        if let reader = state.reader {
+            state.reader = nil
+            reader.resume(returning: message)
+        } else {
+            state.messages.append(message)
+        }
+    }
+
+    /// The next message to write; nil once the queue is closed and empty.
+    func next() async -> String? {
+        await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
+            let (message, ready, woken): (String?, Bool, [CheckedContinuation<Bool, Never>]) = state.withLockedValue { state in
+                if !state.messages.isEmpty {
+                    let message = state.messages.removeFirst()
+                    state.fullSince = nil
+                    let woken = state.producers
+                    state.producers = []
+                    return (message, true, woken)
+                }
+                if state.closed { return (nil, true, []) }
+                state.reader = continuation
+                return (nil, false, [])
+            }
+            for producer in woken { producer.resume(returning: true) }
+            if ready { continuation.resume(returning: message) }
+        }
+    }
+
+    /// Since when the queue has been full without the client taking anything; nil when it is not.
+    var stalledSince: ContinuousClock.Instant? {
+        state.withLockedValue { $0.fullSince }
+    }
+
+    /// Ends the queue: waiting producers get false; the reader gets what is left, then nil.
+    func close() {
+        let (reader, producers) = state.withLockedValue { state -> (CheckedContinuation<String?, Never>?, [CheckedContinuation<Bool, Never>]) in
+            state.closed = true
+            let reader = state.reader
+            state.reader = nil
+            let producers = state.producers
+            state.producers = []
+            return (reader, producers)
+        }
+        reader?.resume(returning: nil)
+        for producer in producers { producer.resume(returning: false) }
+    }
+}
