@@ -21,10 +21,11 @@ public enum APIServer {
     public static func buildApplication(gateway: Gateway, tokens: AccessTokens, host: String, port: Int, live: LiveSettings = LiveSettings(),
                                         liveStatistics: LiveStatistics = LiveStatistics(), logger: Logger, onListening: @escaping OnListening = { _, _ in }) -> some ApplicationProtocol {
         let liveRoutes = LiveRoutes(events: gateway.events, tickets: WebSocketTickets(), settings: live, statistics: liveStatistics)
-        let router = buildRouter(gateway: gateway, tokens: tokens, live: liveRoutes)
+        let limits = Limits(gateway.configuration.server)
+        let router = buildRouter(gateway: gateway, tokens: tokens, live: liveRoutes, limits: limits)
         return Application(
             router: router,
-            server: httpServer(webSocketRouter: liveRoutes.router(tokens: tokens, people: gateway.people)),
+            server: httpServer(webSocketRouter: liveRoutes.router(tokens: tokens, people: gateway.people, limit: limits.perClient)),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "flywheel"),
             onServerRunning: { channel in
                 let address = channel.localAddress
@@ -45,14 +46,32 @@ public enum APIServer {
         }
     }
 
-    static func buildRouter(gateway: Gateway, tokens: AccessTokens, live: LiveRoutes) -> Router<APIRequestContext> {
-        let maxBody = gateway.configuration.server.maxBodyBytes
+    /// The request limits of one server, shared by its routers.
+    struct Limits {
+        let perClient: RateLimitMiddleware
+        let perIdentity: RateLimitMiddleware
+        let signIn: RateLimitMiddleware
+
+        init(_ settings: ServerSettings) {
+            perClient = RateLimitMiddleware(limiter: RateLimiter(.init(perSecond: settings.clientRateLimitPerSecond, burst: settings.clientRateLimitBurst)),
+                                            key: .client, scope: "client")
+            perIdentity = RateLimitMiddleware(limiter: RateLimiter(.init(perSecond: settings.rateLimitPerSecond, burst: settings.rateLimitBurst)),
+                                              key: .identity, scope: "identity")
+            signIn = RateLimitMiddleware(limiter: RateLimiter(.init(perSecond: settings.loginAttemptsPerMinute / 60, burst: settings.loginAttemptsPerMinute)),
+                                         key: .client, scope: "sign-in")
+        }
+    }
+
+    static func buildRouter(gateway: Gateway, tokens: AccessTokens, live: LiveRoutes, limits: Limits) -> Router<APIRequestContext> {
+        let settings = gateway.configuration.server
+        let maxBody = settings.maxBodyBytes
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: APIResponseMiddleware())
+        router.add(middleware: limits.perClient)
         let system = SystemRoutes(gateway: gateway)
         system.add(to: router)
-        AuthRoutes(people: gateway.people, tokens: tokens, maxBody: maxBody).add(to: router)
-        let api = router.group("api").add(middleware: Authenticator(tokens: tokens, people: gateway.people))
+        AuthRoutes(people: gateway.people, tokens: tokens, maxBody: maxBody, limit: limits.signIn).add(to: router)
+        let api = router.group("api").add(middleware: Authenticator(tokens: tokens, people: gateway.people)).add(middleware: limits.perIdentity)
         system.add(to: api)
         PeopleRoutes(people: gateway.people, maxBody: maxBody).add(to: api)
         AgentRoutes(agents: gateway.agents, maxBody: maxBody).add(to: api)

@@ -23,6 +23,10 @@ public final class SessionHarness: @unchecked Sendable {
     public static let testServerSettings: ServerSettings = {
         var settings = ServerSettings()
         settings.passwordCost = 4
+        // Limits generous enough that only the rate-limit tests meet them.
+        settings.loginAttemptsPerMinute = 6000
+        settings.clientRateLimitBurst = 100_000
+        settings.rateLimitBurst = 100_000
         return settings
     }()
 

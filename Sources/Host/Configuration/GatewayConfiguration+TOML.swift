@@ -55,7 +55,9 @@ extension GatewayConfiguration {
             if let network = try sandbox.bool("network") { configuration.sandbox.network = network }
         }
         if let server = try reader.table("server") {
-            try server.allowKeys(["host", "port", "access_token_seconds", "refresh_token_seconds", "max_body_bytes", "password_cost"])
+            try server.allowKeys(["host", "port", "access_token_seconds", "refresh_token_seconds", "max_body_bytes", "password_cost",
+                                  "rate_limit_per_second", "rate_limit_burst", "client_rate_limit_per_second", "client_rate_limit_burst",
+                                  "login_attempts_per_minute"])
             if let host = try server.string("host") {
                 guard !host.isEmpty else { throw server.error("host", "must not be empty") }
                 configuration.server.host = host
@@ -67,6 +69,11 @@ extension GatewayConfiguration {
             if let seconds = try server.positiveNumber("access_token_seconds") { configuration.server.accessTokenSeconds = seconds }
             if let seconds = try server.positiveNumber("refresh_token_seconds") { configuration.server.refreshTokenSeconds = seconds }
             if let bytes = try server.positiveInt("max_body_bytes") { configuration.server.maxBodyBytes = bytes }
+            if let rate = try server.positiveNumber("rate_limit_per_second") { configuration.server.rateLimitPerSecond = rate }
+            if let burst = try server.positiveNumber("rate_limit_burst") { configuration.server.rateLimitBurst = burst }
+            if let rate = try server.positiveNumber("client_rate_limit_per_second") { configuration.server.clientRateLimitPerSecond = rate }
+            if let burst = try server.positiveNumber("client_rate_limit_burst") { configuration.server.clientRateLimitBurst = burst }
+            if let attempts = try server.positiveNumber("login_attempts_per_minute") { configuration.server.loginAttemptsPerMinute = attempts }
             if let cost = try server.positiveInt("password_cost") {
                 guard (4...31).contains(cost) else { throw server.error("password_cost", "must be 4-31") }
                 configuration.server.passwordCost = cost

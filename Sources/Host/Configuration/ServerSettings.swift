@@ -13,6 +13,14 @@ public struct ServerSettings: Sendable, Equatable {
     public var maxBodyBytes = 1 << 20
     /// bcrypt's cost for new password hashes (4...31; each step doubles the work).
     public var passwordCost = 12
+    /// Requests per second one user or API key may make, sustained, and in a burst.
+    public var rateLimitPerSecond: Double = 20
+    public var rateLimitBurst: Double = 100
+    /// Requests per second from one client address, whoever it signs in as.
+    public var clientRateLimitPerSecond: Double = 50
+    public var clientRateLimitBurst: Double = 200
+    /// Sign-in attempts (login, refresh, logout) per minute from one client address: password guessing.
+    public var loginAttemptsPerMinute: Double = 10
 
     public init() {}
 }

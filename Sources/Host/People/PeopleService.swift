@@ -155,8 +155,8 @@ public struct PeopleService: Sendable {
         return try await store.apiKey(id: id) ?? key
     }
 
-    /// The user an API key acts for. Its last use is recorded at most once a minute.
-    public func authenticate(apiKey key: String, now: Date = Date()) async throws -> UserRecord {
+    /// The user an API key acts for, and the key. Its last use is recorded at most once a minute.
+    public func authenticate(apiKey key: String, now: Date = Date()) async throws -> (user: UserRecord, key: APIKeyRecord) {
         guard let record = try await store.apiKey(hash: Self.digest(key)) else { throw APIKeyRejected(reason: .unknown) }
         if record.revokedAt != nil { throw APIKeyRejected(reason: .revoked) }
         if let expiry = record.expiresAt, expiry <= now { throw APIKeyRejected(reason: .expired) }
@@ -164,7 +164,7 @@ public struct PeopleService: Sendable {
         if record.lastUsedAt.map({ now.timeIntervalSince($0) >= 60 }) ?? true {
             try await store.touchAPIKey(id: record.id, at: now)
         }
-        return user
+        return (user, record)
     }
 
     // MARK: Helpers

@@ -8,6 +8,8 @@ public struct Identity: Sendable, Equatable {
     public var userID: String
     public var email: String
     public var role: UserRecord.Role
+    /// The API key the request came with; nil for an access token.
+    public var credentialID: String?
 }
 
 /// The per-request context of every route: the request id, and the identity once authenticated.
@@ -20,8 +22,12 @@ public struct APIRequestContext: RequestContext, WebSocketRequestContext {
     /// Set by the authenticator; routes under `/api` never run without it.
     public var identity: Identity?
 
+    /// The connection's peer address (for per-client rate limits).
+    public let clientAddress: String?
+
     public init(source: Source) {
         coreContext = .init(source: source)
+        clientAddress = source.channel.remoteAddress?.ipAddress
     }
 
     /// The identity of an authenticated request (a route behind the authenticator always has one).

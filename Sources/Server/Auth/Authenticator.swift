@@ -28,8 +28,11 @@ struct Authenticator: RouterMiddleware {
         }
         let credential = String(parts[1])
         let user: UserRecord
+        var keyID: String?
         if credential.hasPrefix(PeopleService.apiKeyPrefix) {
-            user = try await people.authenticate(apiKey: credential)
+            let (keyUser, key) = try await people.authenticate(apiKey: credential)
+            user = keyUser
+            keyID = key.id
         } else {
             let userID = try await tokens.verify(credential)
             do {
@@ -38,12 +41,12 @@ struct Authenticator: RouterMiddleware {
                 throw APIError.unauthenticated("the token's user no longer exists", code: "INVALID_TOKEN")
             }
         }
-        return try await next(request, authenticated(context, as: user))
+        return try await next(request, authenticated(context, as: user, key: keyID))
     }
 
-    private func authenticated(_ context: Context, as user: UserRecord) -> Context {
+    private func authenticated(_ context: Context, as user: UserRecord, key: String? = nil) -> Context {
         var context = context
-        context.identity = Identity(userID: user.id, email: user.email, role: user.role)
+        context.identity = Identity(userID: user.id, email: user.email, role: user.role, credentialID: key)
         context.logger[metadataKey: "flywheel.user.id"] = .string(user.id)
         return context
     }

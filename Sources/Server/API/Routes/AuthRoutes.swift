@@ -8,6 +8,8 @@ struct AuthRoutes {
     let people: PeopleService
     let tokens: AccessTokens
     let maxBody: Int
+    /// Stricter than other routes: these are where passwords are guessed.
+    let limit: RateLimitMiddleware
 
     struct Login: APIRequestBody {
         static let fields: Set<String> = ["email", "password"]
@@ -28,7 +30,7 @@ struct AuthRoutes {
     }
 
     func add(to router: Router<APIRequestContext>) {
-        let auth = router.group("auth")
+        let auth = router.group("auth").add(middleware: limit)
         auth.post("login") { request, _ -> Response in
             let body = try await request.decodeStrictly(Login.self, limit: maxBody)
             let user = try await people.authenticate(email: body.email, password: body.password)
