@@ -5,6 +5,7 @@ import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import Prometheus
 
 /// The HTTP API as a Hummingbird application on a gateway's services: one more front end, with no
 /// logic of its own beyond HTTP. `flywheel serve` runs it next to the gateway's service; the tests
@@ -19,10 +20,13 @@ public enum APIServer {
     public typealias OnListening = @Sendable (_ host: String, _ port: Int) async -> Void
 
     public static func buildApplication(gateway: Gateway, tokens: AccessTokens, host: String, port: Int, live: LiveSettings = LiveSettings(),
-                                        liveStatistics: LiveStatistics = LiveStatistics(), logger: Logger, onListening: @escaping OnListening = { _, _ in }) -> some ApplicationProtocol {
+                                        liveStatistics: LiveStatistics = LiveStatistics(), metrics: PrometheusCollectorRegistry? = nil,
+                                        logger: Logger, onListening: @escaping OnListening = { _, _ in }) -> some ApplicationProtocol {
         let liveRoutes = LiveRoutes(events: gateway.events, tickets: WebSocketTickets(), settings: live, statistics: liveStatistics)
         let limits = Limits(gateway.configuration.server)
-        let router = buildRouter(gateway: gateway, tokens: tokens, live: liveRoutes, limits: limits)
+        let router = buildRouter(gateway: gateway, tokens: tokens, live: liveRoutes, limits: limits, metrics: metrics.map {
+            MetricsRoutes(registry: $0, sessions: gateway.sessions, live: liveStatistics)
+        })
         return Application(
             router: router,
             server: httpServer(webSocketRouter: liveRoutes.router(tokens: tokens, people: gateway.people, limit: limits.perClient)),
@@ -62,10 +66,12 @@ public enum APIServer {
         }
     }
 
-    static func buildRouter(gateway: Gateway, tokens: AccessTokens, live: LiveRoutes, limits: Limits) -> Router<APIRequestContext> {
+    static func buildRouter(gateway: Gateway, tokens: AccessTokens, live: LiveRoutes, limits: Limits, metrics: MetricsRoutes?) -> Router<APIRequestContext> {
         let settings = gateway.configuration.server
         let maxBody = settings.maxBodyBytes
         let router = Router(context: APIRequestContext.self)
+        // Outermost, so it counts every answer with its final status.
+        if metrics != nil { router.add(middleware: MetricsMiddleware()) }
         router.add(middleware: APIResponseMiddleware())
         router.add(middleware: limits.perClient)
         let system = SystemRoutes(gateway: gateway)
@@ -78,6 +84,7 @@ public enum APIServer {
         SessionRoutes(sessions: gateway.sessions, events: gateway.events, maxBody: maxBody).add(to: api)
         PolicyRoutes(approvals: gateway.approvals, maxBody: maxBody).add(to: api)
         live.add(to: api)
+        metrics?.add(to: router, authenticator: Authenticator(tokens: tokens, people: gateway.people), limit: limits.perIdentity)
         return router
     }
 }

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Host
 import Logging
+import Metrics
+import Prometheus
 import Server
 import ServiceLifecycle
 import UnixSignals
@@ -40,6 +42,9 @@ struct ServeCommand: AsyncParsableCommand {
             var logging = self.logging
             if logging.logLevel == .warning { logging.logLevel = .info }
             let logger = logging.makeLogger()
+            // Before anything that counts is made: counters bind to the factory there is when created.
+            let metrics = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
             let gateway = try await gateway.openGateway(requireOwnership: true, logger: logger)
             guard let service = gateway.service() else { throw CommandFailure("this process does not own the data directory") }
             let settings = gateway.configuration.server
@@ -61,7 +66,7 @@ struct ServeCommand: AsyncParsableCommand {
             let tokens = await AccessTokens(key: key, lifetime: settings.accessTokenSeconds)
             let live = LiveStatistics()
             let application = APIServer.buildApplication(gateway: gateway, tokens: tokens, host: host, port: port, liveStatistics: live,
-                                                         logger: logger) { host, port in
+                                                         metrics: metrics, logger: logger) { host, port in
                 let shown = host.contains(":") ? "[\(host)]" : host
                 await writeLine("listening on http://\(shown):\(port)")
             }

@@ -108,6 +108,27 @@ struct ServeCommandTests {
         let live = LiveClient(port: first.port, token: token)
         try await live.subscribe("session:\(sessionID)")
         try await live.waitFor("an event") { $0["kind"] as? String == "event" }
+
+        // Metrics, as a scraper reads them: with an API key.
+        let short = try await client.post("/api/sessions", token: token, ["agentId": agentID, "task": "command=echo+hi events=1"])
+        let shortID = try #require(short["id"] as? String)
+        for _ in 0..<400 where try await client.get("/api/sessions/\(shortID)", token: token)["state"] as? String != "done" {
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        let key = try #require(try await client.post("/api/api-keys", token: token, ["name": "prometheus"])["key"] as? String)
+        #expect(try await client.get("/metrics").status == .unauthorized)
+        let scraped = try await client.get("/metrics", token: key)
+        #expect(scraped.status == .ok)
+        #expect(scraped.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
+        let metrics = scraped.text
+        #expect(metrics.contains(#"flywheel_sessions{state="running"} 1.0"#), "\(metrics.prefix(2000))")
+        #expect(metrics.contains(#"flywheel_sessions{state="done"} 1.0"#))
+        #expect(metrics.contains(#"flywheel_dcg_decisions_total{decision="allow"} 1"#))
+        #expect(metrics.contains("flywheel_websocket_clients 1.0"))
+        #expect(metrics.contains(#"hb_requests{http_route="/api/sessions/{id}",http_request_method="GET",http_response_status_code="200"}"#))
+        let storedLine = metrics.split(separator: "\n").first { $0.hasPrefix("flywheel_events_stored_total ") }
+        #expect((storedLine?.split(separator: " ").last.flatMap { Double($0) } ?? 0) > 1)
+
         #expect(try await first.terminate() == 0, "\(first.stderr)")
         let frame = try await live.closed()
         #expect(frame?.closeCode == .goingAway, "\(String(describing: frame)) \(String(describing: live.failure.withLock { $0 }))")

@@ -1,10 +1,13 @@
 import Foundation
+import Metrics
 
 /// Persist, then publish: an event reaches subscribers only after it is committed, so nothing a
 /// client saw can be lost by a crash.
 public struct SessionEventLog: Sendable {
     public let store: any GatewayStore
     public let hub: EventHub
+    /// `flywheel_events_stored_total`: made when the log is (after the metrics system is set up).
+    let stored = Counter(label: "flywheel_events_stored_total")
 
     public init(store: any GatewayStore, hub: EventHub) {
         self.store = store
@@ -16,6 +19,7 @@ public struct SessionEventLog: Sendable {
     public func append(_ events: [NewEvent]) async throws -> [EventRecord] {
         guard !events.isEmpty else { return [] }
         let records = try await store.appendEvents(events)
+        stored.increment(by: records.count)
         hub.publish(records)
         return records
     }

@@ -22,6 +22,12 @@ public struct SessionService: Sendable {
         try await store.sessions(filter, limit: limit, after: cursor)
     }
 
+    /// How many sessions are in each state, every state listed.
+    public func counts() async throws -> [SessionState: Int] {
+        let counts = try await store.sessionCounts()
+        return Dictionary(uniqueKeysWithValues: SessionState.allCases.map { ($0, counts[$0] ?? 0) })
+    }
+
     public func show(_ id: String) async throws -> SessionRecord {
         guard let session = try await store.session(id: id) else { throw SessionNotFound(sessionID: id) }
         return session

@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import Logging
 
 /// The host's command path: every command a driver asks for gets a policy decision, stored with
@@ -50,6 +51,7 @@ public struct CommandGate: Sendable {
             case .ask: .pending
             case .allow, .warn, .log: .approved
             }
+        Counter(label: "flywheel_dcg_decisions_total", dimensions: [("decision", decision.verdict.rawValue)]).increment()
         try await store.recordCommandDecision(CommandDecisionRecord(
             id: id, sessionID: sessionID, command: request.command, decision: decision.verdict, ruleID: decision.ruleID,
             packID: decision.packID, severity: decision.severity, reason: decision.reason, status: status,

@@ -34,6 +34,8 @@ public protocol SessionStore: Sendable {
     @discardableResult
     func transitionSession(_ transition: SessionTransition) async throws -> SessionTransitionResult
     func setWaitingReason(sessionID: String, _ reason: String?) async throws
+    /// How many sessions are in each state (states with none are left out).
+    func sessionCounts() async throws -> [SessionState: Int]
 }
 
 /// The append-only event log.

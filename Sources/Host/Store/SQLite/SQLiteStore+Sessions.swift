@@ -115,4 +115,16 @@ extension SQLiteStore: SessionStore {
             try db.execute(sql: "UPDATE sessions SET waiting_reason = ? WHERE id = ?", arguments: [reason, sessionID])
         }
     }
+
+    public func sessionCounts() async throws -> [SessionState: Int] {
+        try await read { db in
+            var counts: [SessionState: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM sessions GROUP BY state") {
+                let name: String = row["state"]
+                guard let state = SessionState(rawValue: name) else { throw StoreError(kind: .database, message: "unknown session state '\(name)'") }
+                counts[state] = row["n"]
+            }
+            return counts
+        }
+    }
 }
