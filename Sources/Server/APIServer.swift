@@ -85,6 +85,8 @@ public enum APIServer {
         PolicyRoutes(approvals: gateway.approvals, maxBody: maxBody).add(to: api)
         live.add(to: api)
         metrics?.add(to: router, authenticator: Authenticator(tokens: tokens, people: gateway.people), limit: limits.perIdentity)
+        // Innermost, around the route table it describes.
+        router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
         return router
     }
 }

@@ -142,7 +142,10 @@ struct RouteTests {
                    .badRequest, "INVALID_FIELD", field: "role")
             expect(try await client.post("/api/users", token: token, ["email": "VIEWER@example.com", "password": "long-enough", "role": "viewer"]),
                    .conflict, "EMAIL_TAKEN")
-            expect(try await client.request(.delete, "/health", token: token), .notFound, "NOT_FOUND")
+            let wrongMethod = try await client.request(.delete, "/api/sessions", token: token)
+            expect(wrongMethod, .methodNotAllowed, "METHOD_NOT_ALLOWED")
+            #expect(wrongMethod.headers[.allow] == "GET, POST")
+            expect(try await client.request(.put, "/api/sessions/abc/cancel", token: token), .methodNotAllowed, "METHOD_NOT_ALLOWED")
         }
         await server.remove()
     }

@@ -66,8 +66,15 @@ extension GatewayConfiguration {
                 guard port <= 65535 else { throw server.error("port", "must be 1-65535") }
                 configuration.server.port = port
             }
-            if let seconds = try server.positiveNumber("access_token_seconds") { configuration.server.accessTokenSeconds = seconds }
-            if let seconds = try server.positiveNumber("refresh_token_seconds") { configuration.server.refreshTokenSeconds = seconds }
+            let tenYears = 3650.0 * 86_400
+            if let seconds = try server.positiveNumber("access_token_seconds") {
+                guard seconds <= 86_400 else { throw server.error("access_token_seconds", "must be at most 86400 (a day): access tokens are short-lived") }
+                configuration.server.accessTokenSeconds = seconds
+            }
+            if let seconds = try server.positiveNumber("refresh_token_seconds") {
+                guard seconds <= tenYears else { throw server.error("refresh_token_seconds", "must be at most ten years") }
+                configuration.server.refreshTokenSeconds = seconds
+            }
             if let bytes = try server.positiveInt("max_body_bytes") { configuration.server.maxBodyBytes = bytes }
             if let rate = try server.positiveNumber("rate_limit_per_second") { configuration.server.rateLimitPerSecond = rate }
             if let burst = try server.positiveNumber("rate_limit_burst") { configuration.server.rateLimitBurst = burst }

@@ -64,9 +64,9 @@ public struct AgentService: Sendable {
 
     private func record(_ definition: Definition, id: String) async throws -> AgentRecord {
         guard !definition.name.isEmpty, definition.name.count <= 128,
-              definition.name.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0) }),
+              definition.name.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0)) }),
               !definition.name.hasPrefix(".") else {
-            throw InvalidRequest(field: "name", reason: "must be 1-128 letters, digits, '-', '_' or '.', not starting with '.'")
+            throw InvalidRequest(field: "name", reason: "must be 1-128 ASCII letters, digits, '-', '_' or '.', not starting with '.'")
         }
         guard (try? JSONValue.parse(Array(definition.configJSON.utf8)))?.objectValue != nil else {
             throw InvalidRequest(field: "config", reason: "must be a JSON object")

@@ -1,8 +1,13 @@
+import Crypto
 import Dispatch
+import Foundation
 import HummingbirdBcrypt
 
 /// bcrypt, run on a queue of its own: a hash takes a quarter of a second at the default cost, which
 /// must never hold a thread of Swift's cooperative pool.
+///
+/// bcrypt reads at most 72 bytes, so the password is first reduced to its SHA-256 digest (base64,
+/// 44 bytes): every character of a long password counts, and no length rule has to be in bytes.
 struct PasswordHasher: Sendable {
     let cost: UInt8
 
@@ -10,11 +15,17 @@ struct PasswordHasher: Sendable {
 
     func hash(_ password: String) async -> String {
         let cost = cost
-        return await Self.offPool { Bcrypt.hash(password, cost: cost) }
+        let digest = Self.digest(password)
+        return await Self.offPool { Bcrypt.hash(digest, cost: cost) }
     }
 
     func verify(_ password: String, hash: String) async -> Bool {
-        await Self.offPool { Bcrypt.verify(password, hash: hash) }
+        let digest = Self.digest(password)
+        return await Self.offPool { Bcrypt.verify(digest, hash: hash) }
+    }
+
+    static func digest(_ password: String) -> String {
+        Data(SHA256.hash(data: Array(password.utf8))).base64EncodedString()
     }
 
     private static func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {

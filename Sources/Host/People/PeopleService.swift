@@ -18,8 +18,8 @@ public struct PeopleService: Sendable {
         refreshLifetime = settings.refreshTokenSeconds
     }
 
-    /// bcrypt reads at most 72 bytes: a longer password would be silently cut, so it is refused.
-    public static let passwordBytes = 8...72
+    /// How long a password may be, in characters (Unicode scalars).
+    public static let passwordLength = 8...1024
 
     /// A refresh token as the client holds it, with the record stored for it.
     public struct IssuedRefreshToken: Sendable {
@@ -31,8 +31,8 @@ public struct PeopleService: Sendable {
 
     public func createUser(email: String, password: String, role: UserRecord.Role) async throws -> UserRecord {
         let email = try Self.validEmail(email)
-        guard Self.passwordBytes.contains(password.utf8.count) else {
-            throw InvalidRequest(field: "password", reason: "must be \(Self.passwordBytes.lowerBound)-\(Self.passwordBytes.upperBound) bytes")
+        guard Self.passwordLength.contains(password.unicodeScalars.count) else {
+            throw InvalidRequest(field: "password", reason: "must be \(Self.passwordLength.lowerBound)-\(Self.passwordLength.upperBound) characters")
         }
         if try await store.user(email: email) != nil { throw EmailTaken(email: email) }
         let hash = await hasher.hash(password)
@@ -130,13 +130,18 @@ public struct PeopleService: Sendable {
         public var record: APIKeyRecord
     }
 
+    /// An API key lives at most this long (ten years); a key without an expiry lives until revoked.
+    public static let maxAPIKeyLifetime: TimeInterval = 3650 * 86_400
+
     /// API keys start with this, so a bearer credential tells what it is (and scanners find leaks).
     public static let apiKeyPrefix = "fwk_"
 
     public func createAPIKey(userID: String, name: String, lifetime: TimeInterval?) async throws -> IssuedAPIKey {
         let name = name.trimmingCharacters(in: .whitespaces)
         guard (1...100).contains(name.count) else { throw InvalidRequest(field: "name", reason: "must be 1-100 characters") }
-        if let lifetime, lifetime <= 0 { throw InvalidRequest(field: "expiresInDays", reason: "must be positive") }
+        if let lifetime, !(lifetime > 0 && lifetime <= Self.maxAPIKeyLifetime) {
+            throw InvalidRequest(field: "expiresInDays", reason: "must be more than 0 and at most 3650 (ten years)")
+        }
         _ = try await user(id: userID)
         let key = Self.apiKeyPrefix + Self.randomToken(bytes: 32)
         let record = APIKeyRecord(userID: userID, name: name, keyHash: Self.digest(key), prefix: String(key.prefix(12)),
@@ -186,7 +191,7 @@ public struct PeopleService: Sendable {
     static func validEmail(_ email: String) throws -> String {
         let trimmed = email.trimmingCharacters(in: .whitespaces)
         let parts = trimmed.split(separator: "@", omittingEmptySubsequences: false)
-        guard trimmed.utf8.count <= 254, parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty,
+        guard trimmed.unicodeScalars.count <= 254, parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty,
               !trimmed.contains(where: { $0.isWhitespace || $0.isNewline }) else {
             throw InvalidRequest(field: "email", reason: "must be an address like name@example.com")
         }

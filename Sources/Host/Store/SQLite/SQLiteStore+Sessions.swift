@@ -34,12 +34,14 @@ extension SQLiteStore: SessionStore {
             arguments.append(agentID)
         }
         if let cursor {
-            let parts = cursor.split(separator: ":", maxSplits: 1)
-            guard parts.count == 2, let created = Int64(parts[0]), !parts[1].isEmpty else {
+            // Split on the byte: a combining mark after the ':' would hide it from a split by characters.
+            let bytes = cursor.utf8
+            guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")), let created = Int64(String(Substring(bytes[..<colon]))),
+                  bytes.index(after: colon) != bytes.endIndex else {
                 throw StoreError(kind: .invalidCursor, message: "invalid cursor '\(cursor)'")
             }
             conditions.append("(created_at < ? OR (created_at = ? AND id < ?))")
-            arguments += [created, created, String(parts[1])] as [(any DatabaseValueConvertible)?]
+            arguments += [created, created, String(Substring(bytes[bytes.index(after: colon)...]))] as [(any DatabaseValueConvertible)?]
         }
         let condition = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         let pageSize = max(1, min(limit, 1000))

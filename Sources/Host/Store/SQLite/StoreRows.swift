@@ -2,9 +2,14 @@ import Foundation
 import GRDB
 
 /// Timestamps are stored as whole milliseconds since 1970 (INTEGER): they sort, compare and
-/// round-trip exactly.
+/// round-trip exactly. Dates beyond what that holds (about 292 million years either way) are
+/// stored as the nearest it can; the edges refuse such input long before it gets here.
 enum StoreTime {
-    static func encode(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+    static func encode(_ date: Date) -> Int64 {
+        let milliseconds = (date.timeIntervalSince1970 * 1000).rounded()
+        guard milliseconds.isFinite else { return milliseconds < 0 ? .min : .max }
+        return Int64(exactly: milliseconds) ?? (milliseconds < 0 ? .min : .max)
+    }
     static func encode(_ date: Date?) -> Int64? { date.map { encode($0) } }
     static func decode(_ value: Int64) -> Date { Date(timeIntervalSince1970: Double(value) / 1000) }
     static func decode(_ value: Int64?) -> Date? { value.map { decode($0) } }

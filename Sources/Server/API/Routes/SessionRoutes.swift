@@ -26,6 +26,7 @@ struct SessionRoutes {
             let query = request.uri.queryParameters
             var filter = SessionFilter()
             if let states = query.get("state") {
+                guard !states.isEmpty else { throw InvalidRequest(field: "state", reason: "must name at least one state") }
                 var set: Set<SessionState> = []
                 for name in states.split(separator: ",") {
                     guard let state = SessionState(rawValue: String(name)) else {

@@ -2,8 +2,9 @@ import Foundation
 import Host
 import Hummingbird
 
-/// Health and plugins. `/health` and `/health/ready` take no token: load balancers and
-/// orchestrators call them, and they reveal nothing but up/ready.
+/// Health, the API document and plugins. `/health`, `/health/ready` and `/openapi.json` take no
+/// token: load balancers, orchestrators and client generators call them, and they reveal nothing
+/// but up/ready and the public contract.
 struct SystemRoutes {
     let gateway: Gateway
 
@@ -20,6 +21,12 @@ struct SystemRoutes {
     func add(to router: Router<APIRequestContext>) {
         router.get("health") { _, _ -> Response in
             try APIJSON.response(Health(status: "ok"))
+        }
+        router.get("openapi.json") { _, _ -> Response in
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json; charset=utf-8"
+            let document = OpenAPIDocument.json(driverIDs: gateway.plugins.loaded.map(\.descriptor.id).sorted())
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: document)))
         }
         router.get("health/ready") { _, _ -> Response in
             guard gateway.isReady else {
