@@ -224,3 +224,79 @@ struct APIKeyTests {
         await server.remove()
     }
 }
+
+@Suite("users over HTTP and on the command line")
+struct UserTests {
+    @Test("an admin changes a role and a password (which signs the user out everywhere) and removes a user; never the last admin")
+    func changeAndRemove() async throws {
+        let server = try await ServerHarness()
+        try await server.run { client in
+            let admin = try await client.signIn(.admin).token
+            let viewer = try await client.signIn(.viewer)
+            let viewerID = try #require(try await client.get("/api/me", token: viewer.token)["id"] as? String)
+            let promoted = try await client.request(.patch, "/api/users/\(viewerID)", token: admin, json: ["role": "operator"])
+            #expect(promoted.status == .ok && promoted["role"] as? String == "operator")
+            // The role takes effect on the next request, with the same token.
+            #expect(try await client.post("/api/sessions", token: viewer.token, ["agentId": "x", "task": "t"]).errorCode == "AGENT_NOT_FOUND")
+            let changed = try await client.request(.patch, "/api/users/\(viewerID)", token: admin, json: ["password": "a-new-password"])
+            #expect(changed.status == .ok)
+            #expect(try await client.post("/auth/refresh", ["refreshToken": viewer.refresh]).status == .unauthorized, "signed out everywhere")
+            #expect(try await client.post("/auth/login", ["email": "viewer@example.com", "password": "a-new-password"]).status == .ok)
+            #expect(try await client.request(.patch, "/api/users/\(viewerID)", token: admin, json: ["password": "short"]).errorField == "password")
+            // The last admin can neither leave nor be demoted.
+            let adminID = try #require(try await client.get("/api/me", token: admin)["id"] as? String)
+            #expect(try await client.request(.patch, "/api/users/\(adminID)", token: admin, json: ["role": "viewer"]).errorCode == "LAST_ADMIN")
+            #expect(try await client.request(.delete, "/api/users/\(adminID)", token: admin).errorCode == "LAST_ADMIN")
+            #expect(try await client.request(.delete, "/api/users/\(viewerID)", token: admin).status == .noContent)
+            #expect(try await client.get("/api/me", token: viewer.token).status == .unauthorized, "a removed user's token stops working")
+            #expect(try await client.request(.delete, "/api/users/\(viewerID)", token: admin).errorCode == "USER_NOT_FOUND")
+        }
+        await server.remove()
+    }
+
+    @Test("two admins demoting each other at once: one change wins, an admin is always left (100 rounds)")
+    func lastAdminRace() async throws {
+        let server = try await ServerHarness()
+        let people = server.gateway.people
+        for round in 0..<100 {
+            let first = try await people.createUser(email: "a\(round)@example.com", password: "password-a", role: .admin)
+            let second = try await people.createUser(email: "b\(round)@example.com", password: "password-b", role: .admin)
+            // Leave only these two admins.
+            for user in try await people.users() where user.role == .admin && ![first.id, second.id].contains(user.id) {
+                _ = try await people.changeUser(id: user.id, role: .viewer)
+            }
+            async let one = try? people.changeUser(id: first.id, role: .viewer)
+            async let two = try? people.changeUser(id: second.id, role: .viewer)
+            let outcomes = await [one, two]
+            #expect(outcomes.compactMap { $0 }.count == 1)
+            #expect(try await people.users().contains { $0.role == .admin })
+        }
+        await server.remove()
+    }
+
+    @Test("flywheel users create and list work without a server")
+    func commandLine() throws {
+        let folder = try TemporaryDirectory("users-cli")
+        defer { folder.remove() }
+        try SessionHarness.writePlugins(into: folder)
+        try folder.write("flywheel.toml", "[server]\npassword_cost = 4\n")
+        func flywheel(_ arguments: [String], input: String? = nil) throws -> ProcessOutput {
+            try ProcessRunner.run(TestPaths.flywheel, arguments + ["--settings", folder.file("flywheel.toml").path, "--data-dir", folder.file("data").path,
+                                                                   "--plugins-dir", folder.file("plugins.d").path],
+                                  input: input, environment: ["FLYWHEEL_SECRET_KEY": SessionHarness.secretKey, "PATH": "/usr/bin:/bin"])
+        }
+        let generated = try flywheel(["users", "create", "--email", "ops@example.com", "--role", "operator"])
+        #expect(generated.status == 0, "\(generated.stderr)")
+        #expect(generated.stdout.contains(" ops@example.com operator password "))
+        let given = try flywheel(["users", "create", "--email", "v@example.com", "--role", "viewer", "--password-stdin"], input: "typed-password\n")
+        #expect(given.status == 0, "\(given.stderr)")
+        #expect(!given.stdout.contains("password"))
+        let short = try flywheel(["users", "create", "--email", "w@example.com", "--role", "viewer", "--password-stdin"], input: "short\n")
+        #expect(short.status != 0 && short.stderr.contains("the password on standard input must be 8-1024 characters"))
+        let taken = try flywheel(["users", "create", "--email", "OPS@example.com", "--role", "viewer"])
+        #expect(taken.status != 0 && taken.stderr.contains("already exists"))
+        let listed = try flywheel(["users", "list"])
+        #expect(listed.stdout.contains("ops@example.com  operator") && listed.stdout.contains("v@example.com  viewer"))
+        #expect(!listed.stdout.contains("$2b$"))
+    }
+}

@@ -56,3 +56,9 @@ public struct APIKeyRejected: Error, Sendable, Equatable, CustomStringConvertibl
         }
     }
 }
+
+/// The change would leave no admin. (HTTP: 409 `LAST_ADMIN`.)
+public struct LastAdmin: Error, Sendable, Equatable, CustomStringConvertible {
+    public var userID: String
+    public var description: String { "user \(userID) is the last admin: make another user admin first" }
+}

@@ -31,9 +31,7 @@ public struct PeopleService: Sendable {
 
     public func createUser(email: String, password: String, role: UserRecord.Role) async throws -> UserRecord {
         let email = try Self.validEmail(email)
-        guard Self.passwordLength.contains(password.unicodeScalars.count) else {
-            throw InvalidRequest(field: "password", reason: "must be \(Self.passwordLength.lowerBound)-\(Self.passwordLength.upperBound) characters")
-        }
+        try Self.checkPassword(password)
         if try await store.user(email: email) != nil { throw EmailTaken(email: email) }
         let hash = await hasher.hash(password)
         do {
@@ -45,6 +43,30 @@ public struct PeopleService: Sendable {
 
     public func users() async throws -> [UserRecord] {
         try await store.users()
+    }
+
+    /// Changes a user's role and/or password. A new password signs the user out everywhere (every
+    /// refresh token revoked). Refused with ``LastAdmin`` when no admin would be left.
+    public func changeUser(id: String, role: UserRecord.Role? = nil, password: String? = nil) async throws -> UserRecord {
+        let existing = try await user(id: id)
+        if let password { try Self.checkPassword(password) }
+        let hash: String? = if let password { await hasher.hash(password) } else { nil }
+        do {
+            guard try await store.updateUser(id: id, role: role ?? existing.role, passwordHash: hash) else { throw LastAdmin(userID: id) }
+        } catch let error as StoreError where error.kind == .notFound {
+            throw UserNotFound(userID: id)
+        }
+        if hash != nil { try await store.revokeRefreshTokens(userID: id, at: Date()) }
+        return try await user(id: id)
+    }
+
+    /// Removes a user, their API keys and sign-ins. Refused with ``LastAdmin`` for the last admin.
+    public func deleteUser(id: String) async throws {
+        do {
+            guard try await store.deleteUser(id: id) else { throw LastAdmin(userID: id) }
+        } catch let error as StoreError where error.kind == .notFound {
+            throw UserNotFound(userID: id)
+        }
     }
 
     public func user(id: String) async throws -> UserRecord {
@@ -186,6 +208,12 @@ public struct PeopleService: Sendable {
         let bytes = (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
+    }
+
+    static func checkPassword(_ password: String) throws {
+        guard passwordLength.contains(password.unicodeScalars.count) else {
+            throw InvalidRequest(field: "password", reason: "must be \(passwordLength.lowerBound)-\(passwordLength.upperBound) characters")
+        }
     }
 
     static func validEmail(_ email: String) throws -> String {

@@ -92,6 +92,15 @@ public protocol PeopleStore: Sendable {
     func user(id: String) async throws -> UserRecord?
     /// Every user, oldest first.
     func users() async throws -> [UserRecord]
+    /// Changes a user's role and, when given, password hash, compare-and-set on keeping an admin:
+    /// false (nothing written) when that would leave no admin. Throws `notFound` for no such user.
+    func updateUser(id: String, role: UserRecord.Role, passwordHash: String?) async throws -> Bool
+    /// Removes a user with their keys and sign-ins, unless they are the last admin (false).
+    /// Throws `notFound` for no such user.
+    func deleteUser(id: String) async throws -> Bool
+    /// Revokes every sign-in of a user; returns how many tokens.
+    @discardableResult
+    func revokeRefreshTokens(userID: String, at time: Date) async throws -> Int
     func createAPIKey(_ key: APIKeyRecord) async throws -> APIKeyRecord
     func apiKey(hash: String) async throws -> APIKeyRecord?
     func apiKey(id: String) async throws -> APIKeyRecord?

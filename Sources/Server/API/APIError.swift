@@ -75,6 +75,8 @@ extension APIError {
             self.init(.conflict, "PAUSE_UNSUPPORTED", error.description)
         case let error as HeldCommandAlreadyDecided:
             self.init(.conflict, "APPROVAL_ALREADY_DECIDED", error.description)
+        case let error as LastAdmin:
+            self.init(.conflict, "LAST_ADMIN", error.description)
         case let error as EmailTaken:
             self.init(.conflict, "EMAIL_TAKEN", error.description)
         case let error as DriverNotLoaded:

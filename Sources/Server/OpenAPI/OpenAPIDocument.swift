@@ -65,6 +65,13 @@ enum OpenAPIDocument {
           "role": {"$ref": "#/components/schemas/Role"}
         }
       },
+      "UserChange": {
+        "type": "object", "additionalProperties": false, "description": "Only the fields given change; null counts as not given.",
+        "properties": {
+          "role": {"anyOf": [{"$ref": "#/components/schemas/Role"}, {"type": "null"}]},
+          "password": {"type": ["string", "null"], "minLength": 8, "maxLength": 1024}
+        }
+      },
       "UserList": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/User"}}}},
       "APIKey": {
         "type": "object", "required": ["id", "name", "prefix", "userId", "createdAt"],
@@ -223,7 +230,14 @@ enum OpenAPIDocument {
     "/api/users/{id}": {"parameters": [{"$ref": "#/components/parameters/id"}],
       "get": {"summary": "A user (admin)", "responses": {
         "200": {"description": "The user.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/User"}}}},
-        "default": {"$ref": "#/components/responses/Error"}}}},
+        "default": {"$ref": "#/components/responses/Error"}}},
+      "patch": {"summary": "Change a user's role or password (admin); a new password signs them out everywhere",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UserChange"}}}},
+        "responses": {
+          "200": {"description": "Changed.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/User"}}}},
+          "default": {"$ref": "#/components/responses/Error"}}},
+      "delete": {"summary": "Remove a user, their keys and sign-ins (admin); never the last admin",
+        "responses": {"204": {"$ref": "#/components/responses/NoContent"}, "default": {"$ref": "#/components/responses/Error"}}}},
     "/api/api-keys": {
       "get": {"summary": "Your API keys", "responses": {
         "200": {"description": "Keys (never the key itself).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/APIKeyList"}}}},

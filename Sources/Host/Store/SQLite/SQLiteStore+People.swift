@@ -25,6 +25,37 @@ extension SQLiteStore: PeopleStore {
         try await read { db in try Row.fetchAll(db, sql: "SELECT * FROM users ORDER BY created_at, id").map(UserRecord.init(row:)) }
     }
 
+    /// The SQL that holds when a change to user `?` still leaves an admin: either the user is not an
+    /// admin now, or another admin exists.
+    private static let keepsAnAdmin = "(role != 'admin' OR (SELECT COUNT(*) FROM users WHERE role = 'admin' AND id != ?) > 0)"
+
+    public func updateUser(id: String, role: UserRecord.Role, passwordHash: String?) async throws -> Bool {
+        try await write { db in
+            guard try Row.fetchOne(db, sql: "SELECT id FROM users WHERE id = ?", arguments: [id]) != nil else { throw StoreError.notFound("user \(id)") }
+            try db.execute(sql: """
+                UPDATE users SET role = ?, password_hash = COALESCE(?, password_hash)
+                WHERE id = ? AND (? = 'admin' OR \(Self.keepsAnAdmin))
+                """, arguments: [role.rawValue, passwordHash, id, role.rawValue, id])
+            return db.changesCount == 1
+        }
+    }
+
+    public func deleteUser(id: String) async throws -> Bool {
+        try await write { db in
+            guard try Row.fetchOne(db, sql: "SELECT id FROM users WHERE id = ?", arguments: [id]) != nil else { throw StoreError.notFound("user \(id)") }
+            try db.execute(sql: "DELETE FROM users WHERE id = ? AND \(Self.keepsAnAdmin)", arguments: [id, id])
+            return db.changesCount == 1
+        }
+    }
+
+    public func revokeRefreshTokens(userID: String, at time: Date) async throws -> Int {
+        try await write { db in
+            try db.execute(sql: "UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+                           arguments: [StoreTime.encode(time), userID])
+            return db.changesCount
+        }
+    }
+
     public func createAPIKey(_ key: APIKeyRecord) async throws -> APIKeyRecord {
         var key = key
         key.createdAt = StoreTime.round(key.createdAt)

@@ -14,6 +14,12 @@ struct PeopleRoutes {
         var role: UserRecord.Role
     }
 
+    struct Change: APIRequestBody {
+        static let fields: Set<String> = ["role", "password"]
+        var role: UserRecord.Role?
+        var password: String?
+    }
+
     struct CreateKey: APIRequestBody {
         static let fields: Set<String> = ["name", "expiresInDays"]
         var name: String
@@ -52,6 +58,15 @@ struct PeopleRoutes {
         }
         users.get(":id") { _, context -> Response in
             try APIJSON.response(UserJSON(try await people.user(id: try context.parameters.require("id"))))
+        }
+        users.patch(":id") { request, context -> Response in
+            let body = try await request.decodeStrictly(Change.self, limit: maxBody)
+            return try APIJSON.response(UserJSON(try await people.changeUser(id: try context.parameters.require("id"), role: body.role,
+                                                                             password: body.password)))
+        }
+        users.delete(":id") { _, context -> Response in
+            try await people.deleteUser(id: try context.parameters.require("id"))
+            return Response(status: .noContent)
         }
     }
 }
