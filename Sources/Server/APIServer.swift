@@ -81,6 +81,7 @@ public enum APIServer {
         system.add(to: api)
         PeopleRoutes(people: gateway.people, maxBody: maxBody).add(to: api)
         AgentRoutes(agents: gateway.agents, maxBody: maxBody).add(to: api)
+        AccountRoutes(accounts: gateway.accounts, maxBody: maxBody).add(to: api)
         SessionRoutes(sessions: gateway.sessions, events: gateway.events, maxBody: maxBody).add(to: api)
         PolicyRoutes(approvals: gateway.approvals, maxBody: maxBody).add(to: api)
         live.add(to: api)

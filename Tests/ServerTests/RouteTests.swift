@@ -167,4 +167,37 @@ struct RouteTests {
         }
         await server.remove()
     }
+
+    @Test("accounts: credentials go in sealed and never come out; operators enable, disable and remove")
+    func accounts() async throws {
+        let server = try await ServerHarness()
+        try await server.run { client in
+            let operatorToken = try await client.signIn(.operator).token
+            let viewer = try await client.signIn(.viewer).token
+            let secret = "sk-test-do-not-echo-1234"
+            let added = try await client.request(.post, "/api/accounts", token: operatorToken, json: [
+                "provider": "anthropic", "label": "team-a", "credentials": ["api_key": secret],
+            ])
+            #expect(added.status == .created, "\(added.text)")
+            let id = try #require(added["id"] as? String)
+            #expect(added["status"] as? String == "verified")
+            #expect(!added.text.contains(secret))
+            let listed = try await client.get("/api/accounts?provider=anthropic", token: viewer)
+            #expect(listed.items.map { $0["label"] as? String } == ["team-a"])
+            #expect(!listed.text.contains(secret))
+            let stored = try #require(try await server.gateway.store.account(id: id))
+            #expect(!String(decoding: stored.sealedCredentials, as: UTF8.self).contains(secret), "sealed at rest")
+            #expect(try await client.request(.post, "/api/accounts", token: viewer, json: ["provider": "x", "label": "y", "credentials": [String: String]()]).status == .forbidden)
+            let again = try await client.request(.post, "/api/accounts", token: operatorToken, json: ["provider": "anthropic", "label": "team-a", "credentials": ["k": "v"]])
+            #expect(again.status == .conflict && again.errorCode == "ACCOUNT_EXISTS")
+            #expect(try await client.request(.post, "/api/accounts", token: operatorToken, json: ["provider": "Bad Name", "label": "y", "credentials": [String: String]()]).errorField == "provider")
+            #expect(try await client.request(.post, "/api/accounts", token: operatorToken, json: ["provider": "p", "label": "y", "credentials": "key"]).errorField == "credentials")
+            #expect(try await client.request(.patch, "/api/accounts/\(id)", token: operatorToken, json: ["enabled": false])["status"] as? String == "disabled")
+            #expect(try await client.request(.patch, "/api/accounts/\(id)", token: operatorToken, json: ["enabled": true])["status"] as? String == "verified")
+            #expect(try await client.request(.delete, "/api/accounts/\(id)", token: operatorToken).status == .noContent)
+            #expect(try await client.get("/api/accounts/\(id)", token: viewer).errorCode == "ACCOUNT_NOT_FOUND")
+            #expect(try await client.request(.delete, "/api/accounts/\(id)", token: operatorToken).errorCode == "ACCOUNT_NOT_FOUND")
+        }
+        await server.remove()
+    }
 }

@@ -25,6 +25,28 @@ public struct AccountService: Sendable {
         try await store.accounts(provider: provider)
     }
 
+    public func get(_ id: String) async throws -> AccountRecord {
+        guard let account = try await store.account(id: id) else { throw AccountNotFound(accountID: id) }
+        return account
+    }
+
+    /// Takes an account out of rotation (`disabled`) or puts it back (`verified`, any cooldown
+    /// cleared).
+    public func setEnabled(_ id: String, _ enabled: Bool) async throws -> AccountRecord {
+        _ = try await get(id)
+        do {
+            try await store.updateAccount(id: id, status: enabled ? .verified : .disabled, cooldownUntil: nil, lastUsedAt: nil)
+        } catch let error as StoreError where error.kind == .notFound {
+            throw AccountNotFound(accountID: id)
+        }
+        return try await get(id)
+    }
+
+    /// Removes an account and its sealed credentials.
+    public func delete(_ id: String) async throws {
+        guard try await store.deleteAccount(id: id) else { throw AccountNotFound(accountID: id) }
+    }
+
     static func isName(_ text: String) -> Bool {
         !text.isEmpty && text.count <= 64 && text.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" }
     }
@@ -35,4 +57,10 @@ public struct AccountExists: Error, Sendable, Equatable, CustomStringConvertible
     public var provider: String
     public var label: String
     public var description: String { "an account \(provider)/\(label) already exists" }
+}
+
+/// No account has this id. (HTTP: 404 `ACCOUNT_NOT_FOUND`.)
+public struct AccountNotFound: Error, Sendable, Equatable, CustomStringConvertible {
+    public var accountID: String
+    public var description: String { "account \(accountID) not found" }
 }

@@ -75,6 +75,9 @@ public protocol AccountStore: Sendable {
     func accounts(provider: String?) async throws -> [AccountRecord]
     func account(id: String) async throws -> AccountRecord?
     func updateAccount(id: String, status: AccountRecord.Status, cooldownUntil: Date?, lastUsedAt: Date?) async throws
+    /// Removes an account; sessions that used it keep their history (their account becomes none).
+    /// False when there is no such account.
+    func deleteAccount(id: String) async throws -> Bool
 }
 
 /// Retention: the history of long-ended sessions.

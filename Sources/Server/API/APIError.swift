@@ -77,6 +77,10 @@ extension APIError {
             self.init(.conflict, "APPROVAL_ALREADY_DECIDED", error.description)
         case let error as LastAdmin:
             self.init(.conflict, "LAST_ADMIN", error.description)
+        case let error as AccountNotFound:
+            self.init(.notFound, "ACCOUNT_NOT_FOUND", error.description, hint: "List accounts with GET /api/accounts")
+        case let error as AccountExists:
+            self.init(.conflict, "ACCOUNT_EXISTS", error.description)
         case let error as EmailTaken:
             self.init(.conflict, "EMAIL_TAKEN", error.description)
         case let error as DriverNotLoaded:

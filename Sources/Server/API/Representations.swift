@@ -164,6 +164,27 @@ struct APIKeyJSON: Encodable {
     }
 }
 
+/// An account as the API shows it: never its credentials.
+struct AccountJSON: Encodable {
+    var id: String
+    var provider: String
+    var label: String
+    var status: String
+    var cooldownUntil: Date?
+    var lastUsedAt: Date?
+    var createdAt: Date
+
+    init(_ account: AccountRecord) {
+        id = account.id
+        provider = account.provider
+        label = account.label
+        status = account.status.rawValue
+        cooldownUntil = account.cooldownUntil
+        lastUsedAt = account.lastUsedAt
+        createdAt = account.createdAt
+    }
+}
+
 struct PluginJSON: Encodable {
     var manifest: String
     var status: String

@@ -130,6 +130,25 @@ enum OpenAPIDocument {
         }
       },
       "AgentList": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Agent"}}}},
+      "Account": {
+        "type": "object", "required": ["id", "provider", "label", "status", "createdAt"],
+        "properties": {
+          "id": {"type": "string"}, "provider": {"type": "string"}, "label": {"type": "string"},
+          "status": {"type": "string", "enum": ["verified", "cooldown", "disabled", "invalid"]},
+          "cooldownUntil": {"type": "string", "format": "date-time"}, "lastUsedAt": {"type": "string", "format": "date-time"},
+          "createdAt": {"type": "string", "format": "date-time"}
+        }
+      },
+      "AccountAdd": {
+        "type": "object", "required": ["provider", "label", "credentials"], "additionalProperties": false,
+        "properties": {
+          "provider": {"type": "string", "pattern": "^[a-z0-9_-]{1,64}$"},
+          "label": {"type": "string", "minLength": 1, "maxLength": 128},
+          "credentials": {"type": "object", "description": "Sealed at rest; never returned."}
+        }
+      },
+      "AccountChange": {"type": "object", "required": ["enabled"], "additionalProperties": false, "properties": {"enabled": {"type": "boolean"}}},
+      "AccountList": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Account"}}}},
       "SessionState": {"type": "string", "enum": ["created", "queued", "running", "paused", "done", "failed", "cancelled"]},
       "Session": {
         "type": "object", "required": ["id", "agentId", "task", "state", "createdAt", "updatedAt", "lastSeq"],
@@ -271,6 +290,28 @@ enum OpenAPIDocument {
           "200": {"description": "Changed.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Agent"}}}},
           "default": {"$ref": "#/components/responses/Error"}}},
       "delete": {"summary": "Delete an agent with no sessions (operator)", "responses": {"204": {"$ref": "#/components/responses/NoContent"}, "default": {"$ref": "#/components/responses/Error"}}}},
+    "/api/accounts": {
+      "get": {"summary": "Accounts (never their credentials)",
+        "parameters": [{"name": "provider", "in": "query", "schema": {"type": "string"}}],
+        "responses": {
+          "200": {"description": "Accounts.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AccountList"}}}},
+          "default": {"$ref": "#/components/responses/Error"}}},
+      "post": {"summary": "Add an account (operator)",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AccountAdd"}}}},
+        "responses": {
+          "201": {"description": "Added.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Account"}}}},
+          "default": {"$ref": "#/components/responses/Error"}}}},
+    "/api/accounts/{id}": {"parameters": [{"$ref": "#/components/parameters/id"}],
+      "get": {"summary": "An account", "responses": {
+        "200": {"description": "The account.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Account"}}}},
+        "default": {"$ref": "#/components/responses/Error"}}},
+      "patch": {"summary": "Take an account out of rotation, or put it back (operator)",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AccountChange"}}}},
+        "responses": {
+          "200": {"description": "Changed.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Account"}}}},
+          "default": {"$ref": "#/components/responses/Error"}}},
+      "delete": {"summary": "Remove an account and its credentials (operator)",
+        "responses": {"204": {"$ref": "#/components/responses/NoContent"}, "default": {"$ref": "#/components/responses/Error"}}}},
     "/api/sessions": {
       "get": {"summary": "Sessions, newest first",
         "parameters": [

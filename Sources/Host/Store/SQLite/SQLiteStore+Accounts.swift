@@ -37,4 +37,11 @@ extension SQLiteStore: AccountStore {
             if db.changesCount == 0 { throw StoreError.notFound("account \(id)") }
         }
     }
+
+    public func deleteAccount(id: String) async throws -> Bool {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM accounts WHERE id = ?", arguments: [id])
+            return db.changesCount == 1
+        }
+    }
 }
