@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "flywheel-guard", targets: ["flywheel-guard"]),
         .library(name: "Host", targets: ["Host"]),
         .library(name: "Guard", targets: ["Guard"]),
+        .library(name: "Server", targets: ["Server"]),
         .library(name: "PluginABI", targets: ["PluginABI"]),
         .library(name: "PluginKit", targets: ["PluginKit"]),
         // Agent drivers: loaded by the host with dlopen only, never linked into it.

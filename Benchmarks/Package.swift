@@ -9,6 +9,9 @@ let package = Package(
         .package(name: "flywheel", path: ".."),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .executableTarget(
@@ -16,6 +19,10 @@ let package = Package(
             dependencies: [
                 .product(name: "Host", package: "flywheel"),
                 .product(name: "Guard", package: "flywheel"),
+                .product(name: "Server", package: "flywheel"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 // Reads the command-guard corpus, which is TOML.
                 .product(name: "TOMLKit", package: "TOMLKit"),

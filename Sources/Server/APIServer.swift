@@ -73,6 +73,8 @@ public enum APIServer {
         // Outermost, so it counts every answer with its final status.
         if metrics != nil { router.add(middleware: MetricsMiddleware()) }
         router.add(middleware: APIResponseMiddleware())
+        // One line per request at debug (--log-level debug), with its request id; never headers.
+        router.add(middleware: LogRequestsMiddleware(.debug))
         router.add(middleware: limits.perClient)
         let system = SystemRoutes(gateway: gateway)
         system.add(to: router)

@@ -1,6 +1,6 @@
 import Foundation
 
-// Usage: FlywheelBenchmarks [plugins] [events] [policy] [guard] [store] [replay] [memory]   (no argument: all of them)
+// Usage: FlywheelBenchmarks [plugins] [events] [policy] [guard] [store] [replay] [memory] [serve]   (no argument: all of them)
 let requested = Set(CommandLine.arguments.dropFirst())
 func wanted(_ name: String) -> Bool { requested.isEmpty || requested.contains(name) }
 
@@ -11,3 +11,4 @@ if wanted("guard") { try GuardBenchmarks.run() }
 if wanted("store") { try await StoreBenchmarks.throughput() }
 if wanted("replay") { try await StoreBenchmarks.replay() }
 if wanted("memory") { try await StoreBenchmarks.memory() }
+if wanted("serve") { try await ServerBenchmarks.run() }

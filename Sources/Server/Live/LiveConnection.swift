@@ -13,6 +13,7 @@ final class LiveConnection: Sendable {
     let events: EventService
     let settings: LiveSettings
     let statistics: LiveStatistics
+    let encoded: EncodedEvents
     let logger: Logger
     private let queue: OutboundQueue
     private let state = NIOLockedValueBox(State())
@@ -35,8 +36,9 @@ final class LiveConnection: Sendable {
     static let slowConsumer = WebSocketErrorCode(codeNumber: 4008)
     static let idle = WebSocketErrorCode(codeNumber: 4000)
 
-    init(events: EventService, settings: LiveSettings, statistics: LiveStatistics, logger: Logger) {
+    init(events: EventService, settings: LiveSettings, statistics: LiveStatistics, encoded: EncodedEvents, logger: Logger) {
         self.events = events
+        self.encoded = encoded
         self.settings = settings
         self.statistics = statistics
         self.logger = logger
@@ -234,7 +236,7 @@ final class LiveConnection: Sendable {
     private func follow(session feed: SessionEventFeed, channel: String) async {
         do {
             for try await event in feed {
-                guard await queue.push(ServerMessage.event(event, channel: channel)) else { return }
+                guard await queue.push(encoded.message(for: event, channel: channel)) else { return }
             }
         } catch is CancellationError {
         } catch {
@@ -247,7 +249,7 @@ final class LiveConnection: Sendable {
         for await item in feed {
             switch item {
             case .event(let event):
-                guard await queue.push(ServerMessage.event(event, channel: "fleet")) else { return }
+                guard await queue.push(encoded.message(for: event, channel: "fleet")) else { return }
             case .fellBehind:
                 state.withLockedValue { _ = $0.subscriptions.removeValue(forKey: "fleet") }
                 queue.offer(ServerMessage.error("FELL_BEHIND", "the fleet channel dropped you for reading too slowly; subscribe again, and follow sessions by seq",

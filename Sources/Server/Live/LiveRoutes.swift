@@ -33,10 +33,11 @@ struct LiveRoutes {
         router.add(middleware: limit)
         router.add(middleware: Authenticator(tokens: tokens, people: people, tickets: tickets))
         let events = self.events, settings = self.settings, statistics = self.statistics
+        let encoded = EncodedEvents()
         router.ws("ws") { _, _ in
             .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
-            let connection = LiveConnection(events: events, settings: settings, statistics: statistics, logger: context.logger)
+            let connection = LiveConnection(events: events, settings: settings, statistics: statistics, encoded: encoded, logger: context.logger)
             await connection.run(inbound: inbound, outbound: outbound)
         }
         return router

@@ -1,0 +1,191 @@
+import Foundation
+import Host
+import Hummingbird
+import HummingbirdWSClient
+import Logging
+import Server
+import ServiceLifecycle
+
+/// `flywheel serve` under load, measured in one run against references on the same machine: an
+/// authenticated `GET /api/sessions/{id}` against a bare Hummingbird hello-world route (wrk, from
+/// Debian), and one busy session fanned out over `/ws` to many subscribers.
+enum ServerBenchmarks {
+    static var webSocketClients: Int { Int(ProcessInfo.processInfo.environment["FLYWHEEL_BENCH_WS_CLIENTS"] ?? "") ?? 1000 }
+    static var fanOutEvents: Int { Int(ProcessInfo.processInfo.environment["FLYWHEEL_BENCH_WS_EVENTS"] ?? "") ?? 2000 }
+
+    static func run() async throws {
+        print("== flywheel serve")
+        let directory = try StoreBenchmarks.temporaryDirectory("serve")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let library = directory.appendingPathComponent("libscripted.so")
+        try BenchmarkSupport.run([
+            "cc", "-std=c11", "-O2", "-shared", "-fPIC", "-pthread",
+            "-I", BenchmarkSupport.repositoryRoot.appendingPathComponent("Sources/PluginABI/include").path, "-o", library.path,
+            BenchmarkSupport.repositoryRoot.appendingPathComponent("Tests/Fixtures/drivers/scripted_driver.c").path,
+        ])
+        let plugins = directory.appendingPathComponent("plugins.d")
+        try FileManager.default.createDirectory(at: plugins, withIntermediateDirectories: true)
+        try "path = \"\(library.path)\"\n".write(to: plugins.appendingPathComponent("scripted.toml"), atomically: true, encoding: .utf8)
+        var configuration = GatewayConfiguration(dataDirectory: directory.appendingPathComponent("data"), pluginsDirectory: plugins)
+        configuration.server.passwordCost = 4
+        // The figures are about serving, not about the limits (which would refuse most of the load).
+        configuration.server.rateLimitBurst = 1e12
+        configuration.server.clientRateLimitBurst = 1e12
+        configuration.sandbox.mode = .off
+        let quiet = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
+        let gateway = try await Gateway.open(configuration: configuration, policy: .default,
+                                             environment: ["FLYWHEEL_SECRET_KEY": Data(repeating: 7, count: 32).base64EncodedString()],
+                                             requireOwnership: true, logger: quiet)
+        let key = try SigningKey.load(dataDirectory: configuration.dataDirectory, environment: [:])
+        let tokens = await AccessTokens(key: key, lifetime: 3600)
+        let user = try await gateway.people.createUser(email: "bench@example.com", password: "bench-password", role: .admin)
+        let token = try await tokens.issue(userID: user.id)
+        let ports = PortBox()
+        let api = APIServer.buildApplication(gateway: gateway, tokens: tokens, host: "127.0.0.1", port: 0, logger: quiet) { _, port in
+            ports.set("api", port)
+        }
+        let hello = Router()
+        hello.get("hello") { _, _ in "hello" }
+        let bare = Application(router: hello, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                               onServerRunning: { ports.set("hello", $0.localAddress?.port ?? 0) }, logger: quiet)
+        guard let service = gateway.service() else { return }
+        let group = ServiceGroup(configuration: .init(services: [.init(service: service), .init(service: api), .init(service: bare)], logger: quiet))
+        let serving = Task { try await group.run() }
+        defer { serving.cancel() }
+        let apiPort = try await ports.wait("api"), helloPort = try await ports.wait("hello")
+
+        let agent = try await gateway.agents.put(AgentService.Definition(name: "bench", driverID: "test.scripted"))
+        let done = try await gateway.sessions.create(agentID: agent.id, task: "events=5")
+        while try await !gateway.sessions.show(done.id).state.isTerminal { try await Task.sleep(for: .milliseconds(20)) }
+
+        if let wrk = which("wrk") {
+            let bareFigures = try measure(wrk, "http://127.0.0.1:\(helloPort)/hello", header: nil)
+            let apiFigures = try measure(wrk, "http://127.0.0.1:\(apiPort)/api/sessions/\(done.id)", header: "Authorization: Bearer \(token)")
+            BenchmarkSupport.figure("bare Hummingbird GET /hello", String(format: "%.0f req/s, p99 %@", bareFigures.rate, bareFigures.p99))
+            BenchmarkSupport.figure("authenticated GET /api/sessions/{id}", String(format: "%.0f req/s, p99 %@", apiFigures.rate, apiFigures.p99))
+            BenchmarkSupport.figure("ratio", String(format: "%.0f%% of the bare route", 100 * apiFigures.rate / bareFigures.rate), target: ">= 50%")
+        } else {
+            print("   (wrk is not installed: apt-get install wrk for the HTTP figures)")
+        }
+
+        try await fanOut(gateway: gateway, agent: agent, token: token, port: apiPort)
+        await group.triggerGracefulShutdown()
+        _ = await serving.result
+    }
+
+    /// One session of `fanOutEvents` events, followed live by `webSocketClients` clients.
+    static func fanOut(gateway: Gateway, agent: AgentRecord, token: String, port: Int) async throws {
+        let clients = webSocketClients, events = fanOutEvents
+        // The run sleeps first (a command through the guard), so every client is subscribed before
+        // the first event: what is measured is live delivery, not replay.
+        let session = try await gateway.sessions.create(agentID: agent.id, task: "command=sleep+8 events=\(events) rate=\(max(1, events / 4))")
+        let received = LockedCounts(clients: clients)
+        var settings = WebSocketClientConfiguration()
+        settings.additionalHeaders[.authorization] = "Bearer \(token)"
+        let configuration = settings
+        let sessionID = session.id
+        let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<clients {
+                group.addTask {
+                    _ = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/ws", configuration: configuration, logger: logger) { inbound, outbound, _ in
+                        try await outbound.write(.text(#"{"type":"subscribe","channel":"session:\#(sessionID)"}"#))
+                        received.subscribed()
+                        for try await message in inbound.messages(maxSize: 1 << 20) {
+                            guard case .text(let text) = message, text.hasPrefix(#"{"channel""#) || text.contains(#""kind":"event""#) else { continue }
+                            if received.record(client: index, text: text) { return }
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let (delivered, perClient, seconds, latencies) = received.summary()
+        let lost = perClient.filter { $0 < events }.count
+        BenchmarkSupport.figure("/ws fan-out: \(clients) clients × \(events) events", String(format: "%.0f events/s delivered", Double(delivered) / seconds),
+                                target: ">= 100,000 events/s")
+        let sorted = latencies.sorted()
+        let p99 = sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, sorted.count * 99 / 100)]
+        BenchmarkSupport.figure("  delivery latency (event stored -> client)", String(format: "p50 %.1f ms, p99 %.1f ms", sorted.isEmpty ? 0 : sorted[sorted.count / 2], p99))
+        BenchmarkSupport.figure("  clients missing events", "\(lost)", target: "0")
+        _ = try await gateway.sessions.show(session.id)
+    }
+
+    /// wrk's requests/s and p99 for 10 s on 2 threads, 32 connections.
+    static func measure(_ wrk: String, _ url: String, header: String?) throws -> (rate: Double, p99: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: wrk)
+        process.arguments = ["-t2", "-c32", "-d10s", "--latency"] + (header.map { ["-H", $0] } ?? []) + [url]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let rate = text.split(separator: "\n").first { $0.hasPrefix("Requests/sec:") }.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+        let p99 = text.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix("99%") }
+            .map { String($0.split(separator: " ").last ?? "?") } ?? "?"
+        if text.contains("Non-2xx") { print("   (wrk saw non-2xx answers: \(url))") }
+        return (rate, p99)
+    }
+
+    static func which(_ program: String) -> String? {
+        ["/usr/bin/\(program)", "/usr/local/bin/\(program)"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+}
+
+/// Ports the servers report once they listen.
+final class PortBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ports: [String: Int] = [:]
+
+    func set(_ name: String, _ port: Int) { lock.withLock { ports[name] = port } }
+
+    func wait(_ name: String) async throws -> Int {
+        for _ in 0..<500 {
+            if let port = lock.withLock({ ports[name] }) { return port }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw CancellationError()
+    }
+}
+
+/// What the fan-out clients received: per client, how many events; overall, when the first and
+/// last arrived and how late each was.
+final class LockedCounts: @unchecked Sendable {
+    private let lock = NSLock()
+    private var counts: [Int]
+    private var first: Date?
+    private var last = Date()
+    private var latencies: [Double] = []
+    private var subscribedCount = 0
+    private let expected = ServerBenchmarks.fanOutEvents
+
+    init(clients: Int) { counts = Array(repeating: 0, count: clients) }
+
+    func subscribed() { lock.withLock { subscribedCount += 1 } }
+
+    /// Counts an event; true once the client has them all.
+    func record(client: Int, text: String) -> Bool {
+        let now = Date()
+        let sent = Self.time(in: text)
+        return lock.withLock {
+            if first == nil { first = now }
+            last = now
+            counts[client] += 1
+            if let sent, counts[client] % 10 == 0 { latencies.append(now.timeIntervalSince(sent) * 1000) }
+            return counts[client] >= expected
+        }
+    }
+
+    func summary() -> (delivered: Int, perClient: [Int], seconds: Double, latencies: [Double]) {
+        lock.withLock { (counts.reduce(0, +), counts, max(0.001, last.timeIntervalSince(first ?? last)), latencies) }
+    }
+
+    /// The event's `"time"` (RFC 3339 with milliseconds), read without a JSON parser.
+    static func time(in text: String) -> Date? {
+        guard let range = text.range(of: #""time":""#) else { return nil }
+        let rest = text[range.upperBound...]
+        guard let end = rest.firstIndex(of: "\"") else { return nil }
+        return try? Date(String(rest[..<end]), strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+}

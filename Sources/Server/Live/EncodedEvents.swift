@@ -1,0 +1,33 @@
+import Host
+import NIOConcurrencyHelpers
+
+/// Event messages as `/ws` writes them, encoded once and shared by every subscriber of the
+/// session: a busy session followed by many clients costs one JSON encoding per event, not one per
+/// event per client. Holds the most recent `capacity` messages.
+final class EncodedEvents: Sendable {
+    let capacity: Int
+    private let state = NIOLockedValueBox<(messages: [String: String], order: [String], next: Int)>(([:], [], 0))
+
+    init(capacity: Int = 4096) {
+        self.capacity = capacity
+    }
+
+    func message(for event: EventRecord, channel: String) -> String {
+        // Seqs count per session: the fleet channel carries many sessions, so the key names the session too.
+        let key = "\(channel)#\(event.sessionID)#\(event.seq)"
+        if let cached = state.withLockedValue({ $0.messages[key] }) { return cached }
+        let encoded = ServerMessage.event(event, channel: channel)
+        state.withLockedValue { state in
+            guard state.messages[key] == nil else { return }
+            if state.order.count < capacity {
+                state.order.append(key)
+            } else {
+                state.messages[state.order[state.next]] = nil
+                state.order[state.next] = key
+                state.next = (state.next + 1) % capacity
+            }
+            state.messages[key] = encoded
+        }
+        return encoded
+    }
+}
