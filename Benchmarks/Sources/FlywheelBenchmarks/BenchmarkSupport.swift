@@ -32,6 +32,20 @@ enum BenchmarkSupport {
             throw BenchmarkError(description: "\(arguments.joined(separator: " ")) exited \(process.terminationStatus)")
         }
     }
+
+    /// A plugins.d in `directory` with the tests' scripted driver (`test.scripted`), built with -O2.
+    static func scriptedPlugins(in directory: URL) throws -> URL {
+        let library = directory.appendingPathComponent("libscripted.so")
+        try run([
+            "cc", "-std=c11", "-O2", "-shared", "-fPIC", "-pthread",
+            "-I", repositoryRoot.appendingPathComponent("Sources/PluginABI/include").path, "-o", library.path,
+            repositoryRoot.appendingPathComponent("Tests/Fixtures/drivers/scripted_driver.c").path,
+        ])
+        let plugins = directory.appendingPathComponent("plugins.d")
+        try FileManager.default.createDirectory(at: plugins, withIntermediateDirectories: true)
+        try "path = \"\(library.path)\"\n".write(to: plugins.appendingPathComponent("scripted.toml"), atomically: true, encoding: .utf8)
+        return plugins
+    }
 }
 
 struct BenchmarkError: Error, CustomStringConvertible {

@@ -17,15 +17,7 @@ enum ServerBenchmarks {
         print("== flywheel serve")
         let directory = try StoreBenchmarks.temporaryDirectory("serve")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let library = directory.appendingPathComponent("libscripted.so")
-        try BenchmarkSupport.run([
-            "cc", "-std=c11", "-O2", "-shared", "-fPIC", "-pthread",
-            "-I", BenchmarkSupport.repositoryRoot.appendingPathComponent("Sources/PluginABI/include").path, "-o", library.path,
-            BenchmarkSupport.repositoryRoot.appendingPathComponent("Tests/Fixtures/drivers/scripted_driver.c").path,
-        ])
-        let plugins = directory.appendingPathComponent("plugins.d")
-        try FileManager.default.createDirectory(at: plugins, withIntermediateDirectories: true)
-        try "path = \"\(library.path)\"\n".write(to: plugins.appendingPathComponent("scripted.toml"), atomically: true, encoding: .utf8)
+        let plugins = try BenchmarkSupport.scriptedPlugins(in: directory)
         var configuration = GatewayConfiguration(dataDirectory: directory.appendingPathComponent("data"), pluginsDirectory: plugins)
         configuration.server.passwordCost = 4
         // The figures are about serving, not about the limits (which would refuse most of the load).

@@ -57,15 +57,7 @@ enum StoreBenchmarks {
         print("== memory over one session of \(StoreBenchmarks.memoryEvents) events (driver -> queue -> SQLite -> hub)")
         let directory = try temporaryDirectory("memory")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let library = directory.appendingPathComponent("libscripted.so")
-        try BenchmarkSupport.run([
-            "cc", "-std=c11", "-O2", "-shared", "-fPIC", "-pthread",
-            "-I", BenchmarkSupport.repositoryRoot.appendingPathComponent("Sources/PluginABI/include").path, "-o", library.path,
-            BenchmarkSupport.repositoryRoot.appendingPathComponent("Tests/Fixtures/drivers/scripted_driver.c").path,
-        ])
-        let plugins = directory.appendingPathComponent("plugins.d")
-        try FileManager.default.createDirectory(at: plugins, withIntermediateDirectories: true)
-        try "path = \"\(library.path)\"\n".write(to: plugins.appendingPathComponent("scripted.toml"), atomically: true, encoding: .utf8)
+        let plugins = try BenchmarkSupport.scriptedPlugins(in: directory)
         let gateway = try await Gateway.open(
             configuration: GatewayConfiguration(dataDirectory: directory.appendingPathComponent("data"), pluginsDirectory: plugins),
             policy: .default, environment: ["FLYWHEEL_SECRET_KEY": Data(repeating: 7, count: 32).base64EncodedString()],
