@@ -69,18 +69,13 @@ struct PluginRow: Encodable {
         manifest = entry.manifestFile.path
         path = entry.libraryPath?.path
         status = entry.status.name
-        switch entry.status {
-        case .loaded(let plugin):
-            id = plugin.descriptor.id
-            name = plugin.descriptor.name
-            version = plugin.descriptor.version
-            abiVersion = plugin.abiVersion
-        case .disabled:
-            break
-        case .rejected(let error):
-            reason = error.description
-            code = error.code
-        }
+        let plugin = entry.status.loadedPlugin
+        id = plugin?.descriptor.id
+        name = plugin?.descriptor.name
+        version = plugin?.descriptor.version
+        abiVersion = plugin?.abiVersion
+        reason = entry.status.rejection?.description
+        code = entry.status.rejection?.code
     }
 
     var line: String {

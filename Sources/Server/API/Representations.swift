@@ -197,17 +197,12 @@ struct PluginJSON: Encodable {
     init(_ entry: PluginCatalog.Entry) {
         manifest = entry.manifestFile.lastPathComponent
         status = entry.status.name
-        switch entry.status {
-        case .loaded(let plugin):
-            driverId = plugin.descriptor.id
-            name = plugin.descriptor.name
-            version = plugin.descriptor.version
-            abiVersion = plugin.abiVersion
-        case .disabled:
-            break
-        case .rejected(let error):
-            reason = error.description
-        }
+        let plugin = entry.status.loadedPlugin
+        driverId = plugin?.descriptor.id
+        name = plugin?.descriptor.name
+        version = plugin?.descriptor.version
+        abiVersion = plugin?.abiVersion
+        reason = entry.status.rejection?.description
     }
 }
 

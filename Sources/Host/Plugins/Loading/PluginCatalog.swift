@@ -15,6 +15,16 @@ public struct PluginCatalog: Sendable {
             case .rejected: "rejected"
             }
         }
+
+        /// The plugin, when it loaded.
+        public var loadedPlugin: LoadedPlugin? {
+            if case .loaded(let plugin) = self { plugin } else { nil }
+        }
+
+        /// Why it was refused, when it was.
+        public var rejection: PluginLoadError? {
+            if case .rejected(let error) = self { error } else { nil }
+        }
     }
 
     public struct Entry: Sendable {
@@ -30,13 +40,13 @@ public struct PluginCatalog: Sendable {
     /// The loaded plugin whose driver has this id.
     public func plugin(driverID: String) -> LoadedPlugin? {
         for entry in entries {
-            if case .loaded(let plugin) = entry.status, plugin.descriptor.id == driverID { return plugin }
+            if let plugin = entry.status.loadedPlugin, plugin.descriptor.id == driverID { return plugin }
         }
         return nil
     }
 
     public var loadedPlugins: [LoadedPlugin] {
-        entries.compactMap { if case .loaded(let plugin) = $0.status { plugin } else { nil } }
+        entries.compactMap(\.status.loadedPlugin)
     }
 }
 
