@@ -42,7 +42,8 @@ final class LiveClient: @unchecked Sendable {
     func resume() { paused.withLock { $0 = false } }
 
     func send(_ message: [String: Any]) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
+        // Generous: the whole suite runs in parallel, and a loaded machine connects slowly.
+        let deadline = ContinuousClock.now + .seconds(30)
         while writer.withLock({ $0 }) == nil {
             guard ContinuousClock.now < deadline, failure.withLock({ $0 }) == nil else {
                 throw SessionHarness.Timeout(description: "not connected: \(String(describing: failure.withLock { $0 }))")

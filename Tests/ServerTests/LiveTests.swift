@@ -86,7 +86,10 @@ struct LiveTests {
             #expect(server.liveStatistics.current.closedSlow == 1)
             let (bytes, ended) = await stalled.readToEnd(timeout: .seconds(30))
             #expect(ended, "the server closed the connection of a client that stopped reading")
-            if let code = RawWebSocket.closeCode(in: bytes) { #expect(code == 4008) }
+            // 4008 when our close frame got out before the client was dropped; when it could not,
+            // the WebSocket library closes the dropped connection with a plain 1000. Which one the
+            // client finds depends on timing; that it was closed for not reading is counted above.
+            if let code = RawWebSocket.closeCode(in: bytes) { #expect(code == 4008 || code == 1000, "close code \(code)") }
             try await healthy.waitFor("the final state", timeout: .seconds(120)) { Self.isFinal($0) }
             #expect(server.liveStatistics.current.closedSlow == 1, "only the client that stopped reading")
             let seqs = healthy.events("session:\(session.id)").compactMap { $0["seq"] as? Int }
