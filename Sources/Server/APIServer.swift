@@ -12,7 +12,8 @@ import Prometheus
 /// build it the same way.
 public enum APIServer {
     /// An HTTP connection idle this long between requests is closed; one that sends nothing at all
-    /// is closed after `firstByteSeconds`, or at once when the server shuts down.
+    /// is closed after `firstByteSeconds` (by default; see `buildApplication`), or at once when the
+    /// server shuts down.
     public static let idleConnectionSeconds: Int64 = 60
     public static let firstByteSeconds: Int64 = 10
 
@@ -21,7 +22,7 @@ public enum APIServer {
 
     public static func buildApplication(gateway: Gateway, tokens: AccessTokens, host: String, port: Int, live: LiveSettings = LiveSettings(),
                                         liveStatistics: LiveStatistics = LiveStatistics(), metrics: PrometheusCollectorRegistry? = nil,
-                                        logger: Logger, onListening: @escaping OnListening = { _, _ in }) -> some ApplicationProtocol {
+                                        firstByteTimeout: Duration = .seconds(firstByteSeconds), logger: Logger, onListening: @escaping OnListening = { _, _ in }) -> some ApplicationProtocol {
         let liveRoutes = LiveRoutes(events: gateway.events, tickets: WebSocketTickets(), settings: live, statistics: liveStatistics)
         let limits = Limits(gateway.configuration.server)
         let router = buildRouter(gateway: gateway, tokens: tokens, live: liveRoutes, limits: limits, metrics: metrics.map {
@@ -29,7 +30,8 @@ public enum APIServer {
         })
         return Application(
             router: router,
-            server: httpServer(webSocketRouter: liveRoutes.router(tokens: tokens, people: gateway.people, limit: limits.perClient)),
+            server: httpServer(webSocketRouter: liveRoutes.router(tokens: tokens, people: gateway.people, limit: limits.perClient),
+                               firstByteTimeout: firstByteTimeout),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "flywheel"),
             onServerRunning: { channel in
                 let address = channel.localAddress
@@ -39,14 +41,14 @@ public enum APIServer {
     }
 
     /// HTTP/1.1 with the WebSocket upgrade, behind ``FirstRequestGuard``.
-    static func httpServer(webSocketRouter: Router<APIRequestContext>) -> HTTPServerBuilder {
+    static func httpServer(webSocketRouter: Router<APIRequestContext>, firstByteTimeout: Duration) -> HTTPServerBuilder {
         let webSocketResponder = webSocketRouter.buildResponder()
         return HTTPServerBuilder { responder in
             FirstRequestGuard(
                 inner: HTTP1WebSocketUpgradeChannel(
                     responder: responder, webSocketResponder: webSocketResponder,
                     configuration: .init(http1: .init(idleTimeout: .seconds(idleConnectionSeconds)), ws: .init(maxFrameSize: 1 << 20))),
-                timeout: .seconds(firstByteSeconds))
+                timeout: .nanoseconds(Int64(firstByteTimeout / .nanoseconds(1))))
         }
     }
 

@@ -6,7 +6,8 @@ import Logging
 import NIOWebSocket
 
 /// A real WebSocket client of `/ws`: it keeps every message it receives, in order, and how the
-/// socket closed. With `paused`, it reads nothing until `resume()`.
+/// socket closed. With `paused`, it reads nothing until `resume()`. Like a well-behaved client, it
+/// pings every `keepAlive` so that a slow test is not taken for an idle client; `nil` keeps it silent.
 final class LiveClient: @unchecked Sendable {
     let received = TestLock<[[String: Any]]>([])
     let closeFrame = TestLock<WebSocketCloseFrame?>(nil)
@@ -15,7 +16,7 @@ final class LiveClient: @unchecked Sendable {
     private let paused: TestLock<Bool>
     private var task: Task<Void, Never>!
 
-    init(port: Int, token: String? = nil, query: String = "", paused: Bool = false) {
+    init(port: Int, token: String? = nil, query: String = "", paused: Bool = false, keepAlive: Duration? = .seconds(5)) {
         self.paused = TestLock(paused)
         var configuration = WebSocketClientConfiguration()
         if let token { configuration.additionalHeaders[.authorization] = "Bearer \(token)" }
@@ -25,6 +26,15 @@ final class LiveClient: @unchecked Sendable {
                 let frame = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/ws\(query)", configuration: configuration,
                                                               logger: Logger(label: "test.ws")) { inbound, outbound, _ in
                     writer.withLock { $0 = outbound }
+                    let pinger = keepAlive.map { interval in
+                        Task {
+                            // Ends with the connection: the write that fails is the one after it closed.
+                            while (try? await Task.sleep(for: interval)) != nil {
+                                do { try await outbound.write(.text(#"{"type":"ping"}"#)) } catch { break }
+                            }
+                        }
+                    }
+                    defer { pinger?.cancel() }
                     while pausedFlag.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(20)) }
                     for try await message in inbound.messages(maxSize: 1 << 20) {
                         guard case .text(let text) = message,

@@ -29,10 +29,16 @@ final class ServerHarness: Sendable {
 
     var gateway: Gateway { sessions.gateway }
 
+    /// The whole suite runs in one process on few cores, and its event loops can fall seconds behind:
+    /// a client's first bytes may then be read after the production timeout, which would close the
+    /// connection with its request unread (a reset). That timeout has a test of its own against the
+    /// real binary (ServeCommandTests).
+    static let firstByteTimeout: Duration = .seconds(120)
+
     /// Runs `body` with a client of the server and the port it listens on (for WebSocket clients).
     func run<T: Sendable>(live: LiveSettings, _ body: @Sendable (APIClient, Int) async throws -> T) async throws -> T {
         let application = APIServer.buildApplication(gateway: gateway, tokens: tokens, host: "127.0.0.1", port: 0, live: live,
-                                                     liveStatistics: liveStatistics, logger: .quiet)
+                                                     liveStatistics: liveStatistics, firstByteTimeout: Self.firstByteTimeout, logger: .quiet)
         return try await application.test(.live) { client in
             let port = try #require(client.port)
             return try await body(APIClient { uri, method, headers, body in
@@ -44,7 +50,8 @@ final class ServerHarness: Sendable {
 
     /// Runs `body` with a client of the server, started on a free loopback port for it.
     func run<T: Sendable>(_ body: @Sendable (APIClient) async throws -> T) async throws -> T {
-        let application = APIServer.buildApplication(gateway: gateway, tokens: tokens, host: "127.0.0.1", port: 0, logger: .quiet)
+        let application = APIServer.buildApplication(gateway: gateway, tokens: tokens, host: "127.0.0.1", port: 0,
+                                                     firstByteTimeout: Self.firstByteTimeout, logger: .quiet)
         return try await application.test(.live) { client in
             try await body(APIClient { uri, method, headers, body in
                 let response = try await client.executeRequest(uri: uri, method: method, headers: headers, body: body)
