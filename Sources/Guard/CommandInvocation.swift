@@ -27,13 +27,17 @@ struct CommandInvocation: Sendable {
         for word in arguments {
             if afterDashes { operands.append(word); continue }
             if word.text == "--" { afterDashes = true; continue }
-            if word.text.hasPrefix("-"), word.text.utf8.count > 1 { continue }
+            if word.text.startsWithDash, word.text.utf8.count > 1 { continue }
             operands.append(word)
         }
         self.operands = operands
         // Every git rule asks for the subcommand: worked out once.
         gitSubcommand = name == "git" ? Self.subcommand(of: args, skipping: Match.gitGlobalOptions) : nil
+        removeFlags = name == "rm" ? RemoveFlags(args: args) : RemoveFlags()
     }
+
+    /// For `rm`, how it was asked to delete (every rm rule asks): worked out once.
+    let removeFlags: RemoveFlags
 
     /// For `git`, the subcommand after the global options, and the arguments after it.
     let gitSubcommand: (name: String, rest: ArraySlice<String>)?
@@ -44,7 +48,7 @@ struct CommandInvocation: Sendable {
         var index = 0
         while index < all.count {
             let arg = all[index]
-            if arg.hasPrefix("-") {
+            if arg.startsWithDash {
                 index += optionsWithValues.contains(arg) ? 2 : 1
                 continue
             }
@@ -60,10 +64,16 @@ struct CommandInvocation: Sendable {
             if arg.hasPrefix("--") {
                 let name = arg.split(separator: "=", maxSplits: 1).first.map(String.init) ?? arg
                 if long.contains(name) { return true }
-            } else if arg.hasPrefix("-"), arg.utf8.count > 1, let short, arg.dropFirst().allSatisfy(\.isLetter), arg.dropFirst().contains(short) {
+            } else if arg.startsWithDash, arg.utf8.count > 1, let short, arg.dropFirst().allSatisfy(\.isLetter), arg.dropFirst().contains(short) {
                 return true
             }
         }
         return false
     }
+}
+
+extension StringProtocol {
+    /// Whether the first byte is `-`: how programs tell an option from an operand (byte-wise, so a
+    /// combining mark after the dash does not hide the option). Far cheaper than `hasPrefix("-")`.
+    var startsWithDash: Bool { utf8.first == UInt8(ascii: "-") }
 }

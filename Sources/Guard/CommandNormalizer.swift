@@ -72,7 +72,7 @@ struct CommandNormalizer: Sendable {
                 ])
             case "env":
                 var remaining = rest
-                while let word = remaining.first, word.text.hasPrefix("-") || Self.assignment(word) != nil {
+                while let word = remaining.first, word.text.startsWithDash || Self.assignment(word) != nil {
                     let text = word.text
                     remaining = remaining.dropFirst()
                     if let assignment = Self.assignment(word) {
@@ -235,7 +235,7 @@ struct CommandNormalizer: Sendable {
     /// as one it may run.
     private func followCommands(in words: ArraySlice<ShellWord>, program: String, command: ShellCommand, into result: inout NormalizedCommand,
                                 budget: Int) {
-        if let index = words.firstIndex(where: { !$0.isDynamic && !$0.text.hasPrefix("-") && programs.contains(Self.baseName($0.text)) }) {
+        if let index = words.firstIndex(where: { !$0.isDynamic && !$0.text.startsWithDash && programs.contains(Self.baseName($0.text)) }) {
             normalize(words: words[index...], command: command, into: &result, budget: budget)
         }
         for word in words where word.text.utf8.contains(where: { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == UInt8(ascii: ";") }) {
@@ -268,7 +268,7 @@ struct CommandNormalizer: Sendable {
             remaining = remaining.dropFirst()
         }
         var readsStdin = false
-        while let word = remaining.first, word.text.hasPrefix("-") || word.text.hasPrefix("+") {
+        while let word = remaining.first, word.text.startsWithDash || word.text.hasPrefix("+") {
             let text = word.text
             remaining = remaining.dropFirst()
             if text == "--" || text == "-" { break }
@@ -368,13 +368,13 @@ struct CommandNormalizer: Sendable {
             if language == .awk {
                 if text == "-f" || text == "--file" { sawProgram = true; remaining = remaining.dropFirst(); continue }
                 if ["-v", "-F", "--assign", "--field-separator"].contains(text) { remaining = remaining.dropFirst(); continue }
-                if !text.hasPrefix("-") || text == "-" {
+                if !text.startsWithDash || text == "-" {
                     if !sawProgram { result.code.append((language, text)) }
                     return
                 }
                 continue
             }
-            if text.hasPrefix("-"), !text.hasPrefix("--"), text.utf8.count > 1 {
+            if text.startsWithDash, !text.hasPrefix("--"), text.utf8.count > 1 {
                 let letters = Array(text.dropFirst())
                 // python -m runs a module: what follows is its arguments.
                 if language == .python, let module = letters.firstIndex(of: "m"), letters.firstIndex(where: codeLetters.contains).map({ $0 > module }) ?? true {
@@ -406,7 +406,7 @@ struct CommandNormalizer: Sendable {
         var index = 0
         var aliases: [String: String] = [:]
         var cleanWithoutForce = false
-        while index < arguments.count, arguments[index].text.hasPrefix("-") {
+        while index < arguments.count, arguments[index].text.startsWithDash {
             let text = arguments[index].text
             var setting: String?
             if text == "-c", index + 1 < arguments.count {
@@ -451,7 +451,7 @@ struct CommandNormalizer: Sendable {
         }
         if let options = LongOptions.git[sub.text] { rest = LongOptions.expanding(rest, among: options) }
         if sub.text == "clean", cleanWithoutForce,
-           !rest.contains(where: { $0.text == "-n" || $0.text == "--dry-run" || ($0.text.hasPrefix("-") && !$0.text.hasPrefix("--") && $0.text.contains(Character("n"))) }) {
+           !rest.contains(where: { $0.text == "-n" || $0.text == "--dry-run" || ($0.text.startsWithDash && !$0.text.hasPrefix("--") && $0.text.contains(Character("n"))) }) {
             rest.append(ShellWord(text: "--force", quoted: false, hasExpansion: false))
         }
         if sub.text == "rebase" {
@@ -501,7 +501,7 @@ struct CommandNormalizer: Sendable {
             remaining = remaining.dropFirst()
             if text == "--command" || text == "-c" { return remaining.first?.text }
             if text.hasPrefix("--command=") { return String(text.dropFirst("--command=".count)) }
-            if text.hasPrefix("-"), !text.hasPrefix("--"), let c = text.firstIndex(of: "c") {
+            if text.startsWithDash, !text.hasPrefix("--"), let c = text.firstIndex(of: "c") {
                 let after = text[text.index(after: c)...]
                 return after.isEmpty ? remaining.first?.text : String(after)
             }
@@ -512,7 +512,7 @@ struct CommandNormalizer: Sendable {
     /// Drops options (and the values of those that take one) up to the first operand.
     private static func skipOptions(_ words: ArraySlice<ShellWord>, withValue: Set<String>) -> ArraySlice<ShellWord> {
         var remaining = words
-        while let word = remaining.first, word.text.hasPrefix("-"), word.text.utf8.count > 1 {
+        while let word = remaining.first, word.text.startsWithDash, word.text.utf8.count > 1 {
             remaining = remaining.dropFirst()
             if word.text == "--" { break }
             if withValue.contains(word.text) { remaining = remaining.dropFirst() }

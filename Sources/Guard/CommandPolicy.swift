@@ -57,15 +57,17 @@ public struct CommandPolicy: Sendable {
     /// `workspace` is where the command runs, when known.
     public func evaluate(_ command: String, environment: [String: String] = [:], workspace: String? = nil, now: Date = Date(),
                          budget: Duration = CommandPolicy.defaultTimeBudget) -> PolicyDecision {
-        if command.utf8.contains(0) {
-            return PolicyDecision(matches: [limit("nul-byte", "The command contains a NUL byte, which a shell cannot be given faithfully", command)])
-        }
         if command.utf8.count > Self.maxInputBytes {
             return PolicyDecision(matches: [limit("input-too-large", "The command is longer than \(Self.maxInputBytes) bytes", String(command.prefix(80)))])
         }
-        let text = LookAlikes.normalized(command)
+        let bytes = ByteScan(command)
+        if bytes.hasNUL {
+            return PolicyDecision(matches: [limit("nul-byte", "The command contains a NUL byte, which a shell cannot be given faithfully", command)])
+        }
+        let text = bytes.hasNonASCII ? LookAlikes.normalized(command) : command
+        let matters = mightMatter(text)
         // Most commands name nothing the guard knows: they are allowed before anything is set up.
-        if environment.isEmpty, configuration.blockRules.isEmpty, !mightMatter(text) { return .allow }
+        if environment.isEmpty, configuration.blockRules.isEmpty, !matters { return .allow }
         var state = Evaluation(deadline: ContinuousClock.now + budget)
         for (name, value) in environment.sorted(by: { $0.key < $1.key }) {
             switch EnvironmentRules.check(name, value, workspace: workspace) {
@@ -82,7 +84,7 @@ public struct CommandPolicy: Sendable {
         if let block = configuration.blockRules.first(where: { $0.matches([text.trimmingShellSpace], now: now) }) {
             state.matches.append(blockMatch(block, matched: text.trimmingShellSpace))
         }
-        guard configuration.blockRules.isEmpty ? mightMatter(text) : true else { return PolicyDecision(matches: state.matches) }
+        guard configuration.blockRules.isEmpty ? matters : true else { return PolicyDecision(matches: state.matches) }
         state.text = text
         evaluateScript(text, depth: 0, now: now, state: &state)
         if state.expired {
@@ -103,14 +105,17 @@ public struct CommandPolicy: Sendable {
     /// non-ASCII character that could hide a word, and no word that names a command an enabled
     /// pack, a wrapper or an environment rule cares about.
     func mightMatter(_ command: String) -> Bool {
+        var command = command
+        return command.withUTF8(mightMatter)
+    }
+
+    private func mightMatter(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
         // Tokens are hashed as they are read (FNV-1a), so no string is made for a word that names
         // nothing the guard knows; a hash that matches is confirmed against the keyword itself.
-        let utf8 = command.utf8
         var hash = Self.fnvOffset
         var length = 0
-        var tokenStart = utf8.startIndex
-        var index = utf8.startIndex
-        while index != utf8.endIndex {
+        var tokenStart = 0
+        for index in utf8.indices {
             let byte = utf8[index]
             switch byte {
             case UInt8(ascii: "\""), UInt8(ascii: "'"), UInt8(ascii: "\\"), UInt8(ascii: "$"), UInt8(ascii: "`"), UInt8(ascii: "*"),
@@ -122,18 +127,17 @@ public struct CommandPolicy: Sendable {
                 length += 1
                 hash = (hash ^ UInt64(byte)) &* Self.fnvPrime
             default:
-                if length > 0, tokenMatters(utf8[tokenStart..<index], hash: hash) { return true }
+                if length > 0, tokenMatters(UnsafeBufferPointer(rebasing: utf8[tokenStart..<index]), hash: hash) { return true }
                 length = 0
                 hash = Self.fnvOffset
             }
-            index = utf8.index(after: index)
         }
-        return length > 0 && tokenMatters(utf8[tokenStart..<index], hash: hash)
+        return length > 0 && tokenMatters(UnsafeBufferPointer(rebasing: utf8[tokenStart...]), hash: hash)
     }
 
-    private func tokenMatters(_ token: Substring.UTF8View, hash: UInt64) -> Bool {
+    private func tokenMatters(_ token: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Bool {
         if token.count > 3, token.starts(with: "LD_".utf8) || token.starts(with: "GIT_".utf8) { return true }
-        return keywordHashes.contains(hash) && keywords.contains(String(Substring(token)))
+        return keywordHashes.contains(hash) && keywords.contains(String(decoding: token, as: UTF8.self))
     }
 
     static let fnvOffset: UInt64 = 0xcbf29ce484222325
@@ -267,7 +271,7 @@ public struct CommandPolicy: Sendable {
         var words = command.words[...]
         if let first = words.first, CommandNormalizer.assignment(first) == nil {
             guard CommandNormalizer.declarations.contains(first.text) else { return }
-            words = words.dropFirst().drop { $0.text.hasPrefix("-") }
+            words = words.dropFirst().drop { $0.text.startsWithDash }
         }
         for word in words {
             guard let (name, value) = CommandNormalizer.assignment(word) else { continue }
@@ -436,6 +440,39 @@ public struct CommandPolicy: Sendable {
         let mode = configuration.modes[id] ?? .ask
         return PolicyMatch(verdict: mode.verdict, ruleID: id, packID: "dcg", severity: .high, reason: reason, matched: matched,
                            alternative: "Write the command out literally so the guard can read it", source: "unresolved")
+    }
+}
+
+/// What one pass over a command's bytes finds: a NUL, or any byte outside ASCII. Eight bytes at a
+/// time, as most commands are short ASCII and every check starts here.
+struct ByteScan {
+    private(set) var hasNUL = false
+    private(set) var hasNonASCII = false
+
+    init(_ text: String) {
+        var text = text
+        (hasNUL, hasNonASCII) = text.withUTF8 { bytes -> (Bool, Bool) in
+            var nul = false, high = false
+            var index = 0
+            let count = bytes.count
+            if let base = bytes.baseAddress {
+                let raw = UnsafeRawPointer(base)
+                while index + 8 <= count, !(nul && high) {
+                    let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                    if word & 0x8080_8080_8080_8080 != 0 { high = true }
+                    // A zero byte, by the classic test: (w - 0x01…) & ~w & 0x80…
+                    if (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080 != 0 { nul = true }
+                    index += 8
+                }
+            }
+            while index < count {
+                let byte = bytes[index]
+                if byte == 0 { nul = true }
+                if byte >= 0x80 { high = true }
+                index += 1
+            }
+            return (nul, high)
+        }
     }
 }
 

@@ -24,7 +24,14 @@ public enum PolicyVerdict: String, Sendable, Codable, CaseIterable {
 public enum PolicySeverity: String, Sendable, Codable, Comparable, CaseIterable {
     case low, medium, high, critical
 
-    private var rank: Int { PolicySeverity.allCases.firstIndex(of: self)! }
+    private var rank: Int {
+        switch self {
+        case .low: 0
+        case .medium: 1
+        case .high: 2
+        case .critical: 3
+        }
+    }
 
     public static func < (lhs: PolicySeverity, rhs: PolicySeverity) -> Bool { lhs.rank < rhs.rank }
 
@@ -108,7 +115,7 @@ public struct PolicyDecision: Sendable, Codable, Equatable {
             self = .allow
             return
         }
-        let sorted = matches.enumerated().sorted { lhs, rhs in
+        let sorted = matches.count == 1 ? matches : matches.enumerated().sorted { lhs, rhs in
             if lhs.element.verdict.strictness != rhs.element.verdict.strictness {
                 return lhs.element.verdict.strictness > rhs.element.verdict.strictness
             }

@@ -85,7 +85,7 @@ enum Match {
         var skipNext = false
         for arg in invocation.args {
             if skipNext { skipNext = false; continue }
-            if arg.hasPrefix("-") {
+            if arg.startsWithDash {
                 if skipping.contains(arg) { skipNext = true }
                 continue
             }
@@ -97,7 +97,7 @@ enum Match {
 
     static func has(_ invocation: CommandInvocation, _ options: String...) -> Bool {
         invocation.args.contains { arg in
-            guard arg.hasPrefix("-") else { return false }
+            guard arg.startsWithDash else { return false }
             return options.contains { option in
                 // The option itself, or `--option=value`.
                 arg == option || (option.hasPrefix("--") && arg.hasPrefix(option)

@@ -232,7 +232,7 @@ package struct ShellParser {
         guard let first = command.words.first, !first.isDynamic else { return nil }
         switch first.text {
         case "echo", "printf":
-            let words = command.words.dropFirst().drop { $0.text.hasPrefix("-") && !$0.quoted }
+            let words = command.words.dropFirst().drop { $0.text.startsWithDash && !$0.quoted }
             return words.map(\.text).joined(separator: " ")
         case "cat":
             guard command.words.dropFirst().allSatisfy({ $0.text == "-" }) else { return nil }

@@ -25,6 +25,26 @@ enum GuardBenchmarks {
         return commands
     }
 
+    /// Every corpus case checked once after a warm-up pass, nothing else (see main.swift). Under
+    /// callgrind, collect only the second pass (the first pays for one-time type metadata):
+    /// `valgrind --tool=callgrind --toggle-collect='*measuredPass*' FlywheelBenchmarks corpus-pass`
+    /// (strip the binary's debug information first if valgrind cannot read it).
+    static func onePass() throws {
+        let policy = CommandPolicy()
+        let commands = try corpusCommands()
+        var verdicts = 0
+        for command in commands { verdicts &+= policy.evaluate(command).matches.count }
+        verdicts &+= measuredPass(policy, commands)
+        print("corpus-pass: \(verdicts) matches")
+    }
+
+    @inline(never)
+    static func measuredPass(_ policy: CommandPolicy, _ commands: [String]) -> Int {
+        var verdicts = 0
+        for command in commands { verdicts &+= policy.evaluate(command).matches.count }
+        return verdicts
+    }
+
     static func run() throws {
         print("== command guard as agents meet it")
         let commands = try corpusCommands()

@@ -9,20 +9,20 @@ extension PolicyPack {
             PolicyRule(name: "rm-rf-root-home", severity: .critical,
                        reason: "rm -r on the root, a home or system directory, or above the workspace destroys the system or the user's files",
                        alternative: "Name the exact directory to remove, inside the workspace") {
-                guard $0.name == "rm", RemoveFlags($0).recursive else { return false }
+                guard $0.name == "rm", $0.removeFlags.recursive else { return false }
                 return $0.operands.contains { Paths.isCritical($0) }
             },
             PolicyRule(name: "rm-recursive-force-long", severity: .high, reason: "rm --recursive deletes files permanently outside a temporary directory",
                        alternative: "Move it to a temporary directory first, or remove it inside /tmp") {
                 guard $0.name == "rm" else { return false }
-                let flags = RemoveFlags($0)
+                let flags = $0.removeFlags
                 return flags.recursive && flags.long && flags.leavesTemporary($0)
             },
             // Non-interactive `rm -r` never prompts, so -f is not needed for the harm.
             PolicyRule(name: "rm-rf-general", severity: .high, reason: "rm -r / rm -rf deletes files permanently outside a temporary directory",
                        alternative: "Move it to a temporary directory first, or remove it inside /tmp") {
                 guard $0.name == "rm" else { return false }
-                let flags = RemoveFlags($0)
+                let flags = $0.removeFlags
                 return flags.recursive && !flags.long && flags.leavesTemporary($0)
             },
             PolicyRule(name: "find-delete-outside", severity: .critical,
@@ -61,7 +61,7 @@ struct FindDeletion {
         var roots: [ShellWord] = []
         for word in invocation.arguments {
             let text = word.text
-            if text.hasPrefix("-") || text == "(" || text == "!" || text == "," { break }
+            if text.startsWithDash || text == "(" || text == "!" || text == "," { break }
             roots.append(word)
         }
         return roots.isEmpty ? [ShellWord(text: ".", quoted: false, hasExpansion: false)] : roots
@@ -75,12 +75,14 @@ struct RemoveFlags {
     /// Recursion given as a long option (`--recursive`).
     var long = false
 
-    init(_ invocation: CommandInvocation) {
-        for arg in invocation.args {
+    init() {}
+
+    init(args: [String]) {
+        for arg in args {
             if arg == "--" { break }
             if arg == "--recursive" { recursive = true; long = true }
             else if arg == "--force" { force = true }
-            else if arg.hasPrefix("-"), !arg.hasPrefix("--") {
+            else if arg.startsWithDash, !arg.hasPrefix("--") {
                 if arg.utf8.contains(UInt8(ascii: "r")) || arg.utf8.contains(UInt8(ascii: "R")) { recursive = true }
                 if arg.utf8.contains(UInt8(ascii: "f")) { force = true }
             }
@@ -96,6 +98,9 @@ struct RemoveFlags {
 
 /// Where a path leads, read lexically (the guard never looks at the file system).
 enum Paths {
+    static let homeVariables = ["$HOME", "${HOME}"]
+    static let temporaryPrefixes = ["/tmp/", "/var/tmp/", "/dev/shm/", "$TMPDIR/", "${TMPDIR}/"]
+
     static let systemDirectories: Set<String> = [
         "/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/boot", "/var", "/opt", "/srv", "/sys", "/proc",
         "/dev", "/home", "/root", "/mnt", "/media", "/snap", "/run",
@@ -105,6 +110,11 @@ enum Paths {
     /// known; a trailing `/`, `/.` or `/*` removed. Nil for a path with a dynamic part the result
     /// would depend on.
     static func normalized(_ path: String) -> String {
+        isNormal(path) ? path : normalizedBySplitting(path)
+    }
+
+    /// ``normalized(_:)`` the long way, for every path.
+    static func normalizedBySplitting(_ path: String) -> String {
         let absolute = path.hasPrefix("/")
         var parts: [Substring] = []
         for part in path.split(separator: "/", omittingEmptySubsequences: true) {
@@ -121,6 +131,34 @@ enum Paths {
         return absolute ? "/" + joined : (joined.isEmpty ? "." : joined)
     }
 
+    /// Whether `normalized` would return the path as it is: no empty, `.` or `..` part, no `*` as
+    /// the last part, no trailing `/` (but the root itself), not empty. Most paths are; this spares
+    /// them the split and join.
+    static func isNormal(_ path: String) -> Bool {
+        let bytes = path.utf8
+        guard !bytes.isEmpty else { return false }
+        if bytes.count == 1, bytes.first == UInt8(ascii: "/") { return true }
+        let slash = UInt8(ascii: "/"), dot = UInt8(ascii: ".")
+        var position = 0
+        var partLength = 0, partDots = 0
+        var lastPartIsStar = false
+        // A part ends at each slash and at the end; a leading slash opens no part.
+        func partIsNormal() -> Bool { partLength > 0 && !(partDots == partLength && partLength <= 2) }
+        for byte in bytes {
+            defer { position += 1 }
+            if byte == slash {
+                if position == 0 { continue }
+                guard partIsNormal() else { return false }
+                partLength = 0; partDots = 0; lastPartIsStar = false
+                continue
+            }
+            partLength += 1
+            if byte == dot { partDots += 1 }
+            lastPartIsStar = partLength == 1 && byte == UInt8(ascii: "*")
+        }
+        return partIsNormal() && !lastPartIsStar
+    }
+
     /// The root, a home directory, a system directory (or everything in it), or a path above the
     /// working directory.
     static func isCritical(_ word: ShellWord) -> Bool {
@@ -132,7 +170,7 @@ enum Paths {
             let rest = text.dropFirst().drop { $0 != "/" }
             return normalized(String(rest)).count <= 1 || rest.isEmpty
         }
-        for home in ["$HOME", "${HOME}"] where text.hasPrefix(home) {
+        for home in Self.homeVariables where text.hasPrefix(home) {
             return normalized(String(text.dropFirst(home.count))) == "/" || text.count == home.count
         }
         if word.hasExpansion, text.contains(Character("$")) { return false }
@@ -156,12 +194,14 @@ enum Paths {
     /// leading `$TMPDIR`, no glob before the last part, and no symbolic link made in the same line.
     static func isTemporary(_ word: ShellWord, exemptions: Bool) -> Bool {
         guard exemptions else { return false }
-        var bytes: [UInt8] = []
-        for byte in word.text.utf8 where !(byte == UInt8(ascii: "/") && bytes.last == UInt8(ascii: "/")) { bytes.append(byte) }
-        let path = String(decoding: bytes, as: UTF8.self)
-        let prefixes = ["/tmp/", "/var/tmp/", "/dev/shm/", "$TMPDIR/", "${TMPDIR}/"]
+        var path = word.text
+        if path.contains("//") {
+            var bytes: [UInt8] = []
+            for byte in path.utf8 where !(byte == UInt8(ascii: "/") && bytes.last == UInt8(ascii: "/")) { bytes.append(byte) }
+            path = String(decoding: bytes, as: UTF8.self)
+        }
         var rest: Substring?
-        for prefix in prefixes where path.hasPrefix(prefix) {
+        for prefix in Self.temporaryPrefixes where path.hasPrefix(prefix) {
             rest = path.dropFirst(prefix.count)
             break
         }

@@ -30,7 +30,7 @@ extension PolicyPack {
                 // Creating a branch (-b, -B, --orphan) takes the operands as names.
                 if sub.rest.contains(where: { ["-b", "-B", "--orphan"].contains($0) }) { return false }
                 // `git checkout HEAD .`: a tree-ish and then paths, whose changes are overwritten.
-                let operands = sub.rest.filter { !$0.hasPrefix("-") }
+                let operands = sub.rest.filter { !$0.startsWithDash }
                 return sub.rest.first == "." || operands.count >= 2
             },
             PolicyRule(name: "read-tree-reset", severity: .high, reason: "git read-tree -u with --reset or -m overwrites the working tree",
@@ -83,7 +83,7 @@ extension PolicyPack {
             PolicyRule(name: "branch-force-delete", severity: .medium, reason: "git branch -D deletes a branch even if it is not merged",
                        alternative: "git branch -d, which refuses unmerged branches") {
                 guard let sub = Match.gitSubcommand($0), sub.name == "branch" else { return false }
-                if sub.rest.contains("-D") || sub.rest.contains(where: { $0.hasPrefix("-") && !$0.hasPrefix("--") && $0.contains(Character("D")) }) { return true }
+                if sub.rest.contains("-D") || sub.rest.contains(where: { $0.startsWithDash && !$0.hasPrefix("--") && $0.contains(Character("D")) }) { return true }
                 return $0.hasFlag(short: "d", long: ["--delete"], in: sub.rest) && $0.hasFlag(short: "f", long: ["--force"], in: sub.rest)
             },
             PolicyRule(name: "filter-branch", severity: .high, reason: "git filter-branch rewrites history", alternative: "Work on a clone") {
