@@ -60,6 +60,48 @@ struct RouteTests {
         await server.remove()
     }
 
+    @Test("every session's command decisions are listed newest first, filtered by verdict, status and session, a page at a time")
+    func decisionLog() async throws {
+        let server = try await ServerHarness()
+        let agent = try await server.sessions.agent()
+        try await server.run { client in
+            let token = try await client.signIn(.viewer).token
+            let allowed = try await server.sessions.submit("command=echo+hi events=1", agent: agent)
+            _ = try await server.sessions.waitForState(allowed.id, [.done])
+            let denied = try await server.sessions.submit("command=rm+-rf+/ events=1", agent: agent)
+            _ = try await server.sessions.waitForState(denied.id, [.done, .failed])
+            let all = try await client.get("/api/dcg/decisions", token: token)
+            #expect(all.status == .ok, "\(all.text)")
+            let decisions = try #require(all["decisions"] as? [[String: Any]])
+            #expect(decisions.map { $0["sessionId"] as? String } == [denied.id, allowed.id], "newest first")
+            #expect(decisions.first?["decision"] as? String == "deny")
+            #expect(decisions.first?["status"] as? String == "blocked")
+            #expect(decisions.last?["status"] as? String == "ran")
+            #expect(all["nextCursor"] == nil)
+            let deny = try await client.get("/api/dcg/decisions?decision=deny,ask", token: token)["decisions"] as? [[String: Any]]
+            #expect(deny?.map { $0["sessionId"] as? String } == [denied.id])
+            let ran = try await client.get("/api/dcg/decisions?status=ran&sessionId=\(allowed.id)", token: token)["decisions"] as? [[String: Any]]
+            #expect(ran?.map { $0["command"] as? String } == ["echo hi"])
+            #expect((try await client.get("/api/dcg/decisions?status=pending", token: token)["decisions"] as? [[String: Any]])?.isEmpty == true)
+            // Paged: one at a time, each decision once.
+            let first = try await client.get("/api/dcg/decisions?limit=1", token: token)
+            let cursor = try #require(first["nextCursor"] as? String)
+            let second = try await client.get("/api/dcg/decisions?limit=1&cursor=\(cursor)", token: token)
+            #expect((first["decisions"] as? [[String: Any]])?.map { $0["sessionId"] as? String } == [denied.id])
+            #expect((second["decisions"] as? [[String: Any]])?.map { $0["sessionId"] as? String } == [allowed.id])
+            #expect(second["nextCursor"] == nil)
+            // Bad input says which parameter is wrong.
+            for (query, field) in [("decision=maybe", "decision"), ("status=", "status"), ("limit=201", "limit"), ("cursor=garbage", "cursor")] {
+                let bad = try await client.get("/api/dcg/decisions?\(query)", token: token)
+                #expect(bad.status == .badRequest && bad.errorCode == "INVALID_FIELD" && bad.errorField == field, "\(query): \(bad.text)")
+            }
+            let unknown = try await client.get("/api/dcg/decisions?sessionId=nope", token: token)
+            #expect(unknown.status == .notFound && unknown.errorCode == "SESSION_NOT_FOUND")
+            #expect(try await client.get("/api/dcg/decisions").status == .unauthorized)
+        }
+        await server.remove()
+    }
+
     @Test("a held command is approved over HTTP, recorded under the operator's email, and runs")
     func approval() async throws {
         var policy = PolicyConfiguration.default

@@ -239,6 +239,41 @@ struct SQLiteStoreTests {
         #expect(try await test.store.pendingCommandDecisions(sessionID: nil).isEmpty)
     }
 
+    @Test("command decisions list newest first across sessions, filtered, in pages that never repeat or skip one")
+    func decisionPages() async throws {
+        let test = try TestStore()
+        defer { test.directory.remove() }
+        let first = try await test.makeSession(state: .running)
+        let second = try await test.makeSession(state: .running)
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        var recorded: [CommandDecisionRecord] = []
+        // Several share a time, so the id breaks the tie.
+        for index in 0..<25 {
+            let record = CommandDecisionRecord(sessionID: index % 2 == 0 ? first.id : second.id, command: "cmd \(index)",
+                                               decision: index % 5 == 0 ? .deny : .allow, status: index % 5 == 0 ? .blocked : .ran,
+                                               createdAt: start.addingTimeInterval(Double(index / 3)))
+            try await test.store.recordCommandDecision(record)
+            recorded.append(record)
+        }
+        let newestFirst = recorded.sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }.map(\.id)
+        var seen: [String] = []
+        var cursor: String?
+        repeat {
+            let page = try await test.store.commandDecisions(CommandDecisionFilter(), limit: 4, after: cursor)
+            #expect(page.decisions.count <= 4)
+            seen += page.decisions.map(\.id)
+            cursor = page.nextCursor
+        } while cursor != nil
+        #expect(seen == newestFirst)
+        let denied = try await test.store.commandDecisions(CommandDecisionFilter(verdicts: [.deny]), limit: 100, after: nil)
+        #expect(Set(denied.decisions.map(\.command)) == ["cmd 0", "cmd 5", "cmd 10", "cmd 15", "cmd 20"])
+        let mine = try await test.store.commandDecisions(CommandDecisionFilter(sessionID: second.id, statuses: [.ran]), limit: 100, after: nil)
+        #expect(mine.decisions.allSatisfy { $0.sessionID == second.id && $0.status == .ran })
+        #expect(mine.decisions.count == 10)
+        #expect(try await test.store.commandDecisions(CommandDecisionFilter(verdicts: []), limit: 10, after: nil).decisions.isEmpty)
+        await #expect(throws: StoreError.self) { try await test.store.commandDecisions(CommandDecisionFilter(), limit: 10, after: "nonsense") }
+    }
+
     @Test("agents upsert by name; users, keys and tokens are stored by hash")
     func agentsAndAuthTables() async throws {
         let test = try TestStore()

@@ -15,6 +15,12 @@ public struct ApprovalService: Sendable {
         return try await store.pendingCommandDecisions(sessionID: sessionID)
     }
 
+    /// The guard's decisions on agents' commands across sessions, newest first, a page at a time.
+    public func decisions(_ filter: CommandDecisionFilter, limit: Int, cursor: String?) async throws -> CommandDecisionPage {
+        if let sessionID = filter.sessionID, try await store.session(id: sessionID) == nil { throw SessionNotFound(sessionID: sessionID) }
+        return try await store.commandDecisions(filter, limit: limit, after: cursor)
+    }
+
     /// What the gateway's policy decides on a command, as it would for an agent's (nothing runs).
     public func check(_ command: String) async -> PolicyDecision {
         await gate.policy.decide(command)

@@ -64,6 +64,8 @@ public protocol CommandDecisionStore: Sendable {
     func commandDecisions(sessionID: String) async throws -> [CommandDecisionRecord]
     /// Held commands, oldest first: of one session, or of all when `sessionID` is nil.
     func pendingCommandDecisions(sessionID: String?) async throws -> [CommandDecisionRecord]
+    /// Decisions across sessions, newest first, a page at a time (the audit trail of the guard).
+    func commandDecisions(_ filter: CommandDecisionFilter, limit: Int, after cursor: String?) async throws -> CommandDecisionPage
     /// Changes a decision's status only if it is still `from` (any status when nil); returns whether it did.
     func updateCommandDecision(id: String, from: CommandDecisionRecord.Status?, to status: CommandDecisionRecord.Status,
                                exitCode: Int32?, decidedBy: String?, outcome: String?) async throws -> Bool
@@ -126,6 +128,33 @@ public protocol PeopleStore: Sendable {
 }
 
 /// Which sessions a listing returns.
+/// Which command decisions to list; nil fields do not filter.
+public struct CommandDecisionFilter: Sendable, Equatable {
+    public var sessionID: String?
+    /// Only these verdicts of the policy (`deny`, `ask`, …).
+    public var verdicts: Set<PolicyVerdict>?
+    /// Only decisions whose command ended up so (`pending`, `ran`, `blocked`, …).
+    public var statuses: Set<CommandDecisionRecord.Status>?
+
+    public init(sessionID: String? = nil, verdicts: Set<PolicyVerdict>? = nil, statuses: Set<CommandDecisionRecord.Status>? = nil) {
+        self.sessionID = sessionID
+        self.verdicts = verdicts
+        self.statuses = statuses
+    }
+}
+
+/// One page of command decisions, newest first.
+public struct CommandDecisionPage: Sendable {
+    public var decisions: [CommandDecisionRecord]
+    /// Pass to the next call; nil when there are no more.
+    public var nextCursor: String?
+
+    public init(decisions: [CommandDecisionRecord], nextCursor: String?) {
+        self.decisions = decisions
+        self.nextCursor = nextCursor
+    }
+}
+
 public struct SessionFilter: Sendable, Equatable {
     /// Only sessions in one of these states; nil for all.
     public var states: Set<SessionState>?

@@ -106,6 +106,7 @@ struct CommandDecisionJSON: Encodable {
     var createdAt: Date
     var decidedAt: Date?
     var decidedBy: String?
+    var outcome: String?
 
     init(_ record: CommandDecisionRecord) {
         id = record.id
@@ -121,6 +122,7 @@ struct CommandDecisionJSON: Encodable {
         createdAt = record.createdAt
         decidedAt = record.decidedAt
         decidedBy = record.decidedBy
+        outcome = record.outcome
     }
 }
 

@@ -185,10 +185,14 @@ enum OpenAPIDocument {
           "severity": {"type": "string"}, "reason": {"type": "string"},
           "status": {"type": "string", "enum": ["pending", "approved", "denied", "expired", "blocked", "ran", "failed", "refused", "cancelled"]},
           "exitCode": {"type": "integer"}, "createdAt": {"type": "string", "format": "date-time"}, "decidedAt": {"type": "string", "format": "date-time"},
-          "decidedBy": {"type": "string"}
+          "decidedBy": {"type": "string"}, "outcome": {"type": "string"}
         }
       },
       "CommandDecisionList": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/CommandDecision"}}}},
+      "CommandDecisionPage": {
+        "type": "object", "required": ["decisions"],
+        "properties": {"decisions": {"type": "array", "items": {"$ref": "#/components/schemas/CommandDecision"}}, "nextCursor": {"type": "string"}}
+      },
       "Check": {"type": "object", "required": ["command"], "additionalProperties": false, "properties": {"command": {"type": "string"}}},
       "PolicyDecision": {
         "type": "object", "required": ["decision"],
@@ -364,6 +368,18 @@ enum OpenAPIDocument {
       "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Check"}}}},
       "responses": {
         "200": {"description": "The decision.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PolicyDecision"}}}},
+        "default": {"$ref": "#/components/responses/Error"}}}},
+    "/api/dcg/decisions": {"get": {"summary": "The guard's decisions on agents' commands across sessions, newest first",
+      "parameters": [
+        {"name": "sessionId", "in": "query", "schema": {"type": "string"}},
+        {"name": "decision", "in": "query", "description": "Comma-separated verdicts.",
+         "schema": {"type": "string", "pattern": "^(allow|warn|log|ask|deny)(,(allow|warn|log|ask|deny))*$"}},
+        {"name": "status", "in": "query", "description": "Comma-separated statuses.",
+         "schema": {"type": "string", "pattern": "^(pending|approved|denied|expired|blocked|ran|failed|refused|cancelled)(,(pending|approved|denied|expired|blocked|ran|failed|refused|cancelled))*$"}},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+        {"name": "cursor", "in": "query", "description": "nextCursor of the previous page.", "schema": {"type": "string", "pattern": "^-?[0-9]{1,18}:.+$"}}],
+      "responses": {
+        "200": {"description": "A page of decisions.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CommandDecisionPage"}}}},
         "default": {"$ref": "#/components/responses/Error"}}}},
     "/api/dcg/pending": {"get": {"summary": "Held commands, oldest first",
       "parameters": [{"name": "sessionId", "in": "query", "schema": {"type": "string"}}],

@@ -39,6 +39,42 @@ extension SQLiteStore: CommandDecisionStore {
         }
     }
 
+    public func commandDecisions(_ filter: CommandDecisionFilter, limit: Int, after cursor: String?) async throws -> CommandDecisionPage {
+        var conditions: [String] = []
+        var arguments: [(any DatabaseValueConvertible)?] = []
+        func oneOf(_ column: String, _ values: [String]) {
+            conditions.append("\(column) IN (\(values.map { _ in "?" }.joined(separator: ", ")))")
+            arguments += values.sorted().map { $0 as (any DatabaseValueConvertible)? }
+        }
+        if let sessionID = filter.sessionID {
+            conditions.append("session_id = ?")
+            arguments.append(sessionID)
+        }
+        if let verdicts = filter.verdicts {
+            guard !verdicts.isEmpty else { return CommandDecisionPage(decisions: [], nextCursor: nil) }
+            oneOf("decision", verdicts.map(\.rawValue))
+        }
+        if let statuses = filter.statuses {
+            guard !statuses.isEmpty else { return CommandDecisionPage(decisions: [], nextCursor: nil) }
+            oneOf("status", statuses.map(\.rawValue))
+        }
+        if let cursor {
+            let (created, id) = try StoreCursor.decode(cursor)
+            conditions.append("(created_at < ? OR (created_at = ? AND id < ?))")
+            arguments += [created, created, id] as [(any DatabaseValueConvertible)?]
+        }
+        let condition = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let pageSize = max(1, min(limit, 1000))
+        let statementArguments = StatementArguments(arguments + [pageSize + 1])
+        let rows = try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM command_decisions \(condition) ORDER BY created_at DESC, id DESC LIMIT ?",
+                             arguments: statementArguments).map(CommandDecisionRecord.init(row:))
+        }
+        let page = Array(rows.prefix(pageSize))
+        let next = rows.count > pageSize ? page.last.map { StoreCursor.encode(createdAt: $0.createdAt, id: $0.id) } : nil
+        return CommandDecisionPage(decisions: page, nextCursor: next)
+    }
+
     public func updateCommandDecision(id: String, from: CommandDecisionRecord.Status?, to status: CommandDecisionRecord.Status,
                                       exitCode: Int32?, decidedBy: String?, outcome: String?) async throws -> Bool {
         let now = StoreTime.encode(Date())

@@ -34,14 +34,9 @@ extension SQLiteStore: SessionStore {
             arguments.append(agentID)
         }
         if let cursor {
-            // Split on the byte: a combining mark after the ':' would hide it from a split by characters.
-            let bytes = cursor.utf8
-            guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")), let created = Int64(String(Substring(bytes[..<colon]))),
-                  bytes.index(after: colon) != bytes.endIndex else {
-                throw StoreError(kind: .invalidCursor, message: "invalid cursor '\(cursor)'")
-            }
+            let (created, id) = try StoreCursor.decode(cursor)
             conditions.append("(created_at < ? OR (created_at = ? AND id < ?))")
-            arguments += [created, created, String(Substring(bytes[bytes.index(after: colon)...]))] as [(any DatabaseValueConvertible)?]
+            arguments += [created, created, id] as [(any DatabaseValueConvertible)?]
         }
         let condition = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         let pageSize = max(1, min(limit, 1000))
@@ -51,7 +46,7 @@ extension SQLiteStore: SessionStore {
                 .map(SessionRecord.init(row:))
         }
         let page = Array(rows.prefix(pageSize))
-        let next = rows.count > pageSize ? page.last.map { "\(StoreTime.encode($0.createdAt)):\($0.id)" } : nil
+        let next = rows.count > pageSize ? page.last.map { StoreCursor.encode(createdAt: $0.createdAt, id: $0.id) } : nil
         return SessionPage(sessions: page, nextCursor: next)
     }
 
@@ -128,5 +123,22 @@ extension SQLiteStore: SessionStore {
             }
             return counts
         }
+    }
+}
+
+/// The position in a newest-first listing: the last row's creation time and id (`<time>:<id>`).
+enum StoreCursor {
+    static func encode(createdAt: Date, id: String) -> String {
+        "\(StoreTime.encode(createdAt)):\(id)"
+    }
+
+    static func decode(_ cursor: String) throws -> (createdAt: Int64, id: String) {
+        // Split on the byte: a combining mark after the ':' would hide it from a split by characters.
+        let bytes = cursor.utf8
+        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")), let created = Int64(String(Substring(bytes[..<colon]))),
+              bytes.index(after: colon) != bytes.endIndex else {
+            throw StoreError(kind: .invalidCursor, message: "invalid cursor '\(cursor)'")
+        }
+        return (created, String(Substring(bytes[bytes.index(after: colon)...])))
     }
 }

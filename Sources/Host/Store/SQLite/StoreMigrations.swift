@@ -167,6 +167,10 @@ enum StoreMigrations {
                 CREATE INDEX refresh_tokens_by_family ON refresh_tokens(family_id);
                 """)
         }
+        migrator.registerMigration("v6") { db in
+            // GET /api/dcg/decisions lists every session's decisions, newest first.
+            try db.execute(sql: "CREATE INDEX command_decisions_by_time ON command_decisions(created_at, id)")
+        }
         return migrator
     }
 }

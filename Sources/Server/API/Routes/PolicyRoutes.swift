@@ -32,11 +32,26 @@ struct PolicyRoutes {
         }
     }
 
+    struct DecisionPageJSON: Encodable {
+        var decisions: [CommandDecisionJSON]
+        var nextCursor: String?
+    }
+
     func add(to api: RouterGroup<APIRequestContext>) {
         let dcg = api.group("dcg")
         dcg.group("check").add(middleware: RequireRole(.viewer)).post { request, _ -> Response in
             let body = try await request.decodeStrictly(Check.self, limit: maxBody)
             return try APIJSON.response(DecisionJSON(await approvals.check(body.command)))
+        }
+        dcg.group("decisions").add(middleware: RequireRole(.viewer)).get { request, _ -> Response in
+            let query = request.uri.queryParameters
+            let filter = CommandDecisionFilter(
+                sessionID: query.get("sessionId"),
+                verdicts: try SessionRoutes.values(query.get("decision"), field: "decision", of: PolicyVerdict.self),
+                statuses: try SessionRoutes.values(query.get("status"), field: "status", of: CommandDecisionRecord.Status.self))
+            let limit = try SessionRoutes.integer(query.get("limit"), field: "limit", in: 1...SessionRoutes.maxPageSize) ?? 50
+            let page = try await approvals.decisions(filter, limit: limit, cursor: query.get("cursor"))
+            return try APIJSON.response(DecisionPageJSON(decisions: page.decisions.map(CommandDecisionJSON.init), nextCursor: page.nextCursor))
         }
         let pending = dcg.group("pending").add(middleware: RequireRole(read: .viewer, write: .operator))
         pending.get { request, _ -> Response in

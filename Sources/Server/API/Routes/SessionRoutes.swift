@@ -25,17 +25,7 @@ struct SessionRoutes {
         group.get { request, _ -> Response in
             let query = request.uri.queryParameters
             var filter = SessionFilter()
-            if let states = query.get("state") {
-                guard !states.isEmpty else { throw InvalidRequest(field: "state", reason: "must name at least one state") }
-                var set: Set<SessionState> = []
-                for name in states.split(separator: ",") {
-                    guard let state = SessionState(rawValue: String(name)) else {
-                        throw InvalidRequest(field: "state", reason: "unknown state '\(name)' (one of \(SessionState.allCases.map(\.rawValue).joined(separator: ", ")))")
-                    }
-                    set.insert(state)
-                }
-                filter.states = set
-            }
+            filter.states = try Self.values(query.get("state"), field: "state", of: SessionState.self)
             filter.agentID = query.get("agentId")
             let limit = try Self.integer(query.get("limit"), field: "limit", in: 1...Self.maxPageSize) ?? 50
             let page = try await sessions.list(filter, limit: limit, cursor: query.get("cursor"))
@@ -66,6 +56,22 @@ struct SessionRoutes {
         group.get(":id/decisions") { _, context -> Response in
             try APIJSON.response(ListJSON(items: try await sessions.commandDecisions(try context.parameters.require("id")).map(CommandDecisionJSON.init)))
         }
+    }
+
+    /// A query parameter that lists values of `type`, comma-separated (`state=running,queued`), when given.
+    static func values<Value: RawRepresentable & CaseIterable & Hashable>(_ text: String?, field: String, of type: Value.Type) throws -> Set<Value>?
+        where Value.RawValue == String {
+        guard let text else { return nil }
+        let known = Value.allCases.map(\.rawValue).joined(separator: ", ")
+        guard !text.isEmpty else { throw InvalidRequest(field: field, reason: "must name at least one of \(known)") }
+        var set: Set<Value> = []
+        for name in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let value = Value(rawValue: String(name)) else {
+                throw InvalidRequest(field: field, reason: "unknown value '\(name)' (one of \(known))")
+            }
+            set.insert(value)
+        }
+        return set
     }
 
     /// A query parameter that must be an integer in `range`, when given.
