@@ -58,20 +58,8 @@ extension SQLiteStore: CommandDecisionStore {
             guard !statuses.isEmpty else { return CommandDecisionPage(decisions: [], nextCursor: nil) }
             oneOf("status", statuses.map(\.rawValue))
         }
-        if let cursor {
-            let (created, id) = try StoreCursor.decode(cursor)
-            conditions.append("(created_at < ? OR (created_at = ? AND id < ?))")
-            arguments += [created, created, id] as [(any DatabaseValueConvertible)?]
-        }
-        let condition = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let pageSize = max(1, min(limit, 1000))
-        let statementArguments = StatementArguments(arguments + [pageSize + 1])
-        let rows = try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM command_decisions \(condition) ORDER BY created_at DESC, id DESC LIMIT ?",
-                             arguments: statementArguments).map(CommandDecisionRecord.init(row:))
-        }
-        let page = Array(rows.prefix(pageSize))
-        let next = rows.count > pageSize ? page.last.map { StoreCursor.encode(createdAt: $0.createdAt, id: $0.id) } : nil
+        let (page, next) = try await newestFirstPage(table: "command_decisions", conditions: conditions, arguments: arguments, limit: limit,
+                                                     after: cursor, decode: CommandDecisionRecord.init(row:)) { ($0.createdAt, $0.id) }
         return CommandDecisionPage(decisions: page, nextCursor: next)
     }
 

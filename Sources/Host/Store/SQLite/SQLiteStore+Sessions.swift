@@ -33,20 +33,8 @@ extension SQLiteStore: SessionStore {
             conditions.append("agent_id = ?")
             arguments.append(agentID)
         }
-        if let cursor {
-            let (created, id) = try StoreCursor.decode(cursor)
-            conditions.append("(created_at < ? OR (created_at = ? AND id < ?))")
-            arguments += [created, created, id] as [(any DatabaseValueConvertible)?]
-        }
-        let condition = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let pageSize = max(1, min(limit, 1000))
-        let statementArguments = StatementArguments(arguments + [pageSize + 1])
-        let rows = try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM sessions \(condition) ORDER BY created_at DESC, id DESC LIMIT ?", arguments: statementArguments)
-                .map(SessionRecord.init(row:))
-        }
-        let page = Array(rows.prefix(pageSize))
-        let next = rows.count > pageSize ? page.last.map { StoreCursor.encode(createdAt: $0.createdAt, id: $0.id) } : nil
+        let (page, next) = try await newestFirstPage(table: "sessions", conditions: conditions, arguments: arguments, limit: limit,
+                                                     after: cursor, decode: SessionRecord.init(row:)) { ($0.createdAt, $0.id) }
         return SessionPage(sessions: page, nextCursor: next)
     }
 
@@ -123,6 +111,34 @@ extension SQLiteStore: SessionStore {
             }
             return counts
         }
+    }
+}
+
+extension SQLiteStore {
+    /// One page of `table`'s rows that meet `conditions`, newest first (creation time, then id), after
+    /// `cursor`; the cursor of the next page when there is one.
+    func newestFirstPage<Record: Sendable>(table: String, conditions: [String], arguments: [(any DatabaseValueConvertible)?], limit: Int,
+                                           after cursor: String?, decode: @escaping @Sendable (Row) throws -> Record,
+                                           position: (Record) -> (Date, String)) async throws -> ([Record], String?) {
+        var conditions = conditions, arguments = arguments
+        if let cursor {
+            let (created, id) = try StoreCursor.decode(cursor)
+            conditions.append("(created_at < ? OR (created_at = ? AND id < ?))")
+            arguments += [created, created, id] as [(any DatabaseValueConvertible)?]
+        }
+        let condition = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let pageSize = max(1, min(limit, 1000))
+        let statementArguments = StatementArguments(arguments + [pageSize + 1])
+        let rows = try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM \(table) \(condition) ORDER BY created_at DESC, id DESC LIMIT ?", arguments: statementArguments)
+                .map(decode)
+        }
+        let page = Array(rows.prefix(pageSize))
+        let next = rows.count > pageSize ? page.last.map { record in
+            let (createdAt, id) = position(record)
+            return StoreCursor.encode(createdAt: createdAt, id: id)
+        } : nil
+        return (page, next)
     }
 }
 
