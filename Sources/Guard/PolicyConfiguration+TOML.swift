@@ -147,3 +147,63 @@ extension TOMLReader {
         return result
     }
 }
+
+extension PolicyConfiguration {
+    /// The settings as the top level of a `policy.toml`, which ``parse(_:file:)`` reads back to the
+    /// same settings: packs enabled or disabled against the defaults, modes, then allow and block rules.
+    public var tomlText: String {
+        let defaults = PolicyConfiguration.default.enabledPacks
+        var lines: [String] = []
+        func list(_ ids: Set<String>) -> String { "[" + ids.sorted().map(TOMLText.string).joined(separator: ", ") + "]" }
+        let enable = enabledPacks.subtracting(defaults), disable = defaults.subtracting(enabledPacks)
+        if !enable.isEmpty { lines.append("enable = \(list(enable))") }
+        if !disable.isEmpty { lines.append("disable = \(list(disable))") }
+        if !modes.isEmpty {
+            lines.append("")
+            lines.append("[modes]")
+            for (id, mode) in modes.sorted(by: { $0.key < $1.key }) { lines.append("\(TOMLText.string(id)) = \(TOMLText.string(mode.rawValue))") }
+        }
+        for (key, rules) in [("allow", allowRules), ("block", blockRules)] {
+            for rule in rules {
+                lines.append("")
+                lines.append("[[\(key)]]")
+                switch rule.matcher {
+                case .exact(let text): lines.append("exact = \(TOMLText.string(text))")
+                case .prefix(let text): lines.append("prefix = \(TOMLText.string(text))")
+                case .regex(let text, _): lines.append("regex = \(TOMLText.string(text))")
+                }
+                lines.append("reason = \(TOMLText.string(rule.reason))")
+                if let expires = rule.expires { lines.append("expires = \(TOMLText.dateTime(expires))") }
+                if key == "block", rule.severity != .high { lines.append("severity = \(TOMLText.string(rule.severity.rawValue))") }
+            }
+        }
+        return lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// TOML values written out.
+enum TOMLText {
+    /// A basic string: quotes, backslashes and control characters escaped.
+    static func string(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\t": result += "\\t"
+            case "\r": result += "\\r"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F: result += String(format: "\\u%04X", scalar.value)
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result + "\""
+    }
+
+    /// An offset date-time in UTC, to the second (`2027-01-31T12:00:00Z`).
+    static func dateTime(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: date)
+    }
+}

@@ -87,7 +87,7 @@ public enum APIServer {
         AgentRoutes(agents: gateway.agents, maxBody: maxBody).add(to: api)
         AccountRoutes(accounts: gateway.accounts, maxBody: maxBody).add(to: api)
         SessionRoutes(sessions: gateway.sessions, events: gateway.events, maxBody: maxBody).add(to: api)
-        PolicyRoutes(approvals: gateway.approvals, maxBody: maxBody).add(to: api)
+        PolicyRoutes(approvals: gateway.approvals, policy: gateway.policy, maxBody: maxBody).add(to: api)
         live.add(to: api)
         metrics?.add(to: router, authenticator: Authenticator(tokens: tokens, people: gateway.people), limit: limits.perIdentity)
         // Innermost, around the route table it describes.

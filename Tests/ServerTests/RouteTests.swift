@@ -102,6 +102,49 @@ struct RouteTests {
         await server.remove()
     }
 
+    @Test("admins read and replace the policy: checked with the line at fault, compare-and-set, applied to the next check, and dropped again")
+    func policyConfig() async throws {
+        let server = try await ServerHarness()
+        try await server.run { client in
+            let admin = try await client.signIn(.admin).token
+            let operatorToken = try await client.signIn(.operator).token
+            #expect(try await client.get("/api/dcg/config", token: operatorToken).status == .forbidden)
+            let current = try await client.get("/api/dcg/config", token: admin)
+            #expect(current.status == .ok, "\(current.text)")
+            #expect(current["source"] as? String == "configured")
+            #expect((current["enabledPacks"] as? [String])?.contains("core.git") == true)
+            let version = try #require(current["version"] as? String)
+            func check(_ command: String) async throws -> String? {
+                try await client.post("/api/dcg/check", token: operatorToken, ["command": command])["decision"] as? String
+            }
+            #expect(try await check("git reset --hard") == "deny")
+
+            let bad = try await client.request(.put, "/api/dcg/config", token: admin, json: ["toml": "[modes]\n\"core.git\" = \"maybe\"\n"])
+            #expect(bad.status == .unprocessableContent && bad.errorCode == "INVALID_POLICY" && bad.errorField == "toml", "\(bad.text)")
+            #expect((bad["error"] as? [String: Any])?["line"] as? Int == 2)
+            #expect(try await client.request(.put, "/api/dcg/config", token: operatorToken, json: ["toml": ""]).status == .forbidden)
+            let unknownField = try await client.request(.put, "/api/dcg/config", token: admin, json: ["toml": "", "packs": "all"])
+            #expect(unknownField.errorCode == "UNKNOWN_FIELD")
+
+            let replaced = try await client.request(.put, "/api/dcg/config", token: admin, json: [
+                "toml": "[modes]\n\"core.git\" = \"ask\"\n", "version": version,
+            ])
+            #expect(replaced.status == .ok, "\(replaced.text)")
+            #expect(replaced["source"] as? String == "api")
+            #expect((replaced["modes"] as? [String: String])?["core.git"] == "ask")
+            #expect(try await check("git reset --hard") == "ask")
+            let stale = try await client.request(.put, "/api/dcg/config", token: admin, json: ["toml": "", "version": version])
+            #expect(stale.status == .conflict && stale.errorCode == "POLICY_CHANGED", "\(stale.text)")
+            #expect(FileManager.default.fileExists(atPath: server.gateway.policy.file.path))
+
+            let dropped = try await client.request(.delete, "/api/dcg/config?version=\(replaced["version"] as? String ?? "")", token: admin)
+            #expect(dropped.status == .ok, "\(dropped.text)")
+            #expect(dropped["source"] as? String == "configured")
+            #expect(try await check("git reset --hard") == "deny")
+        }
+        await server.remove()
+    }
+
     @Test("a held command is approved over HTTP, recorded under the operator's email, and runs")
     func approval() async throws {
         var policy = PolicyConfiguration.default

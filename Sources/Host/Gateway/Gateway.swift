@@ -22,6 +22,8 @@ public final class Gateway: Sendable {
     public let agents: AgentService
     public let plugins: PluginService
     public let accounts: AccountService
+    /// The command policy in force, read and changed over the API.
+    public let policy: PolicyService
     /// Users and their sign-ins, for the HTTP API.
     public let people: PeopleService
     /// Whether this gateway's agent commands run sandboxed (always `.disabled` for a client, which
@@ -79,8 +81,11 @@ public final class Gateway: Sendable {
         let accounts = lock == nil ? AccountPool(store: store, loadCipher: loadCipher, selection: selection)
             : AccountPool(store: store, cipher: try loadCipher(), selection: selection)
         let commands = runner ?? CommandExecutor(sandbox: sandboxStatus.sandbox)
-        let gate = CommandGate(policy: CommandPolicy(configuration: policy), store: store, log: log, runner: commands, limits: limits,
-                               logger: logger)
+        let policies = try PolicyService(configured: policy, dataDirectory: configuration.dataDirectory, owner: lock != nil)
+        if policies.current.source == .api {
+            logger.notice("the command policy set through the API applies", metadata: ["flywheel.policy.file": .string(policies.file.path)])
+        }
+        let gate = CommandGate(policies: policies.active, store: store, log: log, runner: commands, limits: limits, logger: logger)
         var scheduler: SessionScheduler?
         var control: ControlClient?
         if lock != nil {
@@ -98,7 +103,7 @@ public final class Gateway: Sendable {
             events: EventService(store: store, hub: hub),
             approvals: ApprovalService(store: store, log: log, gate: gate, control: control),
             agents: AgentService(store: store, plugins: plugins),
-            plugins: plugins, accounts: AccountService(store: store, pool: accounts),
+            plugins: plugins, accounts: AccountService(store: store, pool: accounts), policy: policies,
             people: PeopleService(store: store, settings: configuration.server), sandbox: sandboxStatus, store: store, log: log,
             scheduler: scheduler, lock: lock, logger: logger)
     }
@@ -127,7 +132,8 @@ public final class Gateway: Sendable {
     }
 
     private init(configuration: GatewayConfiguration, role: Role, sessions: SessionService, events: EventService, approvals: ApprovalService,
-                 agents: AgentService, plugins: PluginService, accounts: AccountService, people: PeopleService, sandbox: SandboxStatus,
+                 agents: AgentService, plugins: PluginService, accounts: AccountService, policy: PolicyService, people: PeopleService,
+                 sandbox: SandboxStatus,
                  store: SQLiteStore,
                  log: SessionEventLog,
                  scheduler: SessionScheduler?, lock: HostLock?, logger: Logger) {
@@ -138,6 +144,7 @@ public final class Gateway: Sendable {
         self.approvals = approvals
         self.agents = agents
         self.plugins = plugins
+        self.policy = policy
         self.accounts = accounts
         self.people = people
         self.sandbox = sandbox

@@ -8,7 +8,9 @@ import Logging
 /// events. What became of every command is recorded, including refusals and commands killed
 /// because their session ended.
 public struct CommandGate: Sendable {
-    public let policy: CommandPolicy
+    /// The policy in force; each command is judged by the one current when it arrives.
+    public let policies: ActivePolicy
+    public var policy: CommandPolicy { policies.current }
     public let store: any GatewayStore
     public let log: SessionEventLog
     public let runner: any CommandRunning
@@ -19,7 +21,12 @@ public struct CommandGate: Sendable {
 
     public init(policy: CommandPolicy, store: any GatewayStore, log: SessionEventLog, runner: any CommandRunning,
                 limits: SessionLimits, logger: Logger) {
-        self.policy = policy
+        self.init(policies: ActivePolicy(policy), store: store, log: log, runner: runner, limits: limits, logger: logger)
+    }
+
+    public init(policies: ActivePolicy, store: any GatewayStore, log: SessionEventLog, runner: any CommandRunning,
+                limits: SessionLimits, logger: Logger) {
+        self.policies = policies
         self.store = store
         self.log = log
         self.runner = runner

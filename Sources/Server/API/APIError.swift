@@ -13,19 +13,22 @@ public struct APIError: Error, Sendable, Equatable, HTTPResponseError {
     public var hint: String?
     /// The request field at fault, for 400s about one field.
     public var field: String?
+    /// For a text that does not read (a policy), the line of it at fault.
+    public var line: Int?
     /// Extra headers (`WWW-Authenticate`, `Retry-After`).
     public var headers: [(HTTPField.Name, String)] = []
 
-    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, hint: String? = nil, field: String? = nil) {
+    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, hint: String? = nil, field: String? = nil, line: Int? = nil) {
         self.status = status
         self.code = code
         self.message = message
         self.hint = hint
         self.field = field
+        self.line = line
     }
 
     public static func == (lhs: APIError, rhs: APIError) -> Bool {
-        lhs.status == rhs.status && lhs.code == rhs.code && lhs.message == rhs.message && lhs.hint == rhs.hint && lhs.field == rhs.field
+        lhs.status == rhs.status && lhs.code == rhs.code && lhs.message == rhs.message && lhs.hint == rhs.hint && lhs.field == rhs.field && lhs.line == rhs.line
     }
 
     struct Body: Encodable {
@@ -34,12 +37,13 @@ public struct APIError: Error, Sendable, Equatable, HTTPResponseError {
             var message: String
             var hint: String?
             var field: String?
+            var line: Int?
         }
         var error: Detail
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let body = try APIJSON.encoder.encode(Body(error: .init(code: code, message: message, hint: hint, field: field)))
+        let body = try APIJSON.encoder.encode(Body(error: .init(code: code, message: message, hint: hint, field: field, line: line)))
         var fields = HTTPFields()
         fields[.contentType] = "application/json; charset=utf-8"
         for (name, value) in headers { fields[name] = value }
@@ -92,6 +96,13 @@ extension APIError {
         case let error as RefreshTokenRejected:
             self.init(.unauthorized, error.reason == .reused ? "REFRESH_TOKEN_REUSED" : "INVALID_REFRESH_TOKEN", error.description,
                       hint: "POST /auth/login for a new sign-in")
+        case let error as PolicyRejected:
+            self.init(.unprocessableContent, "INVALID_POLICY", error.description, hint: "flywheel dcg packs lists the packs and rule ids",
+                      field: "toml", line: error.line)
+        case let error as PolicyChanged:
+            self.init(.conflict, "POLICY_CHANGED", error.description, hint: "GET /api/dcg/config, then change what it returns")
+        case let error as PolicyNotChangeable:
+            self.init(.conflict, "NOT_OWNER", error.description)
         case let error as StoreError where error.kind == .invalidCursor:
             self.init(.badRequest, "INVALID_FIELD", error.message, field: "cursor")
         case let error as StoreError where error.kind == .readOnly:

@@ -28,7 +28,8 @@ enum OpenAPIDocument {
           "error": {
             "type": "object", "required": ["code", "message"], "additionalProperties": false,
             "properties": {
-              "code": {"type": "string"}, "message": {"type": "string"}, "hint": {"type": "string"}, "field": {"type": "string"}
+              "code": {"type": "string"}, "message": {"type": "string"}, "hint": {"type": "string"}, "field": {"type": "string"},
+              "line": {"type": "integer", "minimum": 1}
             }
           }
         }
@@ -189,6 +190,26 @@ enum OpenAPIDocument {
         }
       },
       "CommandDecisionList": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/CommandDecision"}}}},
+      "PolicyRule": {
+        "type": "object", "required": ["reason"],
+        "properties": {"exact": {"type": "string"}, "prefix": {"type": "string"}, "regex": {"type": "string"}, "reason": {"type": "string"},
+                       "expires": {"type": "string", "format": "date-time"}, "severity": {"type": "string", "enum": ["low", "medium", "high", "critical"]}}
+      },
+      "PolicyConfig": {
+        "type": "object", "required": ["source", "version", "toml", "enabledPacks", "modes", "allow", "block"],
+        "properties": {
+          "source": {"type": "string", "enum": ["configured", "api"]}, "version": {"type": "string"}, "toml": {"type": "string"},
+          "enabledPacks": {"type": "array", "items": {"type": "string"}},
+          "modes": {"type": "object", "additionalProperties": {"type": "string", "enum": ["deny", "warn", "log", "ask", "allow"]}},
+          "allow": {"type": "array", "items": {"$ref": "#/components/schemas/PolicyRule"}},
+          "block": {"type": "array", "items": {"$ref": "#/components/schemas/PolicyRule"}}
+        }
+      },
+      "PolicyReplace": {
+        "type": "object", "required": ["toml"], "additionalProperties": false,
+        "properties": {"toml": {"type": "string", "description": "A policy.toml: enable, disable, [modes], [[allow]], [[block]]."},
+                       "version": {"type": "string", "description": "Only if the policy is still this version (from GET)."}}
+      },
       "CommandDecisionPage": {
         "type": "object", "required": ["decisions"],
         "properties": {"decisions": {"type": "array", "items": {"$ref": "#/components/schemas/CommandDecision"}}, "nextCursor": {"type": "string"}}
@@ -381,6 +402,20 @@ enum OpenAPIDocument {
       "responses": {
         "200": {"description": "A page of decisions.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CommandDecisionPage"}}}},
         "default": {"$ref": "#/components/responses/Error"}}}},
+    "/api/dcg/config": {
+      "get": {"summary": "The command policy in force (admin)", "responses": {
+        "200": {"description": "The policy.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PolicyConfig"}}}},
+        "default": {"$ref": "#/components/responses/Error"}}},
+      "put": {"summary": "Replace the command policy (admin): kept in the data directory, applied to every command from now on",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PolicyReplace"}}}},
+        "responses": {
+          "200": {"description": "The policy now in force.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PolicyConfig"}}}},
+          "default": {"$ref": "#/components/responses/Error"}}},
+      "delete": {"summary": "Drop the policy set through the API (admin): the configured one applies again",
+        "parameters": [{"name": "version", "in": "query", "description": "Only if the policy is still this version.", "schema": {"type": "string"}}],
+        "responses": {
+          "200": {"description": "The policy now in force.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PolicyConfig"}}}},
+          "default": {"$ref": "#/components/responses/Error"}}}},
     "/api/dcg/pending": {"get": {"summary": "Held commands, oldest first",
       "parameters": [{"name": "sessionId", "in": "query", "schema": {"type": "string"}}],
       "responses": {
