@@ -2,7 +2,7 @@ import Foundation
 @_spi(Testing) import Host
 import HostTestSupport
 import Hummingbird
-import Server
+@testable import Server
 import Testing
 
 @Suite("sign-in, tokens and roles over HTTP")
@@ -120,6 +120,30 @@ struct AuthTests {
             #expect(try await client.get("/api/sessions", token: expired).errorCode == "TOKEN_EXPIRED")
         }
         await server.remove()
+    }
+
+    @Test("a token verified once is answered from memory until it expires, never after; the memory is bounded")
+    func verifiedTokenMemory() async throws {
+        let key = try SigningKey.load(dataDirectory: URL(fileURLWithPath: "/nonexistent"),
+                                      environment: [SigningKey.environmentVariable: String(repeating: "s", count: 40)])
+        let tokens = await AccessTokens(key: key, lifetime: 1)
+        let token = try await tokens.issue(userID: "user-1")
+        #expect(try await tokens.verify(token) == "user-1")
+        #expect(try await tokens.verify(token) == "user-1")
+        // Past its expiry (JWT times are whole seconds): refused, though it was remembered.
+        try await Task.sleep(for: .milliseconds(2100))
+        let error = await #expect(throws: APIError.self) { try await tokens.verify(token) }
+        #expect(error?.code == "TOKEN_EXPIRED")
+
+        let memory = VerifiedTokens()
+        let now = Date()
+        for index in 0..<(VerifiedTokens.capacity + 5) {
+            memory.remember("token-\(index)", userID: "u", expires: now.addingTimeInterval(60), now: now)
+        }
+        #expect(memory.user(for: "token-\(VerifiedTokens.capacity + 4)", now: now) == "u")
+        #expect(memory.user(for: "token-0", now: now) == nil, "full of live tokens: it started over")
+        memory.remember("short", userID: "v", expires: now.addingTimeInterval(1), now: now)
+        #expect(memory.user(for: "short", now: now.addingTimeInterval(2)) == nil)
     }
 
     @Test("each role reaches exactly its route groups")
