@@ -12,6 +12,11 @@ public enum ScriptedDriver {
         try CDriverBuilder.fixture("scripted_driver.c", name: "scripted_account", defines: [#"SCRIPTED_PROVIDER="testprov""#])
     }
 
+    /// The scripted driver under another id (`test.scripted-<suffix>`), from a library of its own.
+    public static func library(suffix: String) throws -> URL {
+        try CDriverBuilder.fixture("scripted_driver.c", name: "scripted_\(suffix)", defines: [#"SCRIPTED_DRIVER_ID="test.scripted-\#(suffix)""#])
+    }
+
     /// A `flywheel.task/1` document whose prompt is `script`.
     public static func task(_ script: String, session: String = "test", workspace: String = "/tmp") -> String {
         let object: [String: Any] = ["schema": "flywheel.task/1", "session_id": session, "prompt": script, "workspace": workspace]

@@ -162,6 +162,10 @@ struct AuthTests {
                 (.post, "/api/dcg/check", ["command": "ls"], .viewer),
                 (.get, "/api/dcg/pending", nil, .viewer),
                 (.post, "/api/dcg/pending/missing/approve", nil, .operator),
+                (.get, "/api/dcg/decisions", nil, .viewer),
+                (.get, "/api/dcg/config", nil, .admin),
+                (.put, "/api/dcg/config", ["toml": "enable = [\"no.such.pack\"]"], .admin),
+                (.post, "/api/plugins/reload", nil, .admin),
                 (.get, "/api/users", nil, .admin),
                 (.post, "/api/users", ["email": "x@example.com", "password": "long-enough", "role": "viewer"], .admin),
             ]

@@ -61,6 +61,7 @@ public final class Gateway: Sendable {
             }
         }
         let catalog = try PluginLoader(logger: logger).loadDirectory(configuration.pluginsDirectory)
+        let registry = PluginRegistry(catalog)
         let store = try SQLiteStore(configuration: StoreConfiguration(databaseFile: configuration.databaseFile))
         let hub = EventHub()
         let log = SessionEventLog(store: store, hub: hub)
@@ -90,13 +91,13 @@ public final class Gateway: Sendable {
         var control: ControlClient?
         if lock != nil {
             let sessionRunner = SessionRunner(
-                catalog: catalog, store: store, log: log, gate: gate, limits: limits,
+                plugins: registry, store: store, log: log, gate: gate, limits: limits,
                 defaultWorkspace: { configuration.defaultWorkspace(agentName: $0.name) }, logger: logger)
             scheduler = SessionScheduler(runner: sessionRunner, accounts: accounts, scope: scope)
         } else {
             control = ControlClient(socket: ControlSocket.path(in: configuration.dataDirectory), whenNoOwner: readOnlyDirectory?.description)
         }
-        let plugins = PluginService(catalog: catalog)
+        let plugins = PluginService(registry: registry, logger: logger)
         return Gateway(
             configuration: configuration, role: lock == nil ? .client : .owner,
             sessions: SessionService(store: store, log: log, scheduler: scheduler, control: control),

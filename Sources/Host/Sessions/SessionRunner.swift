@@ -6,7 +6,9 @@ import Synchronization
 /// before it is published, answers command requests through the ``CommandGate``, stores offered
 /// checkpoints, and honours cancel and pause.
 public struct SessionRunner: Sendable {
-    public let catalog: PluginCatalog
+    /// The plugins in force; a session looks its driver up once, when it starts.
+    public let plugins: PluginRegistry
+    public var catalog: PluginCatalog { plugins.current }
     public let store: any GatewayStore
     public let log: SessionEventLog
     public let gate: CommandGate
@@ -14,9 +16,9 @@ public struct SessionRunner: Sendable {
     public let defaultWorkspace: @Sendable (AgentRecord) -> URL
     public let logger: Logger
 
-    public init(catalog: PluginCatalog, store: any GatewayStore, log: SessionEventLog, gate: CommandGate, limits: SessionLimits,
+    public init(plugins: PluginRegistry, store: any GatewayStore, log: SessionEventLog, gate: CommandGate, limits: SessionLimits,
                 defaultWorkspace: @escaping @Sendable (AgentRecord) -> URL, logger: Logger) {
-        self.catalog = catalog
+        self.plugins = plugins
         self.store = store
         self.log = log
         self.gate = gate

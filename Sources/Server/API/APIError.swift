@@ -103,6 +103,8 @@ extension APIError {
             self.init(.conflict, "POLICY_CHANGED", error.description, hint: "GET /api/dcg/config, then change what it returns")
         case let error as PolicyNotChangeable:
             self.init(.conflict, "NOT_OWNER", error.description)
+        case let error as PluginDirectoryError:
+            self.init(.internalServerError, "PLUGIN_DIRECTORY_UNREADABLE", error.description, hint: "Check the plugins directory's permissions")
         case let error as StoreError where error.kind == .invalidCursor:
             self.init(.badRequest, "INVALID_FIELD", error.message, field: "cursor")
         case let error as StoreError where error.kind == .readOnly:

@@ -210,6 +210,11 @@ enum OpenAPIDocument {
         "properties": {"toml": {"type": "string", "description": "A policy.toml: enable, disable, [modes], [[allow]], [[block]]."},
                        "version": {"type": "string", "description": "Only if the policy is still this version (from GET)."}}
       },
+      "PluginReload": {
+        "type": "object", "required": ["items", "added", "retired"],
+        "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Plugin"}},
+                       "added": {"type": "array", "items": {"type": "string"}}, "retired": {"type": "array", "items": {"type": "string"}}}
+      },
       "CommandDecisionPage": {
         "type": "object", "required": ["decisions"],
         "properties": {"decisions": {"type": "array", "items": {"$ref": "#/components/schemas/CommandDecision"}}, "nextCursor": {"type": "string"}}
@@ -296,6 +301,11 @@ enum OpenAPIDocument {
     "/api/plugins": {"get": {"summary": "Plugins in plugins.d", "responses": {
       "200": {"description": "Plugins.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PluginList"}}}},
       "default": {"$ref": "#/components/responses/Error"}}}},
+    "/api/plugins/reload": {"post": {"summary": "Read plugins.d again (admin): new plugins load, removed ones retire, running sessions keep theirs",
+      "responses": {
+        "200": {"description": "The plugins now, and the driver ids added and retired.",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PluginReload"}}}},
+        "default": {"$ref": "#/components/responses/Error"}}}},
     "/api/agents": {
       "get": {"summary": "Agents", "responses": {
         "200": {"description": "Agents.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AgentList"}}}},

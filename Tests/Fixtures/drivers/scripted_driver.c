@@ -22,8 +22,9 @@
  * with "cancelled" after cancel. The driver implements flywheel.checkpoint/1: save hands over the
  * counter of thread 0 as text, and resume continues counting from it.
  *
- * Built twice by the tests: plain (id test.scripted) and with -DSCRIPTED_PROVIDER=\"testprov\"
- * (id test.scripted-account, declaring that its runs need a "testprov" account).
+ * Built by the tests plain (id test.scripted), with -DSCRIPTED_PROVIDER=\"testprov\" (id
+ * test.scripted-account, declaring that its runs need a "testprov" account), and with
+ * -DSCRIPTED_DRIVER_ID=\"…\" for a driver of another id (plugin reload).
  */
 #include <flywheel/driver.h>
 
@@ -34,7 +35,10 @@
 #include <string.h>
 #include <time.h>
 
-#ifdef SCRIPTED_PROVIDER
+#if defined(SCRIPTED_DRIVER_ID)
+#define SCRIPTED_ID SCRIPTED_DRIVER_ID
+#define SCRIPTED_CAPABILITIES "{}"
+#elif defined(SCRIPTED_PROVIDER)
 #define SCRIPTED_ID "test.scripted-account"
 #define SCRIPTED_CAPABILITIES "{\"account_provider\":\"" SCRIPTED_PROVIDER "\"}"
 #else

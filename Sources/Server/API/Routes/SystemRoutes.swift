@@ -36,9 +36,21 @@ struct SystemRoutes {
         }
     }
 
+    struct ReloadJSON: Encodable {
+        var items: [PluginJSON]
+        var added: [String]
+        var retired: [String]
+    }
+
     func add(to api: RouterGroup<APIRequestContext>) {
-        api.group("plugins").add(middleware: RequireRole(.viewer)).get { _, _ -> Response in
+        let plugins = api.group("plugins")
+        plugins.add(middleware: RequireRole(.viewer)).get { _, _ -> Response in
             try APIJSON.response(ListJSON(items: gateway.plugins.entries.map(PluginJSON.init)))
+        }
+        // Loading runs third-party code in the gateway's process: admins only.
+        plugins.group("reload").add(middleware: RequireRole(.admin)).post { _, _ -> Response in
+            let reload = try await gateway.plugins.reload()
+            return try APIJSON.response(ReloadJSON(items: reload.catalog.entries.map(PluginJSON.init), added: reload.added, retired: reload.retired))
         }
     }
 }
