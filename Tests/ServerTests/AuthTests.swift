@@ -302,6 +302,25 @@ struct UserTests {
         await server.remove()
     }
 
+    @Test("users read recently never outlive a change: reads racing a role change never bring the old role back (200 rounds)")
+    func recentUsersStayFresh() async throws {
+        let server = try await ServerHarness()
+        let people = server.gateway.people
+        let user = try await people.createUser(email: "racer@example.com", password: "password-r", role: .viewer)
+        for round in 0..<200 {
+            let target: UserRecord.Role = round % 2 == 0 ? .operator : .viewer
+            async let readers: Void = withTaskGroup(of: Void.self) { group in
+                for _ in 0..<4 { group.addTask { _ = try? await people.user(id: user.id) } }
+            }
+            _ = try await people.changeUser(id: user.id, role: target)
+            await readers
+            #expect(try await people.user(id: user.id).role == target, "round \(round)")
+        }
+        try await people.deleteUser(id: user.id)
+        await #expect(throws: UserNotFound.self) { try await people.user(id: user.id) }
+        await server.remove()
+    }
+
     @Test("flywheel users create and list work without a server")
     func commandLine() throws {
         let folder = try TemporaryDirectory("users-cli")

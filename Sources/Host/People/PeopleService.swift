@@ -11,6 +11,8 @@ public struct PeopleService: Sendable {
     let store: any PeopleStore
     let hasher: PasswordHasher
     let refreshLifetime: TimeInterval
+    /// Users as every authenticated request reads them; see ``user(id:)``.
+    let recentUsers = RecentUsers()
 
     init(store: any PeopleStore, settings: ServerSettings) {
         self.store = store
@@ -48,7 +50,8 @@ public struct PeopleService: Sendable {
     /// Changes a user's role and/or password. A new password signs the user out everywhere (every
     /// refresh token revoked). Refused with ``LastAdmin`` when no admin would be left.
     public func changeUser(id: String, role: UserRecord.Role? = nil, password: String? = nil) async throws -> UserRecord {
-        let existing = try await user(id: id)
+        // From the store, not what was read recently: the role kept must be the one stored.
+        guard let existing = try await store.user(id: id) else { throw UserNotFound(userID: id) }
         if let password { try Self.checkPassword(password) }
         let hash: String? = if let password { await hasher.hash(password) } else { nil }
         do {
@@ -56,6 +59,7 @@ public struct PeopleService: Sendable {
         } catch let error as StoreError where error.kind == .notFound {
             throw UserNotFound(userID: id)
         }
+        recentUsers.forget(id)
         if hash != nil { try await store.revokeRefreshTokens(userID: id, at: Date()) }
         return try await user(id: id)
     }
@@ -67,10 +71,17 @@ public struct PeopleService: Sendable {
         } catch let error as StoreError where error.kind == .notFound {
             throw UserNotFound(userID: id)
         }
+        recentUsers.forget(id)
     }
 
+    /// The user as stored. Every authenticated request asks, so an answer is remembered for
+    /// ``RecentUsers/lifetime``: a change or removal made through this service is seen at once, one
+    /// made by another process within that time.
     public func user(id: String) async throws -> UserRecord {
+        if let user = recentUsers.user(id) { return user }
+        let generation = recentUsers.generation
         guard let user = try await store.user(id: id) else { throw UserNotFound(userID: id) }
+        recentUsers.remember(user, readAt: generation)
         return user
     }
 
@@ -229,4 +240,43 @@ public struct PeopleService: Sendable {
 
 extension String {
     fileprivate var leftPaddedHex: String { count == 1 ? "0" + self : self }
+}
+
+/// Users read recently, for at most ``lifetime``. A change made here makes every user be read
+/// again; a read that started before a change is never remembered after it (its generation is
+/// stale), so an old role cannot come back.
+final class RecentUsers: Sendable {
+    static let lifetime: TimeInterval = 2
+    static let capacity = 10_000
+
+    private struct State {
+        var users: [String: (user: UserRecord, until: Date)] = [:]
+        var generation = 0
+    }
+
+    private let state = Locked(State())
+
+    var generation: Int { state.withLock { $0.generation } }
+
+    func user(_ id: String, now: Date = Date()) -> UserRecord? {
+        state.withLock { state in
+            guard let entry = state.users[id], entry.until > now else { return nil }
+            return entry.user
+        }
+    }
+
+    func remember(_ user: UserRecord, readAt generation: Int, now: Date = Date()) {
+        state.withLock { state in
+            guard state.generation == generation else { return }
+            if state.users.count >= Self.capacity { state.users.removeAll(keepingCapacity: true) }
+            state.users[user.id] = (user, now.addingTimeInterval(Self.lifetime))
+        }
+    }
+
+    func forget(_ id: String) {
+        state.withLock { state in
+            state.users[id] = nil
+            state.generation += 1
+        }
+    }
 }
