@@ -136,7 +136,7 @@ extension PolicyConfiguration {
 
 extension TOMLReader {
     /// A string array with each element's line, where it can be found.
-    func stringArray(_ key: String) throws(ConfigurationError) -> [(String, Int?)] {
+    package func stringArray(_ key: String) throws(ConfigurationError) -> [(String, Int?)] {
         guard let value = table[key] else { return [] }
         guard let array = value.array else { throw error(key, "must be an array of strings") }
         var result: [(String, Int?)] = []

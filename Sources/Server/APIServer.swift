@@ -30,7 +30,8 @@ public enum APIServer {
         })
         return Application(
             router: router,
-            server: httpServer(webSocketRouter: liveRoutes.router(tokens: tokens, people: gateway.people, limit: limits.perClient),
+            server: httpServer(webSocketRouter: liveRoutes.router(tokens: tokens, people: gateway.people, limit: limits.perClient,
+                                                                  trusted: gateway.configuration.server.trustedProxies),
                                firstByteTimeout: firstByteTimeout),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "flywheel"),
             onServerRunning: { channel in
@@ -77,6 +78,7 @@ public enum APIServer {
         router.add(middleware: APIResponseMiddleware())
         // One line per request at debug (--log-level debug), with its request id; never headers.
         router.add(middleware: LogRequestsMiddleware(.debug))
+        router.add(middleware: ClientAddressMiddleware(trusted: settings.trustedProxies))
         router.add(middleware: limits.perClient)
         let system = SystemRoutes(gateway: gateway)
         system.add(to: router)

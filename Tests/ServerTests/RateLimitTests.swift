@@ -1,7 +1,9 @@
 import Foundation
+@_spi(Testing) import Host
 import HostTestSupport
 import HTTPTypes
 import Hummingbird
+@testable import Server
 import Testing
 
 @Suite("rate limits")
@@ -52,6 +54,72 @@ struct RateLimitTests {
             #expect(try await client.get("/api/me", token: admin).status == .ok)
         }
         await server.remove()
+    }
+
+    @Test("behind a trusted proxy, each client in X-Forwarded-For has its own limit; from anyone else the header changes nothing")
+    func forwardedFor() async throws {
+        var settings = SessionHarness.testServerSettings
+        settings.clientRateLimitBurst = 5
+        settings.clientRateLimitPerSecond = 0.001
+        let forwarded = HTTPField.Name("X-Forwarded-For")!
+        @Sendable func statuses(_ client: APIClient, _ header: String) async throws -> [HTTPResponse.Status] {
+            var result: [HTTPResponse.Status] = []
+            for _ in 0..<7 { result.append(try await client.request(.get, "/health", headers: [(forwarded, header)]).status) }
+            return result
+        }
+        settings.trustedProxies = [try #require(IPRange("127.0.0.0/8"))]
+        let behindProxy = try await ServerHarness(server: settings)
+        try await behindProxy.run { client in
+            let first = try await statuses(client, "198.51.100.7, 203.0.113.1")
+            #expect(first.prefix(5).allSatisfy { $0 == .ok } && first.suffix(2).allSatisfy { $0 == .tooManyRequests }, "\(first)")
+            // Another client through the same proxy: a bucket of its own. What the client itself
+            // wrote further left proves nothing and is not used.
+            let other = try await statuses(client, "198.51.100.7, 203.0.113.2")
+            #expect(other.prefix(5).allSatisfy { $0 == .ok }, "\(other)")
+        }
+        await behindProxy.remove()
+
+        settings.trustedProxies = []
+        let direct = try await ServerHarness(server: settings)
+        try await direct.run { client in
+            let first = try await statuses(client, "203.0.113.1")
+            let second = try await statuses(client, "203.0.113.2")
+            #expect(first.suffix(2).allSatisfy { $0 == .tooManyRequests })
+            #expect(second.allSatisfy { $0 == .tooManyRequests }, "the header is anyone's to write")
+        }
+        await direct.remove()
+    }
+
+    @Test("X-Forwarded-For is read right to left, past trusted proxies only; ranges match by prefix")
+    func forwardedChain() throws {
+        let proxies = [try #require(IPRange("10.0.0.0/8")), try #require(IPRange("fd00::/8")), try #require(IPRange("127.0.0.1"))]
+        let trusted = { (address: String) in proxies.contains { $0.contains(address) } }
+        let client = { (values: [String]) in ClientAddressMiddleware.client(forwardedFor: values, peer: "127.0.0.1", isTrusted: trusted) }
+        #expect(client(["1.1.1.1, 10.0.0.5"]) == "1.1.1.1")
+        #expect(client(["9.9.9.9, 1.1.1.1", "10.2.3.4"]) == "1.1.1.1", "several header lines are one list")
+        #expect(client(["2001:db8::1, fd12::1"]) == "2001:db8::1")
+        #expect(client(["1.1.1.1, not-an-address"]) == "127.0.0.1", "an unreadable hop ends what can be vouched for")
+        #expect(client(["10.0.0.1"]) == "127.0.0.1")
+        #expect(client([]) == "127.0.0.1")
+        #expect(IPRange("10.1.2.3/8")?.contains("10.200.0.1") == true)
+        #expect(IPRange("10.0.0.0/8")?.contains("11.0.0.1") == false)
+        #expect(IPRange("192.168.1.0/23")?.contains("192.168.0.255") == true)
+        #expect(IPRange("192.168.1.0/23")?.contains("192.168.2.0") == false)
+        #expect(IPRange("::1")?.contains("::1") == true)
+        #expect(IPRange("::1")?.contains("127.0.0.1") == false)
+        for bad in ["", "10.0.0.0/33", "10.0.0.0/", "10.0.0.0/+8", "300.1.1.1", "example.com", "::1/129"] { #expect(IPRange(bad) == nil, "\(bad)") }
+    }
+
+    @Test("trusted_proxies in flywheel.toml: ranges read, a bad one refused with its line")
+    func trustedProxiesSetting() throws {
+        let folder = try TemporaryDirectory("proxies")
+        defer { folder.remove() }
+        let good = try folder.write("good.toml", "[server]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\"]\n")
+        #expect(try GatewayConfiguration.load(contentsOf: good).server.trustedProxies.map(\.description) == ["127.0.0.1", "10.0.0.0/8"])
+        let bad = try folder.write("bad.toml", "[server]\nport = 8080\ntrusted_proxies = [\"10.0.0.0/40\"]\n")
+        let error = #expect(throws: ConfigurationError.self) { try GatewayConfiguration.load(contentsOf: bad) }
+        #expect(error?.line == 3)
+        #expect(error?.reason.contains("10.0.0.0/40") == true)
     }
 
     @Test("requests are limited per client address, signed in or not")

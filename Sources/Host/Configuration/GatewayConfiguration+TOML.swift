@@ -57,7 +57,7 @@ extension GatewayConfiguration {
         if let server = try reader.table("server") {
             try server.allowKeys(["host", "port", "access_token_seconds", "refresh_token_seconds", "max_body_bytes", "password_cost",
                                   "rate_limit_per_second", "rate_limit_burst", "client_rate_limit_per_second", "client_rate_limit_burst",
-                                  "login_attempts_per_minute"])
+                                  "login_attempts_per_minute", "trusted_proxies"])
             if let host = try server.string("host") {
                 guard !host.isEmpty else { throw server.error("host", "must not be empty") }
                 configuration.server.host = host
@@ -81,6 +81,14 @@ extension GatewayConfiguration {
             if let rate = try server.positiveNumber("client_rate_limit_per_second") { configuration.server.clientRateLimitPerSecond = rate }
             if let burst = try server.positiveNumber("client_rate_limit_burst") { configuration.server.clientRateLimitBurst = burst }
             if let attempts = try server.positiveNumber("login_attempts_per_minute") { configuration.server.loginAttemptsPerMinute = attempts }
+            for (text, line) in try server.stringArray("trusted_proxies") {
+                guard let range = IPRange(text) else {
+                    let reason = "'\(text)' is not an IP address or CIDR range (10.0.0.0/8, ::1)"
+                    throw line.map { ConfigurationError(file: file.path, line: $0, reason: "server.trusted_proxies: \(reason)") }
+                        ?? server.error("trusted_proxies", reason)
+                }
+                configuration.server.trustedProxies.append(range)
+            }
             if let cost = try server.positiveInt("password_cost") {
                 guard (4...31).contains(cost) else { throw server.error("password_cost", "must be 4-31") }
                 configuration.server.passwordCost = cost

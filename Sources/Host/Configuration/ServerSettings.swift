@@ -21,6 +21,10 @@ public struct ServerSettings: Sendable, Equatable {
     public var clientRateLimitBurst: Double = 200
     /// Sign-in attempts (login, refresh, logout) per minute from one client address: password guessing.
     public var loginAttemptsPerMinute: Double = 10
+    /// Proxies in front of the server (addresses or CIDR ranges): a request whose peer is one of them
+    /// is limited by the client address in `X-Forwarded-For` instead. None by default, since the
+    /// header is anyone's to write.
+    public var trustedProxies: [IPRange] = []
 
     public init() {}
 }

@@ -22,8 +22,9 @@ public struct APIRequestContext: RequestContext, WebSocketRequestContext {
     /// Set by the authenticator; routes under `/api` never run without it.
     public var identity: Identity?
 
-    /// The connection's peer address (for per-client rate limits).
-    public let clientAddress: String?
+    /// The connection's peer address, or the client's behind a trusted proxy (for per-client rate
+    /// limits; see ``ClientAddressMiddleware``).
+    public var clientAddress: String?
 
     public init(source: Source) {
         coreContext = .init(source: source)

@@ -27,9 +27,10 @@ struct LiveRoutes {
     }
 
     /// The router the WebSocket upgrade is matched against.
-    func router(tokens: AccessTokens, people: PeopleService, limit: RateLimitMiddleware) -> Router<APIRequestContext> {
+    func router(tokens: AccessTokens, people: PeopleService, limit: RateLimitMiddleware, trusted: [IPRange]) -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: APIResponseMiddleware())
+        router.add(middleware: ClientAddressMiddleware(trusted: trusted))
         router.add(middleware: limit)
         router.add(middleware: Authenticator(tokens: tokens, people: people, tickets: tickets))
         let events = self.events, settings = self.settings, statistics = self.statistics
