@@ -208,7 +208,7 @@ enum OpenAPIDocument {
       "PolicyReplace": {
         "type": "object", "required": ["toml"], "additionalProperties": false,
         "properties": {"toml": {"type": "string", "description": "A policy.toml: enable, disable, [modes], [[allow]], [[block]]."},
-                       "version": {"type": "string", "description": "Only if the policy is still this version (from GET)."}}
+                       "version": {"type": ["string", "null"], "description": "Only if the policy is still this version (from GET); null or absent: whatever it is."}}
       },
       "PluginReload": {
         "type": "object", "required": ["items", "added", "retired"],
