@@ -75,7 +75,7 @@ public actor SessionScheduler {
     /// ends at once. Returns the session as it is after the request.
     @discardableResult
     public func cancel(sessionID: String) async throws -> SessionRecord {
-        if let session = requestCancel(sessionID) { return try await current(session) }
+        if let session = requestCancel(sessionID) { return try await afterCancelRequest(session) }
         _ = try await current(sessionID)
         do {
             // Only a session that no run owns ends here; a running one is this scheduler's to stop.
@@ -85,11 +85,21 @@ public actor SessionScheduler {
             return session
         } catch let illegal as IllegalSessionTransition where illegal.from == .running {
             // It started while this request waited for the store.
-            if let session = requestCancel(sessionID) { return try await current(session) }
+            if let session = requestCancel(sessionID) { return try await afterCancelRequest(session) }
             // Running with no run in this process: left by a host that stopped, not yet recovered.
             return try await log.transition(SessionTransition(sessionID: sessionID, to: .cancelled, expected: [.running],
                                                               error: "cancelled by an operator", note: ["reason": "no process was running it"]))
         }
+    }
+
+    /// The session once its run was asked to stop. A run that had already ended another way (it
+    /// was finishing when the request came) refuses the cancel as any ended session does.
+    private func afterCancelRequest(_ sessionID: String) async throws -> SessionRecord {
+        let session = try await current(sessionID)
+        if session.state.isTerminal, session.state != .cancelled {
+            throw IllegalSessionTransition(sessionID: sessionID, from: session.state, to: .cancelled)
+        }
+        return session
     }
 
     /// Asks the run of a session this scheduler is starting or running to stop; nil when it has none.
