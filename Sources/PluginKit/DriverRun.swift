@@ -32,17 +32,28 @@ public struct DriverRun: @unchecked Sendable {
         public var stdout: String?
         public var stderr: String?
         public var truncated: Bool?
+        /// For a decision-only request: whether the driver may run the command itself.
+        public var delegated: Bool?
     }
 
     /// Asks the host to run `command` (through its command policy) and calls `completion` once with
     /// the result, or with nil when the run ended first. Returns false when the host did not accept
     /// the request; `completion` is then never called.
+    ///
+    /// With `execute: false` the host only decides (and records, and holds for an operator when the
+    /// policy says ask): the result's `delegated` says whether the driver may run the command itself.
+    /// A host older than ABI 1.1 would run such a request, so it is never sent to one: the call
+    /// returns false (see ``DriverHost/supportsDecisionOnlyCommands``).
     @discardableResult
     public func requestCommand(
-        _ command: String, cwd: String? = nil, timeoutSeconds: Double? = nil,
+        _ command: String, cwd: String? = nil, timeoutSeconds: Double? = nil, execute: Bool = true,
         completion: @escaping @Sendable (CommandResult?) -> Void
     ) -> Bool {
         var request: [String: Any] = ["command": command]
+        if !execute {
+            guard let host = PluginExport.current?.host, DriverHost(pointer: host).supportsDecisionOnlyCommands else { return false }
+            request["execute"] = false
+        }
         if let cwd { request["cwd"] = cwd }
         if let timeoutSeconds { request["timeout_seconds"] = timeoutSeconds }
         guard let data = try? JSONSerialization.data(withJSONObject: request) else { return false }

@@ -4,11 +4,11 @@ import Testing
 /// Pins the frozen v1.0 layouts: any change here is an ABI break that third-party drivers would feel.
 @Suite("ABI v1 layout")
 struct ABILayoutTests {
-    @Test("the header declares ABI 1.0.1")
+    @Test("the header declares ABI 1.1.0")
     func version() {
         #expect(FLYWHEEL_ABI_VERSION_MAJOR == 1)
-        #expect(FLYWHEEL_ABI_VERSION_MINOR == 0)
-        #expect(FLYWHEEL_ABI_VERSION_PATCH == 1)
+        #expect(FLYWHEEL_ABI_VERSION_MINOR == 1)
+        #expect(FLYWHEEL_ABI_VERSION_PATCH == 0)
         #expect(FLYWHEEL_PLUGIN_ENTRY_SYMBOL == "flywheel_plugin_entry")
     }
 

@@ -25,7 +25,7 @@ struct CommandLineTests {
         let rows = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [[String: Any]])
         #expect(rows.map { $0["status"] as? String } == ["loaded", "disabled", "rejected"])
         #expect(rows[0]["id"] as? String == "flywheel.acp")
-        #expect(rows[0]["abi_version"] as? String == "1.0.1")
+        #expect(rows[0]["abi_version"] as? String == "1.1.0")
         #expect(rows[0]["version"] as? String == "0.1.0")
         #expect((rows[2]["reason"] as? String)?.contains("does not exist") == true)
         #expect(rows[2]["code"] as? String == "library_missing")

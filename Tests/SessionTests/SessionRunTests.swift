@@ -153,6 +153,44 @@ struct SessionRunTests {
         await harness.stop()
     }
 
+    @Test("a decision-only request is judged, recorded and held like any other, and the host runs nothing")
+    func decisionOnly() async throws {
+        let harness = try await SessionHarness(policy: Self.askPolicy)
+        defer { harness.remove() }
+        let agent = try await harness.agent()
+        let workspace = harness.workspace(of: agent)
+        func status(_ session: SessionRecord) async throws -> String? {
+            try await harness.events(session.id).last { $0.type == "status" }?.object["message"] as? String
+        }
+        // Allowed: handed back as delegated, and the command did not run.
+        let allowed = try await harness.submit("command=touch+made-by-host decision_only=1 events=0", agent: agent)
+        #expect(try await harness.waitForState(allowed.id, [.done, .failed]).state == .done)
+        let allowedStatus = try await status(allowed)
+        #expect(allowedStatus == "command allow exit none delegated true")
+        #expect(!FileManager.default.fileExists(atPath: workspace.appendingPathComponent("made-by-host").path))
+        let allowedRecord = try #require(try await harness.store.commandDecisions(sessionID: allowed.id).first)
+        #expect(allowedRecord.status == .delegated)
+        let decisionEvent = try #require(try await harness.events(allowed.id).first { $0.type == "host.command.decision" })
+        #expect(decisionEvent.object["decision_only"] as? Bool == true)
+        #expect(try await harness.events(allowed.id).contains { $0.type == "host.command.output" } == false)
+
+        // Denied by policy: not delegated.
+        let denied = try await harness.submit("command=rm+-rf+/home decision_only=1 events=0", agent: agent)
+        #expect(try await harness.waitForState(denied.id, [.done, .failed]).state == .done)
+        #expect(try await status(denied) == "command deny exit none delegated false")
+        #expect(try await harness.store.commandDecisions(sessionID: denied.id).first?.status == .blocked)
+
+        // Held: waits for an operator, then delegated.
+        let held = try await harness.submit("command=git+stash+drop decision_only=1 events=0", agent: agent)
+        let pending = try await Self.waitForPending(harness)
+        #expect(pending.sessionID == held.id)
+        _ = try await harness.approvals.approve(pending.id, by: "alice")
+        #expect(try await harness.waitForState(held.id, [.done, .failed]).state == .done)
+        #expect(try await status(held) == "command allow exit none delegated true")
+        #expect(try await harness.store.commandDecision(id: pending.id)?.status == .delegated)
+        await harness.stop()
+    }
+
     static func waitForPending(_ harness: SessionHarness) async throws -> CommandDecisionRecord {
         for _ in 0..<500 {
             if let first = try await harness.store.pendingCommandDecisions(sessionID: nil).first { return first }

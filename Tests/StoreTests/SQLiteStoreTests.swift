@@ -22,6 +22,34 @@ struct SQLiteStoreTests {
         _ = try test.reopen()
     }
 
+    @Test("v7 lets a decision be delegated and keeps every decision recorded before it, with its indexes")
+    func delegatedMigration() async throws {
+        let folder = try TemporaryDirectory("migrate-v7")
+        defer { folder.remove() }
+        let file = folder.file("flywheel.sqlite")
+        let queue = try DatabaseQueue(path: file.path)
+        try StoreMigrations.migrator.migrate(queue, upTo: "v6")
+        try await queue.write { db in
+            try db.execute(sql: "INSERT INTO agents (id, name, driver_id, config, created_at, updated_at) VALUES ('a1', 'old', 'test.scripted', '{}', 1, 1)")
+            try db.execute(sql: "INSERT INTO sessions (id, agent_id, task, state, created_at, updated_at) VALUES ('s1', 'a1', 't', 'created', 1, 1)")
+            try db.execute(sql: """
+                INSERT INTO command_decisions (id, session_id, command, decision, status, created_at, outcome)
+                VALUES ('d1', 's1', 'git reset --hard', 'ask', 'expired', 5, 'no operator answered in time')
+                """)
+        }
+        try queue.close()
+        let store = try SQLiteStore(configuration: StoreConfiguration(databaseFile: file))
+        let kept = try #require(try await store.commandDecision(id: "d1"))
+        #expect(kept.status == .expired && kept.outcome == "no operator answered in time" && kept.command == "git reset --hard")
+        try await store.recordCommandDecision(CommandDecisionRecord(id: "d2", sessionID: "s1", command: "ls", decision: .allow, status: .approved))
+        #expect(try await store.updateCommandDecision(id: "d2", from: .approved, to: .delegated, exitCode: nil, decidedBy: nil, outcome: "handed over"))
+        #expect(try await store.commandDecision(id: "d2")?.status == .delegated)
+        let indexes = try await DatabaseQueue(path: file.path).read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'command_decisions' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        }
+        #expect(indexes == ["command_decisions_by_session", "command_decisions_by_time", "command_decisions_pending"])
+    }
+
     @Test("stores opened at once on a new database migrate it once between them, 50 times over")
     func concurrentMigration() async throws {
         for _ in 0..<50 {

@@ -65,7 +65,8 @@ public struct CommandGate: Sendable {
             decidedBy: status == .approved ? "policy" : nil))
         var decisionEvent: [String: Any] = ["request_id": id, "command": request.command, "decision": decision.verdict.rawValue,
                                             "sandboxed": runner.sandboxed]
-        if runner.sandboxed { decisionEvent["network"] = network }
+        if runner.sandboxed, request.execute { decisionEvent["network"] = network }
+        if !request.execute { decisionEvent["decision_only"] = true }
         if let rule = decision.ruleID { decisionEvent["rule_id"] = rule }
         if let reason = decision.reason { decisionEvent["reason"] = reason }
         if let alternative = decision.alternative { decisionEvent["alternative"] = alternative }
@@ -74,6 +75,7 @@ public struct CommandGate: Sendable {
         if let rule = decision.ruleID { base["rule_id"] = rule }
         if let reason = decision.reason { base["reason"] = reason }
 
+        if !request.execute { base["delegated"] = false }
         switch decision.verdict {
         case .deny:
             return HostJSON.encode(base.merging(["ran": false]) { $1 })
@@ -86,6 +88,12 @@ public struct CommandGate: Sendable {
             base["decision"] = "allow"
         case .allow, .warn, .log:
             break
+        }
+        if !request.execute {
+            // Decision only: the driver runs the command itself; the record says it was handed over.
+            try await finish(id, sessionID: sessionID, status: .delegated, outcome: "handed to the driver to run itself",
+                             event: ["ran": false, "delegated": true])
+            return HostJSON.encode(base.merging(["ran": false, "delegated": true]) { $1 })
         }
 
         let directory: URL

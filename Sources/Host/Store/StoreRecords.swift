@@ -157,6 +157,9 @@ public struct CommandDecisionRecord: Sendable, Equatable, Codable {
         case refused
         /// Its session ended while it was held or running; a running one was killed.
         case cancelled
+        /// Allowed, and handed back to the driver that asked for the decision only (ABI 1.1): the
+        /// driver runs it itself (types it into its agent's terminal); the host ran nothing.
+        case delegated
     }
 
     public var id: String

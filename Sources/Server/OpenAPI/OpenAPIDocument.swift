@@ -184,7 +184,7 @@ enum OpenAPIDocument {
           "id": {"type": "string"}, "sessionId": {"type": "string"}, "command": {"type": "string"},
           "decision": {"type": "string", "enum": ["allow", "warn", "log", "ask", "deny"]}, "ruleId": {"type": "string"}, "packId": {"type": "string"},
           "severity": {"type": "string"}, "reason": {"type": "string"},
-          "status": {"type": "string", "enum": ["pending", "approved", "denied", "expired", "blocked", "ran", "failed", "refused", "cancelled"]},
+          "status": {"type": "string", "enum": ["pending", "approved", "denied", "expired", "blocked", "ran", "failed", "refused", "cancelled", "delegated"]},
           "exitCode": {"type": "integer"}, "createdAt": {"type": "string", "format": "date-time"}, "decidedAt": {"type": "string", "format": "date-time"},
           "decidedBy": {"type": "string"}, "outcome": {"type": "string"}
         }
@@ -406,7 +406,7 @@ enum OpenAPIDocument {
         {"name": "decision", "in": "query", "description": "Comma-separated verdicts.",
          "schema": {"type": "string", "pattern": "^(allow|warn|log|ask|deny)(,(allow|warn|log|ask|deny))*$"}},
         {"name": "status", "in": "query", "description": "Comma-separated statuses.",
-         "schema": {"type": "string", "pattern": "^(pending|approved|denied|expired|blocked|ran|failed|refused|cancelled)(,(pending|approved|denied|expired|blocked|ran|failed|refused|cancelled))*$"}},
+         "schema": {"type": "string", "pattern": "^(pending|approved|denied|expired|blocked|ran|failed|refused|cancelled|delegated)(,(pending|approved|denied|expired|blocked|ran|failed|refused|cancelled|delegated))*$"}},
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
         {"name": "cursor", "in": "query", "description": "nextCursor of the previous page.", "schema": {"type": "string", "pattern": "^-?[0-9]{1,18}:.+$"}}],
       "responses": {

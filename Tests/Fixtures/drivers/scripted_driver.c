@@ -8,6 +8,8 @@
  *   command=CMD         before the ticks, ask the host to run CMD ('+' stands for a space) and emit
  *                       {"type":"status","message":"command <decision> exit <code>"} with the answer
  *   command_env=N:V     with command: add N=V to the request's env
+ *   decision_only=1     with command: ask for the decision only ("execute": false, ABI 1.1); the
+ *                       status then reads "command <decision> exit <code> delegated <true|false>"
  *   checkpoint_every=K  offer the counter as a checkpoint through flywheel.host.checkpoint/1 every K
  *                       events of thread 0
  *   crash_after=N       abort() the whole process after N events of a fresh run (a driver crashing its
@@ -51,7 +53,7 @@ static const flywheel_host_checkpoint_extension_t *g_checkpoints;
 
 typedef struct script {
     long events, rate, checkpoint_every, crash_after, rate_limited;
-    int threads, hang, fail, account_echo;
+    int threads, hang, fail, account_echo, decision_only;
     char command[512];
     char command_env[256];
     char provider[64];
@@ -133,6 +135,7 @@ static void parse_script(const char *task, script_t *script) {
         else if (!strcmp(word, "fail")) script->fail = atoi(value);
         else if (!strcmp(word, "rate_limited")) script->rate_limited = atol(value);
         else if (!strcmp(word, "account_echo")) script->account_echo = atoi(value);
+        else if (!strcmp(word, "decision_only")) script->decision_only = atoi(value);
         else if (!strcmp(word, "limited_label")) snprintf(script->limited_label, sizeof script->limited_label, "%s", value);
         else if (!strcmp(word, "command_env")) {
             snprintf(script->command_env, sizeof script->command_env, "%s", value);
@@ -193,7 +196,13 @@ static void on_command(void *user_data, flywheel_status_t status, const char *re
         char exit_code[24] = "none";
         const char *found = strstr(result, "\"exit_code\":");
         if (found && (size_t)(found - result) < length) sscanf(found + 12, "%23[^,}]", exit_code);
-        snprintf(run->answer, sizeof run->answer, "command %s exit %s", decision, exit_code);
+        const char *delegated = strstr(result, "\"delegated\":");
+        if (delegated && (size_t)(delegated - result) < length) {
+            snprintf(run->answer, sizeof run->answer, "command %s exit %s delegated %s", decision, exit_code,
+                     strncmp(delegated + 12, "true", 4) == 0 ? "true" : "false");
+        } else {
+            snprintf(run->answer, sizeof run->answer, "command %s exit %s", decision, exit_code);
+        }
     } else {
         snprintf(run->answer, sizeof run->answer, "command closed");
     }
@@ -220,6 +229,10 @@ static void *coordinate(void *arg) {
             *equals = '=';
         } else {
             snprintf(request, sizeof request, "{\"command\":\"%s\"}", script->command);
+        }
+        if (script->decision_only) {
+            size_t used = strlen(request);
+            snprintf(request + used - 1, sizeof request - used + 1, ",\"execute\":false}");
         }
         if (run->host->request_command(run->host, request, strlen(request), on_command, run) == FLYWHEEL_OK) {
             pthread_mutex_lock(&run->lock);

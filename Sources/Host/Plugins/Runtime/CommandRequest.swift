@@ -8,8 +8,13 @@ public struct CommandRequest: Sendable, Equatable {
     /// May be fractional.
     public var timeoutSeconds: Double?
     public var environment: [String: String]
+    /// False for a decision-only request (ABI 1.1): the host judges and records the command, runs
+    /// nothing, and the driver runs an allowed command itself (typed into its agent's terminal, say).
+    public var execute: Bool
 
-    public init(command: String, cwd: String? = nil, timeoutSeconds: Double? = nil, environment: [String: String] = [:]) {
+    public init(command: String, cwd: String? = nil, timeoutSeconds: Double? = nil, environment: [String: String] = [:],
+                execute: Bool = true) {
+        self.execute = execute
         self.command = command
         self.cwd = cwd
         self.timeoutSeconds = timeoutSeconds
@@ -57,6 +62,10 @@ public struct CommandRequest: Sendable, Equatable {
                 guard let text = value.stringValue else { throw Invalid(description: "env '\(name)' must be a string, not \(value.kind)") }
                 request.environment[name] = text
             }
+        }
+        if let execute = object["execute"], !execute.isNull {
+            guard let value = execute.boolValue else { throw Invalid(description: "'execute' must be true or false, not \(execute.kind)") }
+            request.execute = value
         }
         return request
     }

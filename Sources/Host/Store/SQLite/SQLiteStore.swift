@@ -65,15 +65,16 @@ public final class SQLiteStore: Sendable {
     }
 
     /// Runs pending migrations. Two processes opening a new database at once can both see a
-    /// migration as pending; the one that loses finds its tables made by the other and, on the next
-    /// try, nothing left to do.
+    /// migration as pending; the one that loses finds its tables made by the other (or, for a
+    /// migration that rebuilds a table, the migration already recorded: its transaction rolls back)
+    /// and, on the next try, nothing left to do.
     private static func migrate(_ pool: DatabasePool) throws {
         var attempt = 0
         while true {
             do {
                 try StoreMigrations.migrator.migrate(pool)
                 return
-            } catch let error as DatabaseError where error.resultCode == .SQLITE_ERROR && attempt < 3 {
+            } catch let error as DatabaseError where (error.resultCode == .SQLITE_ERROR || error.resultCode == .SQLITE_CONSTRAINT) && attempt < 3 {
                 attempt += 1
                 // The other process has committed by now (this one waited for its write lock).
                 guard try pool.read({ try StoreMigrations.migrator.hasBeenSuperseded($0) }) == false else { throw error }

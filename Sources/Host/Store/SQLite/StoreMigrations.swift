@@ -171,6 +171,38 @@ enum StoreMigrations {
             // GET /api/dcg/decisions lists every session's decisions, newest first.
             try db.execute(sql: "CREATE INDEX command_decisions_by_time ON command_decisions(created_at, id)")
         }
+        migrator.registerMigration("v7") { db in
+            // 'delegated': allowed and handed to a driver that asked for the decision only (ABI 1.1).
+            // SQLite cannot change a CHECK constraint, so the table is rebuilt with its rows and indexes.
+            try db.execute(sql: """
+                CREATE TABLE command_decisions_v7 (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    session_id TEXT NOT NULL REFERENCES sessions(id),
+                    command TEXT NOT NULL,
+                    decision TEXT NOT NULL CHECK (decision IN ('allow', 'deny', 'warn', 'log', 'ask')),
+                    rule_id TEXT,
+                    pack_id TEXT,
+                    severity TEXT,
+                    reason TEXT,
+                    status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'expired', 'blocked', 'ran', 'failed',
+                                                           'refused', 'cancelled', 'delegated')),
+                    exit_code INTEGER,
+                    created_at INTEGER NOT NULL,
+                    decided_at INTEGER,
+                    decided_by TEXT,
+                    outcome TEXT
+                );
+                INSERT INTO command_decisions_v7 (id, session_id, command, decision, rule_id, pack_id, severity, reason, status,
+                                                  exit_code, created_at, decided_at, decided_by, outcome)
+                    SELECT id, session_id, command, decision, rule_id, pack_id, severity, reason, status,
+                           exit_code, created_at, decided_at, decided_by, outcome FROM command_decisions;
+                DROP TABLE command_decisions;
+                ALTER TABLE command_decisions_v7 RENAME TO command_decisions;
+                CREATE INDEX command_decisions_by_session ON command_decisions(session_id, created_at, id);
+                CREATE INDEX command_decisions_pending ON command_decisions(status, created_at, id) WHERE status = 'pending';
+                CREATE INDEX command_decisions_by_time ON command_decisions(created_at, id);
+                """)
+        }
         return migrator
     }
 }

@@ -1,5 +1,10 @@
 /*
- * flywheel/driver.h — the Flywheel Gateway agent-driver ABI, version 1.0.1.
+ * flywheel/driver.h — the Flywheel Gateway agent-driver ABI, version 1.1.0.
+ *
+ * 1.1.0 (compatible addition; no struct layout changed): a command request may ask for a decision
+ * only (`"execute": false` in flywheel.command-request/1), for drivers that run an allowed command
+ * themselves, such as typing it into the agent's terminal. A 1.0 host does not know the member and
+ * would run the command, so a driver sends it only to a host whose abi_version.minor is 1 or more.
  *
  * 1.0.1 (documentation only; no layout or behaviour a 1.0.0 driver relies on changed): which members of
  * flywheel.command-result/1 are optional and when; fractional timeout_seconds; what emit returns for
@@ -100,8 +105,8 @@ extern "C" {
 /* ------------------------------------------------------------------------------------------------ */
 
 #define FLYWHEEL_ABI_VERSION_MAJOR 1u
-#define FLYWHEEL_ABI_VERSION_MINOR 0u
-#define FLYWHEEL_ABI_VERSION_PATCH 1u
+#define FLYWHEEL_ABI_VERSION_MINOR 1u
+#define FLYWHEEL_ABI_VERSION_PATCH 0u
 
 /** Initialiser for the `abi_version` field of flywheel_plugin_entry_t. */
 #define FLYWHEEL_ABI_VERSION_INIT \
@@ -231,7 +236,8 @@ typedef struct flywheel_run_host {
      * [thread-safe] Asks the host to run a shell command for the agent. The host puts every request
      * through its command policy (the Destructive Command Guard) and records the decision; a denied
      * command never runs, and the result says why. An allowed one runs in the session's workspace
-     * with a timeout and an output cap; its output is also recorded as events of the run.
+     * with a timeout and an output cap; its output is also recorded as events of the run. A request
+     * with `"execute": false` (1.1) gets the decision only and runs nothing (section 7).
      *
      * The call returns at once. FLYWHEEL_OK means the request was accepted and `callback` will be
      * called exactly once with the result. Any other status means it was not accepted and `callback`
@@ -458,7 +464,14 @@ typedef struct flywheel_host_checkpoint_extension {
  *     "cwd": "sub/dir",                  optional; relative to the workspace, never outside it
  *     "timeout_seconds": 60,             optional; a number (may be fractional, e.g. 0.5) above 0 and at
  *                                        most 86400; capped by the host's limit. true or "60" is refused
- *     "env": { "NAME": "value" } }       optional; added to the host's clean environment
+ *     "env": { "NAME": "value" },        optional; added to the host's clean environment
+ *     "execute": false }                 optional (1.1); false asks for the decision only: the host
+ *                                        judges and records the command exactly as it would before
+ *                                        running it (a held command still waits for an operator),
+ *                                        then runs nothing and answers with `delegated`. The driver
+ *                                        then runs an allowed command itself, and nothing else.
+ *                                        Send it only to a host of minor 1 or later: a 1.0 host
+ *                                        ignores the member and runs the command.
  *
  * flywheel.command-result/1 (flywheel_command_callback_t):
  *   { "request_id": "…",                 the host's id of the request (as in the event log)
@@ -474,8 +487,12 @@ typedef struct flywheel_host_checkpoint_extension {
  *     "timed_out": false,                present when ran is true
  *     "stdout": "…", "stderr": "…",      present when ran is true: captured output (UTF-8, invalid
  *                                        bytes replaced), capped
- *     "truncated": false }               present when ran is true: output went past the cap
- * When ran is false only request_id, decision, ran and (usually) rule_id and reason are present.
+ *     "truncated": false,                present when ran is true: output went past the cap
+ *     "delegated": true }                (1.1) present for a decision-only request: true when the
+ *                                        command may run (decision allow, warn or log, or an
+ *                                        operator approved it), false when it must not
+ * When ran is false only request_id, decision, ran and (usually) rule_id and reason are present, and
+ * `delegated` for a decision-only request. A decision-only request never has ran true.
  */
 
 #ifdef __cplusplus
