@@ -173,6 +173,11 @@ let package = Package(
             path: "Tests/ServerTests"
         ),
         .testTarget(
+            name: "TmuxDriverTests",
+            dependencies: ["Host", "Guard", "HostTestSupport"],
+            path: "Tests/TmuxDriverTests"
+        ),
+        .testTarget(
             name: "PluginLoadingTests",
             dependencies: ["Host", "Guard", "HostTestSupport", "PluginABI"],
             path: "Tests/PluginLoadingTests"

@@ -16,6 +16,9 @@ import Foundation
 /// The policy comes only from places the operator controls (`--config` or `FLYWHEEL_DCG_CONFIG` by
 /// absolute path, `/etc/flywheel`, the user's `~/.config/flywheel`), never from the working
 /// directory: an agent that wrote `./flywheel.toml` could otherwise switch the guard off itself.
+///
+/// Under the tmux driver, which sets `FLYWHEEL_HOOK_SOCKET` for the agent, the hook asks the gateway
+/// running the session instead (``relayed(input:socket:environment:)``).
 public enum GuardHook {
     public struct Answer: Sendable, Equatable {
         public var status: Int32
@@ -26,21 +29,20 @@ public enum GuardHook {
     }
 
     public static func answer(input: some Collection<UInt8>, explicitConfig: String?, environment: [String: String]) -> Answer {
+        if let socket = environment["FLYWHEEL_HOOK_SOCKET"], !socket.isEmpty {
+            return relayed(input: input, socket: socket, environment: environment)
+        }
         let configuration: PolicyConfiguration
         do {
             configuration = try policyConfiguration(explicit: explicitConfig, environment: environment)
         } catch {
             return refuse("cannot use the policy (\(error)); refusing the tool call")
         }
-        guard let object = GuardJSON.parse(input), case .object = object else {
-            return refuse("the input is not a JSON object; refusing the tool call")
-        }
-        guard let tool = object["tool_name"]?.stringValue else {
-            return refuse("the input has no string tool_name; refusing the tool call")
-        }
-        guard tool == "Bash" else { return Answer(status: 0) }
-        guard let command = object["tool_input"]?["command"]?.stringValue else {
-            return refuse("a Bash call without a string tool_input.command; refusing the tool call")
+        let command: String
+        switch call(input) {
+        case .bash(let text): command = text
+        case .otherTool: return Answer(status: 0)
+        case .refused(let answer): return answer
         }
         let decision = CommandPolicy(configuration: configuration).evaluate(command)
         switch decision.verdict {
@@ -58,6 +60,53 @@ public enum GuardHook {
             output.append(contentsOf: "}}".utf8)
             return Answer(status: 0, output: String(decoding: output, as: UTF8.self))
         }
+    }
+
+    /// Under the tmux driver (`FLYWHEEL_HOOK_SOCKET` set): the gateway that runs the session decides,
+    /// with the policy in force there, records the decision with the session and may hold the command
+    /// for an operator. No answer in time, or no gateway to ask, refuses the call.
+    static func relayed(input: some Collection<UInt8>, socket: String, environment: [String: String]) -> Answer {
+        let command: String
+        switch call(input) {
+        case .bash(let text): command = text
+        case .otherTool: return Answer(status: 0)
+        case .refused(let answer): return answer
+        }
+        let wait = environment["FLYWHEEL_HOOK_WAIT_SECONDS"].flatMap(Int.init).map { max(1, $0) } ?? 600
+        let reply: GuardHookRelay.Reply
+        do {
+            reply = try GuardHookRelay.ask(socket: socket, command: command, waitSeconds: wait)
+        } catch {
+            return refuse("cannot get the gateway's decision (\(error)); refusing the tool call")
+        }
+        guard !reply.allowed else { return Answer(status: 0) }
+        var output = Array(#"{"hookSpecificOutput":{"hookEventName":"PreToolUse","permissionDecision":"deny","permissionDecisionReason":"#.utf8)
+        GuardJSON.appendString("Destructive Command Guard (gateway): \(reply.reason ?? "not allowed")", to: &output)
+        output.append(contentsOf: "}}".utf8)
+        return Answer(status: 0, output: String(decoding: output, as: UTF8.self))
+    }
+
+    enum Call {
+        case bash(String)
+        /// Not the guard's to judge.
+        case otherTool
+        /// Not a hook call: refused.
+        case refused(Answer)
+    }
+
+    /// What a hook call's input asks for.
+    static func call(_ input: some Collection<UInt8>) -> Call {
+        guard let object = GuardJSON.parse(input), case .object = object else {
+            return .refused(refuse("the input is not a JSON object; refusing the tool call"))
+        }
+        guard let tool = object["tool_name"]?.stringValue else {
+            return .refused(refuse("the input has no string tool_name; refusing the tool call"))
+        }
+        guard tool == "Bash" else { return .otherTool }
+        guard let command = object["tool_input"]?["command"]?.stringValue else {
+            return .refused(refuse("a Bash call without a string tool_input.command; refusing the tool call"))
+        }
+        return .bash(command)
     }
 
     static func refuse(_ message: String) -> Answer {

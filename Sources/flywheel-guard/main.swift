@@ -55,7 +55,7 @@ while true {
     input.append(contentsOf: chunk[0..<count])
 }
 var environment: [String: String] = [:]
-for name in ["FLYWHEEL_DCG_CONFIG", "XDG_CONFIG_HOME", "HOME"] {
+for name in ["FLYWHEEL_DCG_CONFIG", "XDG_CONFIG_HOME", "HOME", "FLYWHEEL_HOOK_SOCKET", "FLYWHEEL_HOOK_WAIT_SECONDS"] {
     if let value = getenv(name) { environment[name] = String(cString: value) }
 }
 let answer = GuardHook.answer(input: input, explicitConfig: config, environment: environment)

@@ -138,6 +138,22 @@ struct DCGCommandLineTests {
         #expect(unresolved.stdout.contains("dcg:unknown-script"))
     }
 
+    @Test("hook under the tmux driver: no gateway at FLYWHEEL_HOOK_SOCKET blocks the call, even for a harmless command")
+    func hookRelayUnreachable() throws {
+        var environment = ProcessInfo.processInfo.environment
+        environment["FLYWHEEL_HOOK_SOCKET"] = "/nonexistent/flywheel-hook.sock"
+        for executable in [TestPaths.flywheel, TestPaths.buildDirectory.appendingPathComponent("flywheel-guard")] {
+            let arguments = executable.lastPathComponent == "flywheel" ? ["dcg", "hook"] : ["hook"]
+            let output = try ProcessRunner.run(executable, arguments, input: #"{"tool_name":"Bash","tool_input":{"command":"ls"}}"#,
+                                               environment: environment)
+            #expect(output.status == 2, "\(executable.lastPathComponent)")
+            #expect(output.stderr.contains("cannot get the gateway's decision"), "\(output.stderr)")
+            // Other tools stay outside the guard's remit there too.
+            let other = try ProcessRunner.run(executable, arguments, input: #"{"tool_name":"Read","tool_input":{}}"#, environment: environment)
+            #expect(other.status == 0)
+        }
+    }
+
     @Test("hook: other tools are not judged, even with a dangerous-looking command")
     func hookOtherTool() throws {
         let output = try flywheel(["hook"], input: #"{"tool_name":"Read","tool_input":{"command":"git reset --hard"}}"#)
