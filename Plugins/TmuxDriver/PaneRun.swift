@@ -189,6 +189,12 @@ final class PaneRun {
             if let pattern = self.configuration.readyPattern { return self.output.firstMatch(pattern, after: 0) != nil ? true : nil }
             return ContinuousClock.now - self.output.lastOutput >= .seconds(self.configuration.readyQuietSeconds) ? true : nil
         }
+        // Quiet can also mean gone: a program that exited at once (not found, say) gets no task.
+        switch tmux.paneState(name) {
+        case .running: break
+        case .exited(let reported): throw Failure(message: "\(exitDescription(reported)) before it was given the task")
+        case .gone(let why): throw Failure(message: "the tmux session ended before the program was given the task (\(why))")
+        }
         let sentAt = output.end
         try tmux.paste(task.prompt, into: name)
         try tmux.sendKeys(configuration.submitKeys, to: name)
@@ -211,6 +217,21 @@ final class PaneRun {
         }
     }
 
+    /// "the program exited with status N", from the status the wrapper recorded or tmux reported.
+    private func exitDescription(_ reported: Int32?) -> String {
+        let status = recordedStatus() ?? reported
+        return "the program exited with " + (status.map { "status \($0)\(Self.hint($0))" } ?? "an unknown status")
+    }
+
+    /// What a shell's exit status usually means, when it names a mistake in the configuration.
+    static func hint(_ status: Int32) -> String {
+        switch status {
+        case 127: " (command not found: check agent_command and PATH)"
+        case 126: " (not executable: check agent_command)"
+        default: ""
+        }
+    }
+
     private var statusFile: URL { directory.appendingPathComponent("exit-status") }
 
     /// The agent program's exit status as its wrapper recorded it.
@@ -222,7 +243,7 @@ final class PaneRun {
     private func ended(status: Int32?) -> DriverEvent {
         switch status {
         case 0?: .completed(summary: "the program exited with status 0")
-        case let code?: .failed(error: "the program exited with status \(code)", retryable: false)
+        case let code?: .failed(error: "the program exited with status \(code)\(Self.hint(code))", retryable: false)
         case nil: .failed(error: "the program exited; tmux did not say with which status", retryable: false)
         }
     }
@@ -247,8 +268,7 @@ final class PaneRun {
                 case .exited(let reported):
                     pumpAndEmit()
                     if let value = condition() { return value }
-                    let status = recordedStatus() ?? reported
-                    throw Failure(message: "the program exited with \(status.map { "status \($0)" } ?? "an unknown status") while waiting for \(what)")
+                    throw Failure(message: "\(exitDescription(reported)) while waiting for \(what)")
                 case .gone(let why):
                     pumpAndEmit()
                     if let value = condition() { return value }

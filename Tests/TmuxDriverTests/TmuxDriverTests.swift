@@ -139,6 +139,12 @@ struct TmuxDriverTests {
         let failed = try await fixture.harness.waitForState(crashed.id, [.done, .failed], timeout: .seconds(60))
         #expect(failed.state == .failed && failed.error == "the program exited with status 7", "\(failed.error ?? "")")
 
+        let missing = try await fixture.agent(["agent_command": "no-such-agent-program-x", "ready_quiet_seconds": 0.3], name: "missing")
+        let notFound = try await fixture.harness.submit("x", agent: missing)
+        let missingEnded = try await fixture.harness.waitForState(notFound.id, [.done, .failed], timeout: .seconds(60))
+        #expect(missingEnded.state == .failed)
+        #expect(missingEnded.error?.contains("status 127 (command not found: check agent_command and PATH)") == true, "\(missingEnded.error ?? "")")
+
         let patterned = try await fixture.agent(["agent_command": "read line; echo ALL-DONE-$line; sleep 600",
                                                  "ready_quiet_seconds": 0.3, "done_pattern": "ALL-DONE-[a-z]+"], name: "patterned")
         let withPattern = try await fixture.harness.submit("x", agent: patterned)
