@@ -16,13 +16,16 @@ public enum CDriverBuilder {
     private static let lock = NSLock()
 
     /// Builds `sources` into `lib<name>.so` (once per test process) and returns its path.
-    public static func build(_ name: String, sources: [URL], defines: [String] = [], extraFlags: [String] = []) throws -> URL {
+    /// `include` is the folder holding `flywheel/driver.h`: the current header unless a test builds
+    /// against a released older one.
+    public static func build(_ name: String, sources: [URL], defines: [String] = [], extraFlags: [String] = [],
+                             include: URL = TestPaths.abiInclude) throws -> URL {
         lock.lock()
         defer { lock.unlock() }
         let output = outputDirectory.appendingPathComponent("lib\(name).so")
         if FileManager.default.fileExists(atPath: output.path) { return output }
         let arguments = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-pthread", "-O1",
-                         "-I", TestPaths.abiInclude.path] + defines.map { "-D\($0)" } + extraFlags
+                         "-I", include.path] + defines.map { "-D\($0)" } + extraFlags
             + ["-o", output.path] + sources.map(\.path)
         let result = try ProcessRunner.run(command: "cc", arguments)
         guard result.status == 0 else {

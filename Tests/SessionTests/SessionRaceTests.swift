@@ -51,6 +51,56 @@ struct SessionRaceTests {
         await harness.stop()
     }
 
+    @Test("a cancel racing the end of a run is answered with the running or cancelled session, or refused with the state it ended in, 300 times")
+    func cancelRacesEnd() async throws {
+        var limits = GatewayConfiguration.Limits()
+        limits.maxConcurrentSessions = 64
+        limits.maxConcurrentSessionsPerAgent = 64
+        let harness = try await SessionHarness(limits: limits)
+        defer { harness.remove() }
+        let agent = try await harness.agent()
+        var outcomes: [String: Int] = [:]
+        for _ in 0..<10 {
+            let results = try await withThrowingTaskGroup(of: (String, SessionState?).self) { group in
+                for index in 0..<30 {
+                    group.addTask {
+                        // A run that ends a few milliseconds after it starts; the cancel lands just before,
+                        // during or just after its end.
+                        let session = try await harness.submit("events=\(1 + index % 4)", agent: agent)
+                        _ = try await harness.waitFor(session.id, timeout: .seconds(60), "running or ended") { $0.state != .created && $0.state != .queued }
+                        try await Task.sleep(for: .microseconds(Int.random(in: 0...3000)))
+                        do {
+                            let answered = try await harness.sessions.cancel(session.id)
+                            #expect(answered.state == .running || answered.state == .cancelled, "answered \(answered.state)")
+                            return (session.id, nil)
+                        } catch let refused as IllegalSessionTransition {
+                            #expect(refused.from == .done, "refused from \(refused.from)")
+                            return (session.id, refused.from)
+                        }
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            for (id, refusedFrom) in results {
+                let final = try await harness.waitForState(id, [.done, .failed, .cancelled], timeout: .seconds(60))
+                if let refusedFrom {
+                    // Refused: the session had ended, and stays as it ended.
+                    #expect(final.state == refusedFrom, "session \(id)")
+                    outcomes["refused", default: 0] += 1
+                } else {
+                    // Accepted while it ran: it ends cancelled, or done when the driver's own end
+                    // crossed the request (the ABI lets a run that ended first keep its outcome).
+                    #expect(final.state == .cancelled || final.state == .done, "session \(id) ended \(final.state)")
+                    outcomes[final.state == .cancelled ? "cancelled" : "accepted-then-done", default: 0] += 1
+                }
+            }
+        }
+        #expect(outcomes.values.reduce(0, +) == 300)
+        // The race this guards (a cancel answered as a run ends) happened: here about 200 of 300.
+        #expect(outcomes["refused", default: 0] > 0, "\(outcomes)")
+        await harness.stop()
+    }
+
     @Test("replay then live: a subscriber from any seq gets every event once, in order, while they are written")
     func subscribeReplayThenLive() async throws {
         let harness = try await SessionHarness()

@@ -47,7 +47,8 @@
  * older minor. Every other struct starts with `struct_size`, set by whoever fills the struct to
  * `sizeof` the struct as that side compiled it. Structs only ever grow by appending fields, so a
  * reader must check `struct_size` before touching a field added in a later minor version
- * (FLYWHEEL_HAS_FIELD below). Released layouts are frozen and pinned by the host's test suite.
+ * (FLYWHEEL_HAS_FIELD below). Released layouts are frozen and pinned by the host's test suite, which
+ * also builds a driver against the released 1.0.0 header and runs it in the current host.
  * Optional capabilities are found by string id through `get_extension`, never by changing a struct.
  *
  * ---------------------------------------------------------------------------------------------------
