@@ -27,6 +27,13 @@ struct AgentServiceTests {
         await #expect(throws: InvalidRequest.self) {
             try await agents.create(AgentService.Definition(name: "y", driverID: "test.scripted", configJSON: "[1]"))
         }
+        let relative = await #expect(throws: InvalidRequest.self) {
+            try await agents.create(AgentService.Definition(name: "w", driverID: "test.scripted", workspace: "work/here"))
+        }
+        #expect(relative?.field == "workspace")
+        let normalized = try await agents.create(AgentService.Definition(name: "n", driverID: "test.scripted", workspace: "/srv/agents/../work/./n"))
+        #expect(normalized.workspace == "/srv/work/n")
+        try await agents.delete(normalized.id)
         let refused = await #expect(throws: AgentConfigurationRejected.self) {
             try await agents.create(AgentService.Definition(name: "z", driverID: "flywheel.sdk", configJSON: #"{"provider":"acme"}"#))
         }

@@ -71,6 +71,14 @@ public struct AgentService: Sendable {
         guard (try? JSONValue.parse(Array(definition.configJSON.utf8)))?.objectValue != nil else {
             throw InvalidRequest(field: "config", reason: "must be a JSON object")
         }
+        var workspace = definition.workspace
+        if let path = workspace {
+            // Relative to what? The gateway's working directory is nobody's intent: refused.
+            guard path.hasPrefix("/"), !path.utf8.contains(0) else {
+                throw InvalidRequest(field: "workspace", reason: "must be an absolute path (or absent: the gateway's workspaces folder)")
+            }
+            workspace = URL(fileURLWithPath: path).standardizedFileURL.path
+        }
         let plugin = try plugins.plugin(driverID: definition.driverID)
         do {
             try await plugin.createInstance(configJSON: definition.configJSON).retire()
@@ -78,7 +86,7 @@ public struct AgentService: Sendable {
             throw AgentConfigurationRejected(driverID: definition.driverID, reason: error.message ?? error.description)
         }
         return AgentRecord(id: id, name: definition.name, driverID: definition.driverID, configJSON: definition.configJSON,
-                           environmentJSON: HostJSON.encode(definition.environment), workspace: definition.workspace,
+                           environmentJSON: HostJSON.encode(definition.environment), workspace: workspace,
                            network: definition.network, status: definition.enabled ? .active : .disabled)
     }
 }
