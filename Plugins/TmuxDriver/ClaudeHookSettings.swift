@@ -55,16 +55,22 @@ enum ClaudeHookSettings {
             guard let list = existing as? [Any] else { throw Failure(description: "\"hooks.PreToolUse\" is not a list") }
             preToolUse = list
         }
-        let present = preToolUse.contains { entry in
-            guard let entry = entry as? [String: Any], let list = entry["hooks"] as? [[String: Any]] else { return false }
-            return list.contains { $0["command"] as? String == command }
+        // Ours is the entry with our command: brought up to date in place (an older, shorter timeout
+        // would have Claude Code give up on a held command and run it), else added once.
+        let ours: [String: Any] = ["matcher": "Bash", "hooks": [["type": "command", "command": command, "timeout": timeoutSeconds]]]
+        var found = false
+        for (index, entry) in preToolUse.enumerated() {
+            guard let entry = entry as? [String: Any], let list = entry["hooks"] as? [[String: Any]],
+                  list.contains(where: { $0["command"] as? String == command }) else { continue }
+            if found {
+                preToolUse[index] = NSNull()
+            } else {
+                preToolUse[index] = ours
+                found = true
+            }
         }
-        if !present {
-            preToolUse.append([
-                "matcher": "Bash",
-                "hooks": [["type": "command", "command": command, "timeout": timeoutSeconds]],
-            ] as [String: Any])
-        }
+        preToolUse.removeAll { $0 is NSNull }
+        if !found { preToolUse.append(ours) }
         hooks["PreToolUse"] = preToolUse
         settings["hooks"] = hooks
         return settings

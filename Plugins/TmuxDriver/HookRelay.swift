@@ -14,12 +14,32 @@ final class HookRelay: @unchecked Sendable {
     private let listener: Int32
     private let run: DriverRun
     private let emit: @Sendable (DriverEvent) -> Void
-    private let stopped = DispatchSemaphore(value: 0)
-    private let state = Locked((stopping: false, open: Set<Int32>()))
+    /// Left when the accept loop has ended.
+    private let acceptEnded = DispatchSemaphore(value: 0)
+    /// Threads reading a request; `stop` waits for them (not for the gateway's answers).
+    private let readers = DispatchGroup()
+    private let state = Locked((stopping: false, open: [ObjectIdentifier: Connection]()))
     static let requestLimit = 1 << 20
 
     struct Failure: Error, CustomStringConvertible {
         var description: String
+    }
+
+    /// One hook call's socket. The descriptor is closed when the last holder lets go (the reader,
+    /// the pending answer), never while another thread may still use its number.
+    final class Connection: @unchecked Sendable {
+        let descriptor: Int32
+        private let answered = Locked(false)
+
+        init(_ descriptor: Int32) { self.descriptor = descriptor }
+
+        deinit { close(descriptor) }
+
+        /// True the first time only: one answer per call.
+        func claimAnswer() -> Bool { answered.withLock { done in defer { done = true }; return !done } }
+
+        /// Wakes a blocked read or write; the descriptor stays open until deinit.
+        func shutDown() { Glibc.shutdown(descriptor, Int32(SHUT_RDWR)) }
     }
 
     init(path: String, run: DriverRun, emit: @escaping @Sendable (DriverEvent) -> Void) throws {
@@ -41,7 +61,7 @@ final class HookRelay: @unchecked Sendable {
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-        guard bound == 0, chmod(path, 0o600) == 0, listen(descriptor, 16) == 0 else {
+        guard bound == 0, chmod(path, 0o600) == 0, listen(descriptor, 64) == 0 else {
             let message = String(cString: strerror(errno))
             close(descriptor)
             throw Failure(description: "\(path): \(message)")
@@ -53,37 +73,42 @@ final class HookRelay: @unchecked Sendable {
     }
 
     private func acceptLoop() {
-        defer { stopped.signal() }
+        defer { acceptEnded.signal() }
         while true {
-            let connection = accept(listener, nil, nil)
-            if connection < 0 {
-                if errno == EINTR { continue }
+            let descriptor = accept(listener, nil, nil)
+            if state.withLock({ $0.stopping }) {
+                if descriptor >= 0 { close(descriptor) }
                 return
             }
-            _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
-            let accepted = state.withLock { state -> Bool in
-                guard !state.stopping else { return false }
-                state.open.insert(connection)
-                return true
+            if descriptor < 0 {
+                // A passing failure (out of descriptors, an aborted connection) must not end the
+                // loop: a hook whose connect is never accepted waits until Claude Code gives up on it,
+                // and a hook that times out lets the call through.
+                if errno != EINTR { usleep(50_000) }
+                continue
             }
-            guard accepted else {
-                close(connection)
-                return
+            _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+            let connection = Connection(descriptor)
+            state.withLock { $0.open[ObjectIdentifier(connection)] = connection }
+            readers.enter()
+            let thread = Thread { [self] in
+                serve(connection)
+                readers.leave()
             }
-            let thread = Thread { [self] in serve(connection) }
             thread.name = "flywheel-tmux-hook-call"
             thread.start()
         }
     }
 
     /// Reads one request line and hands the command to the gateway; the answer is written when it comes.
-    private func serve(_ connection: Int32) {
+    private func serve(_ connection: Connection) {
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(connection.descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(connection.descriptor, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var request: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while request.count <= Self.requestLimit, !request.contains(0x0A) {
-            let count = buffer.withUnsafeMutableBytes { recv(connection, $0.baseAddress, $0.count, 0) }
+            let count = buffer.withUnsafeMutableBytes { recv(connection.descriptor, $0.baseAddress, $0.count, 0) }
             if count < 0, errno == EINTR { continue }
             guard count > 0 else { break }
             request.append(contentsOf: buffer[0..<count])
@@ -92,6 +117,11 @@ final class HookRelay: @unchecked Sendable {
               let object = (try? JSONSerialization.jsonObject(with: Data(request.prefix { $0 != 0x0A }))) as? [String: Any],
               let command = object["command"] as? String, !command.isEmpty else {
             answer(connection, decision: "deny", reason: "the hook's request is not {\"command\": \"…\"}")
+            return
+        }
+        // Once stopping, nothing more goes to the run: its instance may be on its way out.
+        guard !state.withLock({ $0.stopping }) else {
+            answer(connection, decision: "deny", reason: "the gateway session has ended")
             return
         }
         let accepted = run.requestCommand(command, execute: false) { [self] result in
@@ -107,35 +137,32 @@ final class HookRelay: @unchecked Sendable {
         if !accepted { answer(connection, decision: "deny", reason: "the gateway did not accept the command for a decision") }
     }
 
-    private func answer(_ connection: Int32, decision: String, reason: String?) {
-        // Taken out of the open set first: after `stop` closed it, the number may belong to another file.
-        guard state.withLock({ $0.open.remove(connection) != nil }) else { return }
-        defer { close(connection) }
+    private func answer(_ connection: Connection, decision: String, reason: String?) {
+        defer { state.withLock { $0.open[ObjectIdentifier(connection)] = nil } }
+        guard connection.claimAnswer() else { return }
         var reply: [String: Any] = ["decision": decision]
         if let reason { reply["reason"] = reason }
         let bytes = Array(((try? JSONSerialization.data(withJSONObject: reply)) ?? Data(#"{"decision":"deny"}"#.utf8))) + [0x0A]
         var written = 0
         while written < bytes.count {
-            let count = bytes[written...].withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let count = bytes[written...].withUnsafeBytes { send(connection.descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             if count < 0, errno == EINTR { continue }
             guard count > 0 else { break }
             written += count
         }
     }
 
-    /// Stops listening and closes connections still waiting (their hooks then block the call).
+    /// Stops listening, wakes the calls still open (their hooks then block the call), and waits for
+    /// the threads reading requests; answers still owed by the gateway arrive later and go nowhere.
     func stop() {
-        let open = state.withLock { state -> Set<Int32> in
+        let open = state.withLock { state -> [Connection] in
             state.stopping = true
-            defer { state.open.removeAll() }
-            return state.open
+            return Array(state.open.values)
         }
-        shutdown(listener, Int32(SHUT_RDWR))
-        stopped.wait()
+        Glibc.shutdown(listener, Int32(SHUT_RDWR))
+        acceptEnded.wait()
         close(listener)
-        for connection in open {
-            shutdown(connection, Int32(SHUT_RDWR))
-            close(connection)
-        }
+        for connection in open { connection.shutDown() }
+        readers.wait()
     }
 }

@@ -42,11 +42,18 @@ final class PaneOutput {
         unsent.append(contentsOf: text)
         window.append(contentsOf: text)
         if window.count > windowLimit {
-            let drop = window.count - windowLimit
+            // Cut on a character boundary, so offsets keep counting the bytes that were printed.
+            var drop = window.count - windowLimit
+            while drop < window.count, window[drop] & 0xC0 == 0x80 { drop += 1 }
             window.removeFirst(drop)
             windowStart += drop
         }
         return true
+    }
+
+    /// Starts the quiet time over: the program started only now.
+    func restartQuietClock() {
+        lastOutput = .now
     }
 
     /// Takes the text not yet emitted, in pieces of at most `size` bytes cut on character boundaries.

@@ -14,6 +14,8 @@ final class PaneRun {
     private var output: PaneOutput!
     private var lastSnapshot = ContinuousClock.now
     private var relay: HookRelay?
+    private var createdSession = false
+    private var ownsDirectory = false
     /// A random part of the shell prompt, so command output cannot fake the end of a command.
     private let promptNonce = String(UInt64.random(in: 0...UInt64.max), radix: 16)
 
@@ -62,17 +64,7 @@ final class PaneRun {
     // MARK: Start
 
     private func start() throws {
-        do {
-            try FileManager.default.createDirectory(at: URL(fileURLWithPath: configuration.stateDirectory), withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
-            try? FileManager.default.removeItem(at: directory)
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
-        } catch {
-            throw Failure(message: "cannot create the driver's state folder \(directory.path): \(error.localizedDescription)")
-        }
-        let logFile = directory.appendingPathComponent("pane.log")
-        output = try PaneOutput(file: logFile)
-
+        // Another live gateway's session of the same name is left alone, with its folder.
         if tmux.hasSession(name) {
             let owner = tmux.sessions(option: HostIdentity.option).first { $0.name == name }?.value ?? ""
             if HostIdentity.isAlive(owner) {
@@ -81,14 +73,42 @@ final class PaneRun {
             tmux.killSession(name)
             emit(.status("killed tmux session \(name), left by a gateway process that is gone"))
         }
+        try StateFolder.preparePrivate(configuration.stateDirectory)
+        do {
+            try? FileManager.default.removeItem(at: directory)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+            ownsDirectory = true
+        } catch {
+            throw Failure(message: "cannot create the driver's state folder \(directory.path): \(error.localizedDescription)")
+        }
+        let logFile = directory.appendingPathComponent("pane.log")
+        output = try PaneOutput(file: logFile)
         var environment = configuration.environment
         environment["FLYWHEEL_SESSION_ID"] = task.sessionID ?? ""
         environment["FLYWHEEL_WORKSPACE"] = workspace.path
+        // `$TMPDIR` is the session's own folder in the workspace, as for the commands the gateway
+        // runs: the guard takes paths under it for temporary, so it must really be set.
+        let temporary = workspace.appendingPathComponent(".flywheel-tmp").appendingPathComponent(task.sessionID ?? name)
+        do {
+            try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
+        } catch {
+            throw Failure(message: "cannot create the temporary folder \(temporary.path): \(error.localizedDescription)")
+        }
+        environment["TMPDIR"] = temporary.path
         if configuration.profile == .shell {
-            environment["PS1"] = "[fw-\(promptNonce):$?]$ "
-            environment["PS2"] = ""
-            environment["PROMPT_COMMAND"] = ""
-            environment["HISTFILE"] = "/dev/null"
+            // The prompt (with its marker) is a shell variable set by an rc file, not exported: the
+            // programs the lines run cannot read it from their environment and fake the end of a line.
+            let rc = """
+                PS1='[fw-\(promptNonce):$?]$ '
+                PS2=''
+                unset PROMPT_COMMAND
+                HISTFILE=/dev/null
+                """
+            do {
+                try Data(rc.utf8).write(to: rcFile, options: .atomic)
+            } catch {
+                throw Failure(message: "cannot write \(rcFile.path): \(error.localizedDescription)")
+            }
         }
         if configuration.claudeHook {
             let socket = directory.appendingPathComponent("hook.sock")
@@ -103,18 +123,23 @@ final class PaneRun {
             environment["FLYWHEEL_HOOK_SOCKET"] = socket.path
             environment["FLYWHEEL_HOOK_WAIT_SECONDS"] = String(max(5, configuration.hookTimeoutSeconds - 5))
         }
-        var arguments = ["new-session", "-d", "-s", name, "-x", String(configuration.width), "-y", String(configuration.height), "-c", workspace.path]
-        for (key, value) in environment.sorted(by: { $0.key < $1.key }) { arguments += ["-e", "\(key)=\(value)"] }
-        arguments += programArguments()
+        // Arguments from the configuration, the task or the file system go through `Tmux.literal`:
+        // to tmux a trailing ';' ends a command, and '#' in a directory or a shell command is a format.
+        var arguments = ["new-session", "-d", "-s", name, "-x", String(configuration.width), "-y", String(configuration.height),
+                         "-c", Tmux.literal(workspace.path, format: true)]
+        for (key, value) in environment.sorted(by: { $0.key < $1.key }) { arguments += ["-e", Tmux.literal("\(key)=\(value)")] }
+        arguments += programArguments().map { Tmux.literal($0) }
         // One client call: the options and the pipe are in place before tmux reads any output.
         arguments += [";", "set-option", "-w", "-t", "=\(name):", "remain-on-exit", "on"]
         arguments += [";", "set-option", "-t", "=\(name):", HostIdentity.option, HostIdentity.current]
-        arguments += [";", "pipe-pane", "-t", "=\(name):", "-o", "cat >> \(Self.shellQuoted(logFile.path))"]
+        arguments += [";", "pipe-pane", "-t", "=\(name):", "-o", Tmux.literal("cat >> \(Self.shellQuoted(logFile.path))", format: true)]
+        createdSession = true
         do {
             try tmux.require(arguments)
         } catch {
             throw Failure(message: "cannot start the tmux session: \(error.description)")
         }
+        output.restartQuietClock()
         emit(.status("tmux session \(name) started; watch or take over with: tmux -L \(configuration.socket) attach -t \(name)"))
     }
 
@@ -122,7 +147,7 @@ final class PaneRun {
     private func programArguments() -> [String] {
         let program: [String] =
             switch configuration.profile {
-            case .shell: [configuration.shell, "--noprofile", "--norc", "-i"]
+            case .shell: [configuration.shell, "--noprofile", "--rcfile", rcFile.path, "-i"]
             // The outer shell records the program's exit status in the run's folder: tmux's own
             // record of it is empty for status 0, and briefly for any status as the pane dies.
             case .agent: ["/bin/sh", "-c", #"/bin/sh -c "$1"; status=$?; printf '%s' "$status" > "$2"; exit "$status""#, "flywheel-agent",
@@ -136,6 +161,36 @@ final class PaneRun {
         return sandbox + ["--"] + program
     }
 
+    /// Task lines: split at LF, CR LF and lone CR alike, on the text's bytes (Swift treats CR LF as one
+    /// character, so a split at "\n" alone would keep it whole).
+    static func lines(of text: String) -> [String] {
+        var lines: [String] = []
+        var current: [UInt8] = []
+        var previousWasCR = false
+        for byte in text.utf8 {
+            if byte == 0x0A, previousWasCR {
+                previousWasCR = false
+                continue
+            }
+            previousWasCR = byte == 0x0D
+            if byte == 0x0A || byte == 0x0D {
+                lines.append(String(decoding: current, as: UTF8.self))
+                current.removeAll()
+            } else {
+                current.append(byte)
+            }
+        }
+        lines.append(String(decoding: current, as: UTF8.self))
+        return lines
+    }
+
+    /// Whether `path` is `folder` or inside it, symbolic links resolved.
+    static func isInside(_ path: String, _ folder: URL) -> Bool {
+        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        let root = folder.resolvingSymlinksInPath().path
+        return resolved == root || resolved.hasPrefix(root.hasSuffix("/") ? root : root + "/")
+    }
+
     static func shellQuoted(_ text: String) -> String {
         "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
@@ -145,12 +200,29 @@ final class PaneRun {
     private func runShell() throws -> DriverEvent {
         let prompt = try NSRegularExpression(pattern: "\\[fw-\(promptNonce):([0-9]+)\\]\\$ ")
         var seen = try waitFor("the shell's prompt", timeout: configuration.readyTimeoutSeconds) { self.output.firstMatch(prompt, after: 0) }
-        let lines = task.prompt.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasSuffix("\r") ? String($0.dropLast()) : String($0) }
+        // The shell's prompt file held the marker; the shell has read it, and programs must not.
+        try? FileManager.default.removeItem(at: rcFile)
+        let lines = Self.lines(of: task.prompt)
         var ran = 0, failedLines: [Int] = []
         for (index, line) in lines.enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
             let number = index + 1
             let id = "line-\(number)"
             emit(.toolCall(id: id, name: "shell", inputJSON: Self.json(["command": line])))
+            // What is judged must be what the shell runs: a carriage return would be a line break to
+            // readline and a space to the guard, an escape could end the bracketed paste early.
+            if let control = line.unicodeScalars.first(where: { ($0.value < 0x20 && $0 != "\t") || $0.value == 0x7F }) {
+                emit(.toolResult(id: id, output: "not run: it contains a control character (U+\(String(format: "%04X", control.value)))", isError: true))
+                return .failed(error: "line \(number) was not run: it contains a control character (U+\(String(format: "%04X", control.value)))",
+                               retryable: false)
+            }
+            // The guard judges a command as run in the workspace: a shell that has left it runs nothing more.
+            let current = tmux.currentPath(name)
+            guard let current, Self.isInside(current, workspace) else {
+                let place = current.map { "the shell's current directory \($0) is outside the workspace \(workspace.path)" }
+                    ?? "tmux did not say which directory the shell is in"
+                emit(.toolResult(id: id, output: "not run: \(place)", isError: true))
+                return .failed(error: "line \(number) was not run: \(place)", retryable: false)
+            }
             let verdict = try decide(line)
             guard verdict.delegated == true else {
                 let why = [verdict.ruleId, verdict.reason].compactMap { $0 }.joined(separator: ": ")
@@ -168,6 +240,10 @@ final class PaneRun {
             ran += 1
             let status = Int32(next.groups[1]) ?? -1
             var text = output.text(from: sentAt, to: next.start)
+            let missing = output.windowStart - sentAt
+            if missing > 0 {
+                text = "[\(missing) bytes of output before this are not in this result; the x-tmux.output events have all of it]\n" + text
+            }
             // The first line is the shell echoing what was typed.
             if let newline = text.firstIndex(of: "\n") { text = String(text[text.index(after: newline)...]) } else { text = "" }
             if text.hasSuffix("\n") { text.removeLast() }
@@ -199,16 +275,22 @@ final class PaneRun {
         try tmux.paste(task.prompt, into: name)
         try tmux.sendKeys(configuration.submitKeys, to: name)
         emit(.status("task sent to the program"))
+        var lastPaneCheck = ContinuousClock.now - .seconds(1)
+        var scannedUpTo = -1
         while true {
             try checkCancelled()
             pumpAndEmit()
-            switch tmux.paneState(name) {
-            case .running: break
-            case .exited(let status): return ended(status: recordedStatus() ?? status)
-            case .gone(let why): return .failed(error: "the tmux session ended before the program's exit status could be read (\(why))", retryable: false)
+            if ContinuousClock.now - lastPaneCheck >= .milliseconds(250) {
+                lastPaneCheck = .now
+                switch tmux.paneState(name) {
+                case .running: break
+                case .exited(let status): return ended(status: recordedStatus() ?? status)
+                case .gone(let why): return .failed(error: "the tmux session ended before the program's exit status could be read (\(why))", retryable: false)
+                }
             }
-            if let pattern = configuration.donePattern, output.firstMatch(pattern, after: sentAt) != nil {
-                return .completed(summary: "the done pattern appeared")
+            if let pattern = configuration.donePattern, output.end != scannedUpTo {
+                scannedUpTo = output.end
+                if output.firstMatch(pattern, after: sentAt) != nil { return .completed(summary: "the done pattern appeared") }
             }
             if ContinuousClock.now - output.lastOutput >= .seconds(configuration.idleTimeoutSeconds) {
                 return .completed(summary: "no output for \(Int(configuration.idleTimeoutSeconds)) s: the program is taken to be done")
@@ -233,6 +315,7 @@ final class PaneRun {
     }
 
     private var statusFile: URL { directory.appendingPathComponent("exit-status") }
+    private var rcFile: URL { directory.appendingPathComponent("shellrc") }
 
     /// The agent program's exit status as its wrapper recorded it.
     private func recordedStatus() -> Int32? {
@@ -287,7 +370,10 @@ final class PaneRun {
         guard accepted else { throw Failure(message: "the host did not accept a decision request for: \(command)") }
         while true {
             if let result = answer.withLock({ $0 }) {
-                guard let result else { throw Cancelled() }
+                guard let result else {
+                    try checkCancelled()
+                    throw Failure(message: "the gateway gave no decision on: \(command)")
+                }
                 return result
             }
             try checkCancelled()
@@ -353,9 +439,10 @@ final class PaneRun {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// Ends what this run made, and only that.
     private func cleanUp() {
         relay?.stop()
-        tmux.killSession(name)
-        try? FileManager.default.removeItem(at: directory)
+        if createdSession { tmux.killSession(name) }
+        if ownsDirectory { try? FileManager.default.removeItem(at: directory) }
     }
 }

@@ -34,6 +34,14 @@ struct Tmux: Sendable {
         return environment
     }()
 
+    /// `text` as one literal argument: a trailing ';' is escaped (tmux would take it for the end of a
+    /// command), and with `format`, '#' is doubled (tmux expands formats in directories and shell commands).
+    static func literal(_ text: String, format: Bool = false) -> String {
+        var value = format ? text.replacingOccurrences(of: "#", with: "##") : text
+        if value.hasSuffix(";") { value = String(value.dropLast()) + "\\;" }
+        return value
+    }
+
     /// Finds the tmux program: `configured` as a path or a name on PATH.
     static func locate(_ configured: String?) -> String? {
         let name = configured ?? "tmux"
@@ -197,6 +205,13 @@ struct Tmux: Sendable {
         if fields.count > 2, let signal = Int32(fields[2]) { return .exited(128 + signal) }
         // Empty: status 0 (tmux 3.3 prints nothing for it), or not known yet as the pane dies.
         return .exited(nil)
+    }
+
+    /// The current directory of the session's pane (its shell's).
+    func currentPath(_ name: String) -> String? {
+        guard let output = try? run(["display-message", "-p", "-t", "=\(name):", "#{pane_current_path}"]), output.succeeded else { return nil }
+        let path = output.stdout.trimmingCharacters(in: .newlines)
+        return path.isEmpty ? nil : path
     }
 
     /// The visible screen of the session's pane, as text.

@@ -116,7 +116,7 @@ struct TmuxConfiguration: Sendable {
         bubblewrap = try reader.string("bubblewrap") ?? bubblewrap
         orphans = try reader.string("orphans") ?? orphans
         guard ["kill", "keep"].contains(orphans) else { throw .invalidConfig("orphans must be \"kill\" or \"keep\", not \"\(orphans)\"") }
-        stateDirectory = try reader.string("state_directory") ?? "/tmp/flywheel-tmux-\(getuid())"
+        stateDirectory = try reader.string("state_directory") ?? StateFolder.defaultPath
         guard stateDirectory.hasPrefix("/") else { throw .invalidConfig("state_directory must be an absolute path") }
 
         if profile == .shell || claudeHook, !host.supportsDecisionOnlyCommands {
@@ -129,8 +129,11 @@ struct TmuxConfiguration: Sendable {
                   URL(fileURLWithPath: executable).lastPathComponent == "flywheel" else {
                 throw .invalidConfig("claude_hook needs hook_command: this process is not the flywheel executable")
             }
-            hookCommand = "\(executable) dcg hook"
+            hookCommand = "\(PaneRun.shellQuoted(executable)) dcg hook"
         }
+        // Claude Code lets a call through when its hook exits with anything but 2: a hook that
+        // cannot start (status 127) or fails otherwise must block instead.
+        if let command = hookCommand { hookCommand = "\(command) || exit 2" }
         if sandbox {
             guard let path = Tmux.locate(bubblewrap) else {
                 throw .invalidConfig("sandbox needs bubblewrap: install the Debian package bubblewrap (apt-get install bubblewrap)")

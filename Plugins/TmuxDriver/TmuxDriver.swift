@@ -63,7 +63,13 @@ enum Orphans {
         let tmux = Tmux(executable: configuration.tmux, socket: configuration.socket)
         for (name, owner) in find(tmux) {
             let kept = configuration.orphans == "keep"
-            if !kept { tmux.killSession(name) }
+            if !kept {
+                tmux.killSession(name)
+                // Its output file and sockets, in our own private state folder only.
+                if (try? StateFolder.preparePrivate(configuration.stateDirectory)) != nil {
+                    try? FileManager.default.removeItem(atPath: "\(configuration.stateDirectory)/\(name)")
+                }
+            }
             host.log(.warning, "tmux session \(name) on socket \(configuration.socket) was left by gateway process \(owner.isEmpty ? "(unknown)" : owner), which is gone: \(kept ? "kept (orphans = \"keep\"); attach with tmux -L \(configuration.socket) attach -t \(name)" : "killed")")
         }
     }

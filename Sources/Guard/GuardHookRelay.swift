@@ -27,12 +27,17 @@ enum GuardHookRelay {
         let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }
+        // One deadline for the whole exchange. On Linux the send timeout also bounds connecting to
+        // a Unix socket whose listener has a full backlog.
+        var deadline = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &deadline)
+        deadline.tv_sec += waitSeconds
+        var sendTimeout = timeval(tv_sec: min(waitSeconds, 10), tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &sendTimeout, socklen_t(MemoryLayout<timeval>.size))
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard connected == 0 else { throw Failure(description: "\(path): \(String(cString: strerror(errno)))") }
-        var timeout = timeval(tv_sec: waitSeconds, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
 
         var request = Array(#"{"command":"#.utf8)
         GuardJSON.appendString(command, to: &request)
@@ -47,6 +52,12 @@ enum GuardHookRelay {
         var reply: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while !reply.contains(0x0A), reply.count < 1 << 16 {
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            let left = (deadline.tv_sec - now.tv_sec) * 1_000_000 + (deadline.tv_nsec - now.tv_nsec) / 1000
+            guard left > 0 else { throw Failure(description: "no decision within \(waitSeconds) s") }
+            var timeout = timeval(tv_sec: left / 1_000_000, tv_usec: left % 1_000_000)
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
             let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
             if count < 0, errno == EINTR { continue }
             if count < 0, errno == EAGAIN || errno == EWOULDBLOCK { throw Failure(description: "no decision within \(waitSeconds) s") }

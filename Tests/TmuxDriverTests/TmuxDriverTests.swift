@@ -99,6 +99,55 @@ struct TmuxDriverTests {
         await fixture.finish()
     }
 
+    @Test("what is judged is what the shell runs: a carriage return splits lines, other control characters are refused")
+    func controlCharacters() async throws {
+        let fixture = try await Fixture()
+        let agent = try await fixture.agent(["profile": "shell"])
+        // Readline takes a lone CR for Enter: the text after it is a command of its own, judged alone.
+        let split = try await fixture.harness.submit("echo one\rrm -rf /home\r\necho never", agent: agent)
+        let splitEnded = try await fixture.harness.waitForState(split.id, [.done, .failed], timeout: .seconds(60))
+        #expect(splitEnded.error?.hasPrefix("line 2 was not run") == true, "\(splitEnded.error ?? "")")
+        let splitDecisions: [CommandDecisionRecord] = try await fixture.harness.store.commandDecisions(sessionID: split.id)
+        #expect(splitDecisions.map(\.command) == ["echo one", "rm -rf /home"])
+        #expect(!(try await fixture.output(split.id)).contains("rm -rf"))
+        // An escape could end the bracketed paste early: refused before any decision.
+        let escaped = try await fixture.harness.submit("echo \u{1B}[201~hi", agent: agent)
+        let escapedEnded = try await fixture.harness.waitForState(escaped.id, [.done, .failed], timeout: .seconds(60))
+        #expect(escapedEnded.error == "line 1 was not run: it contains a control character (U+001B)")
+        let escapedDecisions: [CommandDecisionRecord] = try await fixture.harness.store.commandDecisions(sessionID: escaped.id)
+        #expect(escapedDecisions.isEmpty)
+        await fixture.finish()
+    }
+
+    @Test("the shell has the session's TMPDIR, as the guard assumes, and runs nothing once it has left the workspace")
+    func temporaryFolderAndWorkspace() async throws {
+        let fixture = try await Fixture()
+        let agent = try await fixture.agent(["profile": "shell"])
+        let session = try await fixture.harness.submit("printf '%s\\n' \"$TMPDIR\"\ncd /\nls", agent: agent)
+        let ended = try await fixture.harness.waitForState(session.id, [.done, .failed], timeout: .seconds(60))
+        let results = try await fixture.harness.events(session.id).filter { $0.type == "tool_result" }.compactMap { $0.object["output"] as? String }
+        let temporary = fixture.harness.workspace(of: agent).appendingPathComponent(".flywheel-tmp").appendingPathComponent(session.id).path
+        #expect(results.first == temporary)
+        #expect(ended.state == .failed)
+        #expect(ended.error?.hasPrefix("line 3 was not run: the shell's current directory / is outside the workspace") == true, "\(ended.error ?? "")")
+        await fixture.finish()
+    }
+
+    @Test("a state folder that is not this user's private folder is refused")
+    func sharedStateFolder() async throws {
+        let fixture = try await Fixture()
+        let shared = fixture.harness.directory.file("shared-state")
+        try FileManager.default.createDirectory(at: shared, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o777])
+        try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: shared.path)
+        let agent = try await fixture.agent(["profile": "shell", "state_directory": shared.path])
+        let session = try await fixture.harness.submit("echo hi", agent: agent)
+        let ended = try await fixture.harness.waitForState(session.id, [.done, .failed], timeout: .seconds(60))
+        #expect(ended.state == .failed)
+        #expect(ended.error?.contains("is not a private folder of this user") == true, "\(ended.error ?? "")")
+        #expect(try fixture.sessionExists("flywheel-\(session.id)") == false)
+        await fixture.finish()
+    }
+
     @Test("a failing line fails the session unless continue_on_error is set")
     func failingLine() async throws {
         let fixture = try await Fixture()

@@ -63,8 +63,9 @@ public struct CommandGate: Sendable {
             id: id, sessionID: sessionID, command: request.command, decision: decision.verdict, ruleID: decision.ruleID,
             packID: decision.packID, severity: decision.severity, reason: decision.reason, status: status,
             decidedBy: status == .approved ? "policy" : nil))
+        // A decision-only command runs in the driver's own terminal, not in the gateway's sandbox.
         var decisionEvent: [String: Any] = ["request_id": id, "command": request.command, "decision": decision.verdict.rawValue,
-                                            "sandboxed": runner.sandboxed]
+                                            "sandboxed": request.execute && runner.sandboxed]
         if runner.sandboxed, request.execute { decisionEvent["network"] = network }
         if !request.execute { decisionEvent["decision_only"] = true }
         if let rule = decision.ruleID { decisionEvent["rule_id"] = rule }
