@@ -128,6 +128,9 @@ struct Tmux: Sendable {
                       stderr: String(decoding: stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
+    /// Whether the tmux client (and so the server it may start) gets no descriptor of the gateway's.
+    static var closesInheritedDescriptors: Bool { addCloseFrom != nil }
+
     /// glibc's posix_spawn_file_actions_addclosefrom_np (2.34 and later), which Swift does not see.
     private typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
     private static let addCloseFrom: CloseFrom? = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np").map {

@@ -61,6 +61,9 @@ enum Orphans {
         let key = "\(configuration.tmux) \(configuration.socket)"
         guard scanned.withLock({ $0.insert(key).inserted }) else { return }
         let tmux = Tmux(executable: configuration.tmux, socket: configuration.socket)
+        if !Tmux.closesInheritedDescriptors {
+            host.log(.warning, "this C library (glibc before 2.34) cannot close the gateway's descriptors in the tmux client: a tmux server it starts may keep some of them open")
+        }
         for (name, owner) in find(tmux) {
             let kept = configuration.orphans == "keep"
             if !kept {
