@@ -143,6 +143,20 @@ final class PaneRun {
         emit(.status("tmux session \(name) started; watch or take over with: tmux -L \(configuration.socket) attach -t \(name)"))
     }
 
+    /// Whether this run's program starts inside bubblewrap.
+    private lazy var confined: Bool = {
+        switch configuration.sandbox {
+        case .on: return true
+        case .off: return false
+        case .auto:
+            if let problem = BubblewrapTrial.problem(configuration.bubblewrap) {
+                emit(.status("the sandbox is unavailable here (\(problem)): the program runs unconfined"))
+                return false
+            }
+            return true
+        }
+    }()
+
     /// The pane's program: the shell, or the agent command (inside bubblewrap when configured).
     private func programArguments() -> [String] {
         let program: [String] =
@@ -153,12 +167,16 @@ final class PaneRun {
             case .agent: ["/bin/sh", "-c", #"/bin/sh -c "$1"; status=$?; printf '%s' "$status" > "$2"; exit "$status""#, "flywheel-agent",
                           configuration.agentCommand ?? "", statusFile.path]
             }
-        guard configuration.sandbox else { return program }
+        guard confined else { return program }
         var sandbox = [configuration.bubblewrap, "--ro-bind", "/", "/", "--dev-bind", "/dev", "/dev", "--proc", "/proc",
                        "--tmpfs", "/tmp", "--bind", workspace.path, workspace.path, "--bind", directory.path, directory.path,
                        "--unshare-pid", "--die-with-parent", "--chdir", workspace.path]
         if !configuration.sandboxNetwork { sandbox.append("--unshare-net") }
-        return sandbox + ["--"] + program
+        // The interrupt key signals the pane's whole process group, bubblewrap included, whose end
+        // would kill the sandbox before the program could handle the interrupt: bubblewrap starts
+        // with SIGINT and SIGQUIT ignored, and `env` gives the program their defaults back.
+        let shield = ["/bin/sh", "-c", #"trap '' INT QUIT; exec "$@""#, "flywheel-sandbox"]
+        return shield + sandbox + ["--", "env", "--default-signal=INT,QUIT"] + program
     }
 
     /// Task lines: split at LF, CR LF and lone CR alike, on the text's bytes (Swift treats CR LF as one

@@ -30,3 +30,28 @@ enum StateFolder {
         }
     }
 }
+
+/// Whether bubblewrap can confine a program here (user namespaces may be off, in a container say):
+/// tried once per process and bubblewrap path, with the options a pane uses.
+enum BubblewrapTrial {
+    private static let results = Locked([String: String?]())
+
+    /// Why it cannot, or nil when it can.
+    static func problem(_ bubblewrap: String) -> String? {
+        if let known = results.withLock({ $0[bubblewrap] }) { return known }
+        let problem: String?
+        if !bubblewrap.hasPrefix("/") {
+            problem = "bubblewrap (Debian package bubblewrap) is not installed"
+        } else {
+            do {
+                let output = try Tmux.runProgram(bubblewrap, ["--ro-bind", "/", "/", "--dev-bind", "/dev", "/dev", "--proc", "/proc",
+                                                              "--tmpfs", "/tmp", "--unshare-pid", "--die-with-parent", "--", "/bin/true"])
+                problem = output.succeeded ? nil : "bwrap cannot create a sandbox: \(output.stderr.isEmpty ? "status \(output.status)" : output.stderr)"
+            } catch {
+                problem = error.description
+            }
+        }
+        results.withLock { $0[bubblewrap] = .some(problem) }
+        return problem
+    }
+}

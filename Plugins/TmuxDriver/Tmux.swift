@@ -60,6 +60,11 @@ struct Tmux: Sendable {
     /// which lives on, and must hold neither this call's pipes (their reader would never see the end)
     /// nor anything of the gateway's (its database, its listening socket).
     func run(_ arguments: [String], input: Data? = nil) throws(Failure) -> Output {
+        try Self.runProgram(executable, ["-L", socket] + arguments, input: input)
+    }
+
+    /// Runs `executable` with `arguments`, spawned as `run` describes.
+    static func runProgram(_ executable: String, _ arguments: [String], input: Data? = nil) throws(Failure) -> Output {
         var inPipe: [Int32] = [-1, -1], outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
         // Standard input is a socket pair: a write to it never raises SIGPIPE in the gateway when
         // tmux exits without reading (send with MSG_NOSIGNAL).
@@ -88,7 +93,7 @@ struct Tmux: Sendable {
         sigemptyset(&emptyMask)
         posix_spawnattr_setsigmask(&attributes, &emptyMask)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-        let argv = [executable, "-L", socket] + arguments
+        let argv = [executable] + arguments
         let envp = Self.cleanEnvironment.map { "\($0.key)=\($0.value)" }
         var pid: pid_t = 0
         let status = Self.withCStrings(argv) { argv in

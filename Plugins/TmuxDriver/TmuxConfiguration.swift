@@ -38,8 +38,11 @@ struct TmuxConfiguration: Sendable {
     var hookCommand: String?
     var hookSettings: String = ".claude/settings.local.json"
     var hookTimeoutSeconds: Int = 900
-    /// Starts the agent's program inside bubblewrap: the workspace writable, the rest read-only.
-    var sandbox = false
+    /// Whether the pane's program starts inside bubblewrap (the workspace writable, the rest
+    /// read-only): `on`, `off` (the default), or `auto`: when bubblewrap works here, else
+    /// unconfined and said so.
+    enum SandboxMode: Sendable { case auto, on, off }
+    var sandbox = SandboxMode.off
     var sandboxNetwork = true
     var bubblewrap: String = "bwrap"
     /// What becomes of tmux sessions left by a host that is gone: `kill` or `keep` (reported either way).
@@ -111,7 +114,12 @@ struct TmuxConfiguration: Sendable {
             throw .invalidConfig("hook_settings must be a relative path inside the workspace, not \"\(hookSettings)\"")
         }
         hookTimeoutSeconds = try reader.integer("hook_timeout_seconds", in: 10...86_400) ?? hookTimeoutSeconds
-        sandbox = try reader.bool("sandbox") ?? false
+        switch reader.value("sandbox") {
+        case nil: sandbox = .off
+        case .bool(let flag)?: sandbox = flag ? .on : .off
+        case .string("auto")?: sandbox = .auto
+        default: throw .invalidConfig("sandbox must be true, false or \"auto\"")
+        }
         sandboxNetwork = try reader.bool("sandbox_network") ?? true
         bubblewrap = try reader.string("bubblewrap") ?? bubblewrap
         orphans = try reader.string("orphans") ?? orphans
@@ -134,11 +142,16 @@ struct TmuxConfiguration: Sendable {
         // Claude Code lets a call through when its hook exits with anything but 2: a hook that
         // cannot start (status 127) or fails otherwise must block instead.
         if let command = hookCommand { hookCommand = "\(command) || exit 2" }
-        if sandbox {
+        switch sandbox {
+        case .on:
             guard let path = Tmux.locate(bubblewrap) else {
                 throw .invalidConfig("sandbox needs bubblewrap: install the Debian package bubblewrap (apt-get install bubblewrap)")
             }
             bubblewrap = path
+        case .auto:
+            bubblewrap = Tmux.locate(bubblewrap) ?? bubblewrap
+        case .off:
+            break
         }
     }
 

@@ -26,7 +26,7 @@ final class TmuxDriver: Driver {
             "interrupt_grace_seconds":{"type":"number"},"snapshot_interval_seconds":{"type":"number"},
             "width":{"type":"integer"},"height":{"type":"integer"},"env":{"type":"object"},"continue_on_error":{"type":"boolean"},
             "claude_hook":{"type":"boolean"},"hook_command":{"type":"string"},"hook_settings":{"type":"string"},
-            "hook_timeout_seconds":{"type":"integer"},"sandbox":{"type":"boolean"},"sandbox_network":{"type":"boolean"},
+            "hook_timeout_seconds":{"type":"integer"},"sandbox":{"enum":[true,false,"auto"]},"sandbox_network":{"type":"boolean"},
             "bubblewrap":{"type":"string"},"orphans":{"enum":["kill","keep"]},"state_directory":{"type":"string"}}}}
             """#)
 

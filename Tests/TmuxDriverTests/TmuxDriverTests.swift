@@ -212,9 +212,10 @@ struct TmuxDriverTests {
     @Test("cancel interrupts the program, kills its tmux session, and ends the session cancelled")
     func cancel() async throws {
         let fixture = try await Fixture()
-        let marker = fixture.harness.directory.file("interrupted")
-        let agent = try await fixture.agent(["agent_command": "trap 'touch \(marker.path); exit 130' INT; echo waiting; while :; do sleep 0.1; done",
+        // The marker goes in the workspace: the program runs in the sandbox where bubblewrap works.
+        let agent = try await fixture.agent(["agent_command": "trap 'touch interrupted; exit 130' INT; echo waiting; while :; do sleep 0.1; done",
                                              "ready_pattern": "waiting"])
+        let marker = fixture.harness.workspace(of: agent).appendingPathComponent("interrupted")
         let session = try await fixture.harness.submit("anything", agent: agent)
         for _ in 0..<1000 {
             if try await fixture.harness.events(session.id).contains(where: { ($0.object["message"] as? String) == "task sent to the program" }) { break }
@@ -295,7 +296,7 @@ struct TmuxDriverTests {
         await fixture.finish()
     }
 
-    @Test("with sandbox on, the agent's program writes its workspace and nothing else")
+    @Test("with sandbox on, the agent's program writes its workspace and nothing else, and still gets the interrupt key")
     func sandboxedAgent() async throws {
         let fixture = try await Fixture()
         let outside = fixture.harness.directory.file("outside")
@@ -311,6 +312,20 @@ struct TmuxDriverTests {
         #expect(FileManager.default.fileExists(atPath: fixture.harness.workspace(of: agent).appendingPathComponent("inside.txt").path))
         #expect(!FileManager.default.fileExists(atPath: outside.appendingPathComponent("escaped.txt").path))
         #expect(text.contains("outside-status=1"))
+
+        // Cancel: the interrupt reaches the program inside the sandbox, as it does outside.
+        let interruptible = try await fixture.agent(["agent_command": "trap 'touch interrupted; exit 130' INT; echo waiting; while :; do sleep 0.1; done",
+                                                     "ready_pattern": "waiting", "sandbox": "auto"], name: "interruptible")
+        let running = try await fixture.harness.submit("x", agent: interruptible)
+        for _ in 0..<1000 {
+            if try await fixture.harness.events(running.id).contains(where: { ($0.object["message"] as? String) == "task sent to the program" }) { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        _ = try await fixture.harness.sessions.cancel(running.id)
+        let cancelled = try await fixture.harness.waitForState(running.id, [.done, .failed, .cancelled], timeout: .seconds(60))
+        #expect(cancelled.state == .cancelled)
+        #expect(FileManager.default.fileExists(atPath: fixture.harness.workspace(of: interruptible).appendingPathComponent("interrupted").path))
+        #expect(try await !fixture.harness.events(running.id).contains { ($0.object["message"] as? String)?.contains("sandbox is unavailable") == true })
         await fixture.finish()
     }
 
