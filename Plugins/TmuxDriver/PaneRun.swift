@@ -406,6 +406,7 @@ final class PaneRun {
 
     /// Cancel: the interrupt keys, a grace period for the program to stop, then the session is killed.
     private func interrupt() -> DriverEvent {
+        guard createdSession else { return .cancelled }
         try? tmux.sendKeys(configuration.interruptKeys, to: name)
         let deadline = ContinuousClock.now + .seconds(configuration.interruptGraceSeconds)
         while ContinuousClock.now < deadline {
@@ -440,7 +441,8 @@ final class PaneRun {
     /// The visible screen, as a snapshot event.
     private func snapshot() {
         lastSnapshot = .now
-        guard let screen = tmux.capture(name) else { return }
+        // Only ever this run's own session: a same-named one of another gateway process is not ours to show.
+        guard createdSession, let screen = tmux.capture(name) else { return }
         emit(json: Self.json(["type": "x-tmux.snapshot", "text": screen, "width": configuration.width, "height": configuration.height]))
     }
 
