@@ -6,12 +6,17 @@ import Testing
 /// Control that races the scheduler, and the log that must stay consistent under it.
 @Suite("session races", .serialized)
 struct SessionRaceTests {
-    @Test("a cancel racing the start of the same session wins or loses cleanly, 300 times")
-    func cancelRacesStart() async throws {
+    /// A gateway that runs up to 64 sessions at once, of one agent too: the races need them together.
+    static func wideHarness() async throws -> SessionHarness {
         var limits = GatewayConfiguration.Limits()
         limits.maxConcurrentSessions = 64
         limits.maxConcurrentSessionsPerAgent = 64
-        let harness = try await SessionHarness(limits: limits)
+        return try await SessionHarness(limits: limits)
+    }
+
+    @Test("a cancel racing the start of the same session wins or loses cleanly, 300 times")
+    func cancelRacesStart() async throws {
+        let harness = try await Self.wideHarness()
         defer { harness.remove() }
         let agent = try await harness.agent()
         var outcomes: [SessionState: Int] = [:]
@@ -53,10 +58,7 @@ struct SessionRaceTests {
 
     @Test("a cancel racing the end of a run is answered with the running or cancelled session, or refused with the state it ended in, 300 times")
     func cancelRacesEnd() async throws {
-        var limits = GatewayConfiguration.Limits()
-        limits.maxConcurrentSessions = 64
-        limits.maxConcurrentSessionsPerAgent = 64
-        let harness = try await SessionHarness(limits: limits)
+        let harness = try await Self.wideHarness()
         defer { harness.remove() }
         let agent = try await harness.agent()
         var outcomes: [String: Int] = [:]
