@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import PluginKit
 
 /// The tmux client, on one private server socket (`tmux -L <socket>`).
 ///
@@ -44,14 +45,7 @@ struct Tmux: Sendable {
 
     /// Finds the tmux program: `configured` as a path or a name on PATH.
     static func locate(_ configured: String?) -> String? {
-        let name = configured ?? "tmux"
-        if name.contains("/") { return FileManager.default.isExecutableFile(atPath: name) ? name : nil }
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        for directory in path.split(separator: ":") where !directory.isEmpty {
-            let candidate = "\(directory)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return nil
+        ChildProcess.locate(configured ?? "tmux", path: ProcessInfo.processInfo.environment["PATH"])
     }
 
     /// Runs `tmux -L socket <arguments>`; `input` goes to its standard input.
@@ -63,112 +57,39 @@ struct Tmux: Sendable {
         try Self.runProgram(executable, ["-L", socket] + arguments, input: input)
     }
 
-    /// Runs `executable` with `arguments`, spawned as `run` describes.
+    /// Runs `executable` with `arguments`, spawned as `run` describes (``ChildProcess``).
     static func runProgram(_ executable: String, _ arguments: [String], input: Data? = nil) throws(Failure) -> Output {
-        var inPipe: [Int32] = [-1, -1], outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
-        // Standard input is a socket pair: a write to it never raises SIGPIPE in the gateway when
-        // tmux exits without reading (send with MSG_NOSIGNAL).
-        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &inPipe) == 0, pipe(&outPipe) == 0, pipe(&errPipe) == 0 else {
-            for descriptor in inPipe + outPipe + errPipe where descriptor >= 0 { close(descriptor) }
-            throw Failure(description: "cannot create pipes: \(String(cString: strerror(errno)))")
-        }
-        for descriptor in inPipe + outPipe + errPipe { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
-        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
-        if let closeFrom = Self.addCloseFrom {
-            _ = closeFrom(&actions, 3)
-        }
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var defaultSignals = sigset_t()
-        sigemptyset(&defaultSignals)
-        for signal in [SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD] { sigaddset(&defaultSignals, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-        let argv = [executable] + arguments
-        let envp = Self.cleanEnvironment.map { "\($0.key)=\($0.value)" }
-        var pid: pid_t = 0
-        let status = Self.withCStrings(argv) { argv in
-            Self.withCStrings(envp) { envp in posix_spawn(&pid, executable, &actions, &attributes, argv, envp) }
-        }
-        close(inPipe[0])
-        close(outPipe[1])
-        close(errPipe[1])
-        guard status == 0 else {
-            close(inPipe[1])
-            close(outPipe[0])
-            close(errPipe[0])
-            throw Failure(description: "cannot start \(executable): \(String(cString: strerror(status)))")
+        let child: ChildProcess
+        do {
+            child = try ChildProcess(executable: executable, arguments: arguments, environment: cleanEnvironment, directory: nil)
+        } catch {
+            throw Failure(description: error.description)
         }
         // The input (a task text for load-buffer) is written from a thread of its own while the
         // output is read here, so neither side can fill a pipe and stall the other.
         let writer = input.map { data in
             let done = DispatchSemaphore(value: 0)
-            let descriptor = inPipe[1]
             Thread.detachNewThread {
-                Self.writeAll(Array(data), to: descriptor)
-                close(descriptor)
+                child.write(Array(data))
+                child.closeInput()
                 done.signal()
             }
             return done
         }
-        if writer == nil { close(inPipe[1]) }
-        let stdout = Self.readAll(outPipe[0])
-        let stderr = Self.readAll(errPipe[0])
-        close(outPipe[0])
-        close(errPipe[0])
+        if writer == nil { child.closeInput() }
+        let stdout = ChildProcess.readAll(child.standardOutput)
+        let stderr = ChildProcess.readAll(child.standardError)
         writer?.wait()
-        var wait: Int32 = 0
-        while waitpid(pid, &wait, 0) < 0, errno == EINTR {}
-        let exitStatus: Int32 = (wait & 0x7f) == 0 ? (wait >> 8) & 0xff : 128 + (wait & 0x7f)
+        let exitStatus: Int32 = switch child.wait() {
+        case .exited(let code): code
+        case .signalled(let signal): 128 + signal
+        }
         return Output(status: exitStatus, stdout: String(decoding: stdout, as: UTF8.self),
                       stderr: String(decoding: stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
     /// Whether the tmux client (and so the server it may start) gets no descriptor of the gateway's.
-    static var closesInheritedDescriptors: Bool { addCloseFrom != nil }
-
-    /// glibc's posix_spawn_file_actions_addclosefrom_np (2.34 and later), which Swift does not see.
-    private typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-    private static let addCloseFrom: CloseFrom? = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np").map {
-        unsafeBitCast($0, to: CloseFrom.self)
-    }
-
-    private static func readAll(_ descriptor: Int32) -> [UInt8] {
-        var result: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else { return result }
-            result.append(contentsOf: buffer[0..<count])
-        }
-    }
-
-    /// Sends on the socket-pair end of standard input.
-    private static func writeAll(_ bytes: [UInt8], to descriptor: Int32) {
-        var written = 0
-        while written < bytes.count {
-            let count = bytes[written...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else { return }
-            written += count
-        }
-    }
-
-    private static func withCStrings<T>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> T) -> T {
-        let pointers = strings.map { strdup($0) }
-        defer { pointers.forEach { free($0) } }
-        return (pointers + [nil]).withUnsafeBufferPointer { body($0.baseAddress!) }
-    }
+    static var closesInheritedDescriptors: Bool { ChildProcess.closesInheritedDescriptors }
 
     /// Runs a command that must succeed; the failure names the tmux command and what tmux said.
     @discardableResult

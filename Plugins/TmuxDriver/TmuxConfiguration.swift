@@ -58,13 +58,7 @@ struct TmuxConfiguration: Sendable {
     ]
 
     init(json: String, host: DriverHost) throws(DriverFailure) {
-        guard let object = try? JSONDecoder().decode([String: ConfigValue].self, from: Data(json.utf8)) else {
-            throw .invalidConfig("the configuration must be a JSON object")
-        }
-        let reader = Reader(object: object)
-        if let unknown = object.keys.filter({ !Self.keys.contains($0) }).sorted().first {
-            throw .invalidConfig("unknown key '\(unknown)' (known: \(Self.keys.sorted().joined(separator: ", ")))")
-        }
+        let reader = try ConfigReader(json: json, keys: Self.keys)
         agentCommand = try reader.string("agent_command")
         if let command = agentCommand, command.trimmingCharacters(in: .whitespaces).isEmpty {
             throw .invalidConfig("agent_command must not be empty")
@@ -152,98 +146,6 @@ struct TmuxConfiguration: Sendable {
             bubblewrap = Tmux.locate(bubblewrap) ?? bubblewrap
         case .off:
             break
-        }
-    }
-
-    /// One configuration value, decoded by type (a boolean is never a number).
-    enum ConfigValue: Decodable {
-        case null, bool(Bool), number(Double), string(String), array([ConfigValue]), object([String: ConfigValue])
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if container.decodeNil() {
-                self = .null
-            } else if let value = try? container.decode(Bool.self) {
-                self = .bool(value)
-            } else if let value = try? container.decode(Double.self) {
-                self = .number(value)
-            } else if let value = try? container.decode(String.self) {
-                self = .string(value)
-            } else if let value = try? container.decode([ConfigValue].self) {
-                self = .array(value)
-            } else {
-                self = .object(try container.decode([String: ConfigValue].self))
-            }
-        }
-
-        var string: String? { if case .string(let value) = self { value } else { nil } }
-    }
-
-    /// Typed reads of the configuration object, each failure naming its key.
-    private struct Reader {
-        let object: [String: ConfigValue]
-
-        func value(_ key: String) -> ConfigValue? {
-            guard let value = object[key] else { return nil }
-            if case .null = value { return nil }
-            return value
-        }
-
-        func string(_ key: String) throws(DriverFailure) -> String? {
-            guard let value = value(key) else { return nil }
-            guard let text = value.string else { throw .invalidConfig("\(key) must be a string") }
-            return text
-        }
-
-        func strings(_ key: String) throws(DriverFailure) -> [String]? {
-            guard let value = value(key) else { return nil }
-            guard case .array(let items) = value, !items.isEmpty else { throw .invalidConfig("\(key) must be a non-empty list of strings") }
-            let list = items.compactMap(\.string)
-            guard list.count == items.count else { throw .invalidConfig("\(key) must be a non-empty list of strings") }
-            return list
-        }
-
-        func bool(_ key: String) throws(DriverFailure) -> Bool? {
-            guard let value = value(key) else { return nil }
-            guard case .bool(let flag) = value else { throw .invalidConfig("\(key) must be true or false") }
-            return flag
-        }
-
-        func seconds(_ key: String, allowZero: Bool = false) throws(DriverFailure) -> Double? {
-            guard let value = value(key) else { return nil }
-            guard case .number(let number) = value, number.isFinite, allowZero ? number >= 0 : number > 0, number <= 86_400 else {
-                throw .invalidConfig("\(key) must be a number of seconds, \(allowZero ? "0" : "above 0") to 86400")
-            }
-            return number
-        }
-
-        func integer(_ key: String, in range: ClosedRange<Int>) throws(DriverFailure) -> Int? {
-            guard let value = value(key) else { return nil }
-            guard case .number(let number) = value, number == number.rounded(), number >= Double(range.lowerBound),
-                  number <= Double(range.upperBound) else {
-                throw .invalidConfig("\(key) must be a whole number from \(range.lowerBound) to \(range.upperBound)")
-            }
-            return Int(number)
-        }
-
-        func table(_ key: String) throws(DriverFailure) -> [String: String]? {
-            guard let value = value(key) else { return nil }
-            guard case .object(let table) = value else { throw .invalidConfig("\(key) must be a table of strings") }
-            var result: [String: String] = [:]
-            for (name, item) in table {
-                guard let text = item.string else { throw .invalidConfig("\(key).\(name) must be a string") }
-                result[name] = text
-            }
-            return result
-        }
-
-        func pattern(_ key: String) throws(DriverFailure) -> NSRegularExpression? {
-            guard let text = try string(key) else { return nil }
-            do {
-                return try NSRegularExpression(pattern: text)
-            } catch {
-                throw .invalidConfig("\(key) is not a valid regular expression: \(text)")
-            }
         }
     }
 }

@@ -36,7 +36,8 @@ public struct DriverRun: @unchecked Sendable {
         public var delegated: Bool?
     }
 
-    /// Asks the host to run `command` (through its command policy) and calls `completion` once with
+    /// Asks the host to run `command` (through its command policy, in the workspace or `cwd` relative
+    /// to it, with `environment` added to the host's clean one) and calls `completion` once with
     /// the result, or with nil when the run ended first. Returns false when the host did not accept
     /// the request; `completion` is then never called.
     ///
@@ -46,7 +47,8 @@ public struct DriverRun: @unchecked Sendable {
     /// returns false (see ``DriverHost/supportsDecisionOnlyCommands``).
     @discardableResult
     public func requestCommand(
-        _ command: String, cwd: String? = nil, timeoutSeconds: Double? = nil, execute: Bool = true,
+        _ command: String, cwd: String? = nil, timeoutSeconds: Double? = nil, environment: [String: String] = [:],
+        execute: Bool = true,
         completion: @escaping @Sendable (CommandResult?) -> Void
     ) -> Bool {
         var request: [String: Any] = ["command": command]
@@ -56,6 +58,7 @@ public struct DriverRun: @unchecked Sendable {
         }
         if let cwd { request["cwd"] = cwd }
         if let timeoutSeconds { request["timeout_seconds"] = timeoutSeconds }
+        if !environment.isEmpty { request["env"] = environment }
         guard let data = try? JSONSerialization.data(withJSONObject: request) else { return false }
         let json = String(decoding: data, as: UTF8.self)
         let box = Unmanaged.passRetained(CompletionBox(completion)).toOpaque()

@@ -106,7 +106,10 @@ final class InstanceBox: @unchecked Sendable {
                 driver.deinitialize(count: 1)
                 driver.deallocate()
             },
-            get_extension: nil))
+            get_extension: driver is any CheckpointingDriver ? { _, id in
+                guard let id, String(cString: id) == FLYWHEEL_EXT_CHECKPOINT else { return nil }
+                return UnsafeRawPointer(CheckpointExtension.shared)
+            } : nil))
         return pointer
     }
 
