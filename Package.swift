@@ -173,6 +173,11 @@ let package = Package(
             path: "Tests/ServerTests"
         ),
         .testTarget(
+            name: "ACPDriverTests",
+            dependencies: ["Host", "Guard", "HostTestSupport"],
+            path: "Tests/ACPDriverTests"
+        ),
+        .testTarget(
             name: "TmuxDriverTests",
             dependencies: ["Host", "Guard", "HostTestSupport"],
             path: "Tests/TmuxDriverTests"

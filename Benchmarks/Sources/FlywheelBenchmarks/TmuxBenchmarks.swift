@@ -11,19 +11,9 @@ enum TmuxBenchmarks {
     static func paneToEvents() async throws {
         let total = bytes
         print("== tmux pane -> persisted output events (\(total >> 20) MiB of 100-column lines, shell profile)")
-        let root = BenchmarkSupport.repositoryRoot
-        try BenchmarkSupport.run(["swift", "build", "-c", "release", "--product", "TmuxDriver"], in: root)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("flywheel-bench-tmux-\(getpid())")
-        try FileManager.default.createDirectory(at: directory.appendingPathComponent("plugins.d"), withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try "path = \"\(root.appendingPathComponent(".build/release/libTmuxDriver.so").path)\"\n"
-            .write(to: directory.appendingPathComponent("plugins.d/tmux.toml"), atomically: true, encoding: .utf8)
-        var configuration = GatewayConfiguration(dataDirectory: directory.appendingPathComponent("data"),
-                                                 pluginsDirectory: directory.appendingPathComponent("plugins.d"))
-        configuration.sandbox.mode = .off
-        let gateway = try await Gateway.open(configuration: configuration, policy: .default,
-                                             environment: ["FLYWHEEL_SECRET_KEY": Data(repeating: 7, count: 32).base64EncodedString()],
-                                             requireOwnership: true, logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
+        let bench = try await DriverGateway.open(product: "TmuxDriver", name: "tmux")
+        defer { bench.remove() }
+        let gateway = bench.gateway
         let socket = "flywheel-bench-\(getpid())"
         let agent = try await gateway.agents.put(AgentService.Definition(
             name: "pane", driverID: "flywheel.tmux",

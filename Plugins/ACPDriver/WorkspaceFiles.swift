@@ -1,0 +1,124 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// `fs/read_text_file` and `fs/write_text_file`, confined to the session's workspace: a path must
+/// be absolute and resolve (symbolic links followed) inside it; `..` and links that lead out are
+/// refused, and so are files over the size limit.
+struct WorkspaceFiles: Sendable {
+    /// The workspace with every link resolved.
+    let root: String
+    let maxBytes: Int
+
+    init(workspace: String, maxBytes: Int) {
+        root = Self.resolved(workspace) ?? workspace
+        self.maxBytes = maxBytes
+    }
+
+    struct Refusal: Error {
+        var error: RPCError
+        init(_ message: String, code: Int = RPCError.invalidParams) { error = RPCError(code: code, message: message) }
+    }
+
+    /// Reads a text file, optionally from 1-based `line` and at most `limit` lines.
+    func read(_ path: String, line: Int?, limit: Int?) throws(Refusal) -> String {
+        let target = try inside(path, mustExist: true)
+        var info = stat()
+        guard stat(target, &info) == 0 else { throw Refusal("cannot read \(path): \(String(cString: strerror(errno)))", code: RPCError.resourceNotFound) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw Refusal("\(path) is not a regular file") }
+        guard Int(info.st_size) <= maxBytes else {
+            throw Refusal("\(path) has \(info.st_size) bytes, over the limit of \(maxBytes) (max_file_bytes)")
+        }
+        guard let data = FileManager.default.contents(atPath: target) else { throw Refusal("cannot read \(path)", code: RPCError.internalError) }
+        guard let text = String(data: data, encoding: .utf8) else { throw Refusal("\(path) is not UTF-8 text") }
+        if line == nil, limit == nil { return text }
+        if let line, line < 1 { throw Refusal("line must be 1 or more") }
+        if let limit, limit < 0 { throw Refusal("limit must not be negative") }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let first = min((line ?? 1) - 1, lines.count)
+        let last = limit.map { min(first + $0, lines.count) } ?? lines.count
+        return lines[first..<last].joined(separator: "\n")
+    }
+
+    /// Writes `content` to `path`: the folders on the way are created, the file is replaced
+    /// atomically (a link at its place is replaced, never followed) and keeps its permissions.
+    /// Returns the path relative to the workspace.
+    func write(_ path: String, content: String) throws(Refusal) -> String {
+        let bytes = Array(content.utf8)
+        guard bytes.count <= maxBytes else {
+            throw Refusal("the content has \(bytes.count) bytes, over the limit of \(maxBytes) (max_file_bytes)")
+        }
+        let target = try inside(path, mustExist: false)
+        let folder = (target as NSString).deletingLastPathComponent
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            throw Refusal("cannot create the folder of \(path): \(error.localizedDescription)", code: RPCError.internalError)
+        }
+        // Created folders are checked again: nothing may have led them outside meanwhile.
+        guard let resolvedFolder = Self.resolved(folder), Self.contains(root, resolvedFolder) else {
+            throw Refusal("\(path) is outside the session's workspace")
+        }
+        let name = (target as NSString).lastPathComponent
+        let final = resolvedFolder + "/" + name
+        var existing = stat()
+        let mode: mode_t = lstat(final, &existing) == 0 && (existing.st_mode & S_IFMT) == S_IFREG ? existing.st_mode & 0o7777 : 0o644
+        if lstat(final, &existing) == 0, (existing.st_mode & S_IFMT) == S_IFDIR { throw Refusal("\(path) is a folder") }
+        let temporary = resolvedFolder + "/.\(name).flywheel-\(UInt32.random(in: 0...UInt32.max))"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
+        guard descriptor >= 0 else { throw Refusal("cannot write \(path): \(String(cString: strerror(errno)))", code: RPCError.internalError) }
+        var written = 0
+        var failure: Int32 = 0
+        while written < bytes.count {
+            let count = bytes[written...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            if count <= 0 { failure = errno; break }
+            written += count
+        }
+        if failure == 0, fsync(descriptor) != 0 { failure = errno }
+        _ = fchmod(descriptor, mode)
+        close(descriptor)
+        if failure == 0, rename(temporary, final) != 0 { failure = errno }
+        if failure != 0 {
+            unlink(temporary)
+            throw Refusal("cannot write \(path): \(String(cString: strerror(failure)))", code: RPCError.internalError)
+        }
+        return String(final.dropFirst(root.count + 1))
+    }
+
+    /// `path` made canonical and checked to be inside the workspace. For a file that may not exist
+    /// yet, its nearest existing folder is resolved and the rest must be plain names.
+    private func inside(_ path: String, mustExist: Bool) throws(Refusal) -> String {
+        guard path.hasPrefix("/") else { throw Refusal("path must be absolute, not \"\(path)\"") }
+        guard !path.contains("\0") else { throw Refusal("path contains a NUL character") }
+        let components = path.split(separator: "/").map(String.init)
+        guard !components.contains("..") else { throw Refusal("\(path) is outside the session's workspace ('..' is not allowed)") }
+        if let resolved = Self.resolved(path) {
+            guard Self.contains(root, resolved) else { throw Refusal("\(path) is outside the session's workspace") }
+            return resolved
+        }
+        if mustExist { throw Refusal("\(path) does not exist", code: RPCError.resourceNotFound) }
+        var existing = components
+        var missing: [String] = []
+        while let last = existing.popLast() {
+            missing.insert(last, at: 0)
+            if let resolved = Self.resolved("/" + existing.joined(separator: "/")) {
+                let candidate = ([resolved == "/" ? "" : resolved] + missing).joined(separator: "/")
+                guard Self.contains(root, candidate) else { throw Refusal("\(path) is outside the session's workspace") }
+                return candidate
+            }
+        }
+        throw Refusal("\(path) is outside the session's workspace")
+    }
+
+    static func contains(_ root: String, _ path: String) -> Bool {
+        path == root || path.hasPrefix(root.hasSuffix("/") ? root : root + "/")
+    }
+
+    static func resolved(_ path: String) -> String? {
+        guard let pointer = realpath(path, nil) else { return nil }
+        defer { free(pointer) }
+        return String(cString: pointer)
+    }
+}
