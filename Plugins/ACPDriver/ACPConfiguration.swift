@@ -4,8 +4,12 @@ import PluginKit
 /// An agent's `[config]` for the ACP driver, checked when the instance is created: every mistake is
 /// refused naming its key.
 struct ACPConfiguration: Sendable {
-    /// The agent program and its arguments, e.g. `["claude-code-acp"]` or `["gemini", "--experimental-acp"]`.
+    /// The agent program and its arguments, e.g. `["claude-code-acp"]` or `["gemini", "--experimental-acp"]`
+    /// (`command` as a list, or as a program name with `args`).
     var command: [String]
+    /// Where the agent process starts: the workspace by default; a relative path is taken inside it.
+    /// ACP's session `cwd` is always the workspace.
+    var directory: String?
     /// Variables set for the agent, over the clean environment it starts with.
     var environment: [String: String] = [:]
     /// Names of the gateway's own variables the agent may see (e.g. a provider key the agent reads).
@@ -33,20 +37,31 @@ struct ACPConfiguration: Sendable {
     var stderrEvents = true
 
     static let keys: Set<String> = [
-        "command", "env", "inherit_env", "auth_method", "request_timeout_seconds", "prompt_timeout_seconds",
+        "command", "args", "cwd", "env", "inherit_env", "auth_method", "request_timeout_seconds", "prompt_timeout_seconds",
         "cancel_grace_seconds", "terminal_timeout_seconds", "max_message_bytes", "max_file_bytes", "other_tools",
         "resume_prompt", "stderr_events",
     ]
 
     init(json: String, host: DriverHost) throws(DriverFailure) {
         let reader = try ConfigReader(json: json, keys: Self.keys)
-        guard let command = try reader.strings("command") else {
+        var command: [String]
+        switch reader.value("command") {
+        case nil:
             throw .invalidConfig("command is required: the ACP agent program and its arguments, e.g. [\"claude-code-acp\"]")
+        case .string(let program)?:
+            command = [program]
+        default:
+            command = try reader.strings("command") ?? []
         }
+        if let arguments = try reader.strings("args", allowEmpty: true) { command += arguments }
         guard let program = command.first, !program.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw .invalidConfig("command must name the agent program as its first element")
         }
         self.command = command
+        directory = try reader.string("cwd")
+        if let directory, directory.isEmpty || directory.contains("\0") {
+            throw .invalidConfig("cwd must be a folder: absolute, or relative to the workspace")
+        }
         environment = try reader.table("env") ?? [:]
         if let bad = environment.keys.first(where: { !Self.isVariableName($0) || $0.hasPrefix("FLYWHEEL_") }) {
             throw .invalidConfig("env: '\(bad)' is not a variable name the driver lets you set")

@@ -84,7 +84,17 @@ final class ACPRun: @unchecked Sendable {
     /// Why a run ends early.
     private enum Stop: Error {
         case failed(String)
+        /// The agent answered one of our requests with an error.
+        case refused(method: String, RPCError)
         case cancelled
+
+        var reason: String? {
+            switch self {
+            case .failed(let reason): reason
+            case .refused(let method, let error): "the agent refused \(method): \(error)"
+            case .cancelled: nil
+            }
+        }
     }
 
     // MARK: - The run
@@ -92,8 +102,9 @@ final class ACPRun: @unchecked Sendable {
     func perform(resumingFrom checkpoint: ACPCheckpoint?) -> DriverEvent {
         let child: ChildProcess
         do {
+            let directory = configuration.directory.map { $0.hasPrefix("/") ? $0 : "\(workspace)/\($0)" } ?? workspace
             child = try ChildProcess(executable: configuration.command[0], arguments: Array(configuration.command.dropFirst()),
-                                     environment: configuration.childEnvironment(), directory: workspace)
+                                     environment: configuration.childEnvironment(), directory: directory)
         } catch {
             return .failed(error: "cannot start the ACP agent: \(error.description)", retryable: false)
         }
@@ -111,10 +122,7 @@ final class ACPRun: @unchecked Sendable {
         do throws(Stop) {
             outcome = try converse(connection, resumingFrom: checkpoint)
         } catch {
-            switch error {
-            case .cancelled: outcome = .cancelled
-            case .failed(let reason): outcome = .failed(error: reason, retryable: false)
-            }
+            outcome = error.reason.map { .failed(error: $0, retryable: false) } ?? .cancelled
         }
         flushText()
         answerOpenPermissions(cancelled: true, connection)
@@ -162,17 +170,18 @@ final class ACPRun: @unchecked Sendable {
                     sessionID = saved
                     prompt = configuration.resumePrompt
                     emit("status", ["message": "loaded the agent's session \(saved) (\(setReplaying(false)) updates of its history not stored again)"])
-                } catch .failed(let reason) {
+                } catch .cancelled {
+                    throw .cancelled
+                } catch {
                     setReplaying(false)
-                    emit("status", ["message": "the agent could not load session \(saved) (\(reason)); starting a new session with the task"])
+                    emit("status", ["message": "the agent could not load session \(saved) (\(error.reason ?? "")); starting a new session with the task"])
                 }
             } else {
                 emit("status", ["message": "the agent cannot load sessions (no loadSession capability); starting a new session with the task"])
             }
         }
         if sessionID == nil {
-            let created = try call(connection, "session/new", ["cwd": workspace, "mcpServers": [Any]()],
-                                   timeout: configuration.requestTimeoutSeconds, authMethods: methods)
+            let created = try newSession(connection, authMethods: methods)
             guard let id = (created as? [String: Any])?["sessionId"] as? String, !id.isEmpty else {
                 throw .failed("the agent's session/new answer has no sessionId")
             }
@@ -224,7 +233,7 @@ final class ACPRun: @unchecked Sendable {
     /// `cancellable` (the agent's session id), a cancel of the run sends `session/cancel` and gives
     /// the agent `cancel_grace_seconds` to end its turn.
     private func call(_ connection: Connection, _ method: String, _ params: [String: Any], timeout: Double,
-                      cancellable: String? = nil, authMethods: [String] = []) throws(Stop) -> Any? {
+                      cancellable: String? = nil) throws(Stop) -> Any? {
         let id = connection.request(method, params)
         let deadline = Date().addingTimeInterval(timeout)
         var cancelDeadline: Date?
@@ -251,12 +260,7 @@ final class ACPRun: @unchecked Sendable {
             }
             switch message {
             case .response(let answered, let result, let error) where answered == id:
-                if let error {
-                    if error.code == RPCError.authRequired, method == "session/new" {
-                        throw .failed("the agent requires authentication: set auth_method to one of: \(authMethods.isEmpty ? "(the agent offers none)" : authMethods.joined(separator: ", "))")
-                    }
-                    throw .failed("the agent refused \(method): \(error)")
-                }
+                if let error { throw .refused(method: method, error) }
                 return result
             case .response(let other, _, _):
                 host.log(.debug, "ACP run \(run.id): an answer to request \(other), which no one awaits")
@@ -271,6 +275,24 @@ final class ACPRun: @unchecked Sendable {
                 let status = connection.child.wait(seconds: 2).map { "it \($0)" } ?? "it is still running"
                 throw .failed("\(why) during \(method) (\(status))\(stderrExcerpt())")
             }
+        }
+    }
+
+    /// `session/new`. An agent that asks for authentication first gets it when it offers exactly one
+    /// method and none is configured (then the request is sent once more); otherwise the run fails
+    /// naming the methods to choose from.
+    private func newSession(_ connection: Connection, authMethods: [String]) throws(Stop) -> Any? {
+        let params: [String: Any] = ["cwd": workspace, "mcpServers": [Any]()]
+        do {
+            return try call(connection, "session/new", params, timeout: configuration.requestTimeoutSeconds)
+        } catch .refused(_, let error) where error.code == RPCError.authRequired {
+            guard configuration.authMethod == nil, authMethods.count == 1 else {
+                let offered = authMethods.isEmpty ? "(the agent offers none)" : authMethods.joined(separator: ", ")
+                throw .failed("the agent requires authentication: set auth_method to one of: \(offered)")
+            }
+            emit("status", ["message": "the agent asked for authentication; using its only method, \(authMethods[0])"])
+            _ = try call(connection, "authenticate", ["methodId": authMethods[0]], timeout: configuration.requestTimeoutSeconds)
+            return try call(connection, "session/new", params, timeout: configuration.requestTimeoutSeconds)
         }
     }
 

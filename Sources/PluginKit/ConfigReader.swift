@@ -51,11 +51,12 @@ public struct ConfigReader: Sendable {
         return text
     }
 
-    public func strings(_ key: String) throws(DriverFailure) -> [String]? {
+    public func strings(_ key: String, allowEmpty: Bool = false) throws(DriverFailure) -> [String]? {
         guard let value = value(key) else { return nil }
-        guard case .array(let items) = value, !items.isEmpty else { throw .invalidConfig("\(key) must be a non-empty list of strings") }
+        let expected = allowEmpty ? "a list of strings" : "a non-empty list of strings"
+        guard case .array(let items) = value, allowEmpty || !items.isEmpty else { throw .invalidConfig("\(key) must be \(expected)") }
         let list = items.compactMap(\.string)
-        guard list.count == items.count else { throw .invalidConfig("\(key) must be a non-empty list of strings") }
+        guard list.count == items.count else { throw .invalidConfig("\(key) must be \(expected)") }
         return list
     }
 

@@ -89,6 +89,13 @@ struct ACPDriverTests {
         #expect(events.last { $0.type == "completed" }?.object["summary"] as? String == task)
         // Chunks that arrive together are stored together: fewer message events than chunks.
         #expect(events.filter { $0.type == "message" }.count <= (task.count + 2) / 3)
+
+        // The agent process starts in the workspace, or in `cwd` inside it.
+        let agent = try await fixture.agent("stream", ["cwd": "tools"], name: "in-tools")
+        let tools = fixture.harness.workspace(of: agent).appendingPathComponent("tools")
+        try FileManager.default.createDirectory(at: tools, withIntermediateDirectories: true)
+        let (_, moved) = try await fixture.run("x", agent)
+        #expect(Self.text(moved, "x-acp.stderr").contains("cwd=\(tools.resolvingSymlinksInPath().path)\n"), "\(Self.text(moved, "x-acp.stderr"))")
         await fixture.finish()
     }
 
@@ -115,6 +122,37 @@ struct ACPDriverTests {
         let results = deniedEvents.filter { $0.type == "tool_result" }
         #expect(results.first?.object["is_error"] as? Bool == true)
         #expect(results.first?.object["output"] as? String == "permission: selected no")
+
+        // Not a shell command: other_tools decides, and nothing goes to the policy.
+        for (setting, outcome) in [("allow", "outcome=selected:yes"), ("reject", "outcome=selected:no")] {
+            let editor = try await fixture.agent("permission", ["other_tools": setting], name: "edit-\(setting)")
+            let (ended, events) = try await fixture.run("edit:/workspace/notes.txt", editor)
+            #expect(events.last { $0.type == "completed" }?.object["summary"] as? String == outcome, "\(setting): \(ended.error ?? "")")
+            let decisions: [CommandDecisionRecord] = try await fixture.harness.store.commandDecisions(sessionID: ended.id)
+            #expect(decisions.isEmpty)
+            #expect(events.first { $0.type == "x-acp.permission" }?.object["kind"] as? String == "edit")
+        }
+        await fixture.finish()
+    }
+
+    @Test("an agent that asks for authentication gets its only method, or the session fails naming the methods")
+    func authentication() async throws {
+        let fixture = try await Fixture()
+        let single = try await fixture.agent("auth", ["env": ["ACP_TEST_AUTH_METHODS": "token", "ACP_TEST_TOKEN": "secret"]], name: "single")
+        let (automatic, automaticEvents) = try await fixture.run("hello", single)
+        #expect(automatic.state == .done, "\(automatic.error ?? "")")
+        #expect(automaticEvents.contains { $0.type == "status" && $0.object["message"] as? String == "the agent asked for authentication; using its only method, token" })
+
+        let several = ["ACP_TEST_AUTH_METHODS": "browser,token", "ACP_TEST_TOKEN": "secret"]
+        let (unchosen, _) = try await fixture.run("hello", try await fixture.agent("auth", ["env": several], name: "unchosen"))
+        #expect(unchosen.error == "the agent requires authentication: set auth_method to one of: browser, token")
+
+        let (chosen, _) = try await fixture.run("hello", try await fixture.agent("auth", ["env": several, "auth_method": "token"], name: "chosen"))
+        #expect(chosen.state == .done, "\(chosen.error ?? "")")
+
+        let wrong = ["ACP_TEST_AUTH_METHODS": "token", "ACP_TEST_TOKEN": "not-it"]
+        let (refused, _) = try await fixture.run("hello", try await fixture.agent("auth", ["env": wrong], name: "wrong"))
+        #expect(refused.error?.hasPrefix("the agent refused authenticate: Authentication failed (code -32000)") == true, "\(refused.error ?? "")")
         await fixture.finish()
     }
 
@@ -296,6 +334,8 @@ struct ACPDriverTests {
         let fixture = try await Fixture()
         let cases: [([String: Any], String)] = [
             (["command": [String]()], "command must be a non-empty list of strings"),
+            (["command": "", "args": ["x"]], "command must name the agent program"),
+            (["args": "x"], "args must be a list of strings"),
             (["comand": ["x"]], "unknown key 'comand'"),
             (["other_tools": "maybe"], "other_tools must be \"allow\" or \"reject\""),
             (["env": ["FLYWHEEL_SECRET": "x"]], "env: 'FLYWHEEL_SECRET' is not a variable name"),

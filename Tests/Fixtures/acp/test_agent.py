@@ -3,7 +3,10 @@
 Run as `python test_agent.py MODE`; the driver talks to it over stdin/stdout. The prompt text gives
 each mode its input. Modes:
   stream      streams a thought, a plan, the prompt echoed back in many small chunks, and a mode update
-  permission  asks permission for the shell command in the prompt, then reports the outcome
+  permission  asks permission for the shell command in the prompt (for an edit of a file when the
+              prompt is `edit:<path>`), then reports the outcome
+  auth        offers the methods in $ACP_TEST_AUTH_METHODS and creates sessions only once authenticated
+              with `token` while $ACP_TEST_TOKEN is `secret`; then streams like `stream`
   terminal    runs the prompt's command through terminal/create and reports its output and exit
   files       reads input.txt, writes out/result.txt, and tries paths outside the workspace
   crash       streams a chunk, then exits with status 3 mid-prompt
@@ -34,6 +37,7 @@ def text_of(prompt):
 
 class TestAgent:
     def __init__(self):
+        self.authenticated = False
         self.conn = None
         self.cancelled = asyncio.Event()
         self.cwd = None
@@ -44,14 +48,22 @@ class TestAgent:
     async def initialize(self, protocol_version, client_capabilities=None, client_info=None, **kwargs):
         caps = schema.AgentCapabilities(load_session=(MODE == "resumable"))
         sys.stderr.write(f"test agent {MODE}: initialize from {client_info.name if client_info else '?'}, "
-                         f"terminal={client_capabilities.terminal if client_capabilities else None}\n")
+                         f"terminal={client_capabilities.terminal if client_capabilities else None}, cwd={os.getcwd()}\n")
         sys.stderr.flush()
-        return schema.InitializeResponse(protocol_version=1, agent_capabilities=caps, auth_methods=[])
+        methods = []
+        if MODE == "auth":
+            methods = [schema.AuthMethodAgent(id=name, name=name) for name in os.environ["ACP_TEST_AUTH_METHODS"].split(",")]
+        return schema.InitializeResponse(protocol_version=1, agent_capabilities=caps, auth_methods=methods)
 
     async def authenticate(self, method_id, **kwargs):
+        if method_id != "token" or os.environ.get("ACP_TEST_TOKEN") != "secret":
+            raise acp.RequestError(-32000, "Authentication failed", {"methodId": method_id})
+        self.authenticated = True
         return None
 
     async def new_session(self, cwd, mcp_servers=None, **kwargs):
+        if MODE == "auth" and not self.authenticated:
+            raise acp.RequestError.auth_required()
         self.cwd = cwd
         session_id = f"sess-{os.getpid()}"
         if MODE == "resumable":
@@ -100,14 +112,18 @@ class TestAgent:
         await self.conn.session_update(session_id, acp.helpers.update_current_mode("code"))
         return schema.PromptResponse(stop_reason="end_turn")
 
+    async def mode_auth(self, session_id, text):
+        return await self.mode_stream(session_id, text)
+
     async def mode_permission(self, session_id, text):
-        call = acp.start_tool_call("call-1", "Run a shell command", kind="execute", status="pending",
-                                   raw_input={"command": text})
+        kind, raw_input = "execute", {"command": text}
+        if text.startswith("edit:"):
+            kind, raw_input = "edit", {"path": text[5:], "content": "new"}
+        call = acp.start_tool_call("call-1", "Run a tool", kind=kind, status="pending", raw_input=raw_input)
         await self.conn.session_update(session_id, call)
         response = await self.conn.request_permission(
             session_id=session_id,
-            tool_call=schema.ToolCallUpdate(tool_call_id="call-1", title="Run a shell command", kind="execute",
-                                            raw_input={"command": text}),
+            tool_call=schema.ToolCallUpdate(tool_call_id="call-1", title="Run a tool", kind=kind, raw_input=raw_input),
             options=[schema.PermissionOption(option_id="yes", name="Allow", kind="allow_once"),
                      schema.PermissionOption(option_id="no", name="Reject", kind="reject_once")])
         outcome = response.outcome
