@@ -85,7 +85,7 @@ public enum APIServer {
         AuthRoutes(people: gateway.people, tokens: tokens, maxBody: maxBody, limit: limits.signIn).add(to: router)
         let api = router.group("api").add(middleware: Authenticator(tokens: tokens, people: gateway.people)).add(middleware: limits.perIdentity)
         system.add(to: api)
-        PeopleRoutes(people: gateway.people, maxBody: maxBody).add(to: api)
+        PeopleRoutes(people: gateway.people, tokens: tokens, maxBody: maxBody).add(to: api)
         AgentRoutes(agents: gateway.agents, maxBody: maxBody).add(to: api)
         AccountRoutes(accounts: gateway.accounts, maxBody: maxBody).add(to: api)
         SessionRoutes(sessions: gateway.sessions, events: gateway.events, maxBody: maxBody).add(to: api)

@@ -3,6 +3,7 @@ import Foundation
 import HostTestSupport
 import Hummingbird
 @testable import Server
+import Synchronization
 import Testing
 
 @Suite("sign-in, tokens and roles over HTTP")
@@ -76,6 +77,44 @@ struct AuthTests {
         await server.remove()
     }
 
+    @Test("an ended sign-in ends its access tokens at once: logout, a reused refresh token, a password change, and in a new process")
+    func endedSignInsEndAccessTokens() async throws {
+        let server = try await ServerHarness()
+        let revokedToken = Mutex("")
+        try await server.run { client in
+            let session = try await client.signIn(.operator)
+            let other = try await client.signIn(.operator)
+            #expect(try await client.get("/api/me", token: session.token).status == .ok)
+            #expect(try await client.post("/auth/logout", ["refreshToken": session.refresh]).status == .noContent)
+            let after = try await client.get("/api/me", token: session.token)
+            #expect(after.status == .unauthorized && after.errorCode == "TOKEN_REVOKED")
+            #expect(try await client.get("/api/me", token: other.token).status == .ok, "another sign-in of the user is untouched")
+            revokedToken.withLock { $0 = session.token }
+
+            // A refresh token presented twice ends the sign-in's access tokens, the rotated one's too.
+            let rotated = try await client.post("/auth/refresh", ["refreshToken": other.refresh])
+            let rotatedToken = try #require(rotated["token"] as? String)
+            #expect(try await client.get("/api/me", token: rotatedToken).status == .ok)
+            #expect(try await client.post("/auth/refresh", ["refreshToken": other.refresh]).errorCode == "REFRESH_TOKEN_REUSED")
+            #expect(try await client.get("/api/me", token: rotatedToken).errorCode == "TOKEN_REVOKED")
+            #expect(try await client.get("/api/me", token: other.token).errorCode == "TOKEN_REVOKED")
+
+            // A password change signs the user out everywhere, access tokens included.
+            let admin = try await client.signIn(.admin).token
+            let viewer = try await client.signIn(.viewer)
+            let viewerID = try #require(try await client.get("/api/me", token: viewer.token)["id"] as? String)
+            #expect(try await client.request(.patch, "/api/users/\(viewerID)", token: admin, json: ["password": "another-password-1"]).status == .ok)
+            #expect(try await client.get("/api/me", token: viewer.token).errorCode == "TOKEN_REVOKED")
+        }
+        // A new process (nothing in memory) asks the store: the token is still refused.
+        let tokens = await AccessTokens(key: server.key, lifetime: 900)
+        let error = await #expect(throws: APIError.self) {
+            try await tokens.verify(revokedToken.withLock { $0 }) { [people = server.gateway.people] in try await people.signInHasEnded($0) }
+        }
+        #expect(error?.code == "TOKEN_REVOKED")
+        await server.remove()
+    }
+
     @Test("two refreshes of one token at once: exactly one wins, the other is reuse (200 rounds)")
     func refreshRace() async throws {
         let server = try await ServerHarness()
@@ -138,12 +177,12 @@ struct AuthTests {
         let memory = VerifiedTokens()
         let now = Date()
         for index in 0..<(VerifiedTokens.capacity + 5) {
-            memory.remember("token-\(index)", userID: "u", expires: now.addingTimeInterval(60), now: now)
+            memory.remember("token-\(index)", userID: "u", signIn: nil, expires: now.addingTimeInterval(60), now: now)
         }
-        #expect(memory.user(for: "token-\(VerifiedTokens.capacity + 4)", now: now) == "u")
-        #expect(memory.user(for: "token-0", now: now) == nil, "full of live tokens: it started over")
-        memory.remember("short", userID: "v", expires: now.addingTimeInterval(1), now: now)
-        #expect(memory.user(for: "short", now: now.addingTimeInterval(2)) == nil)
+        #expect(memory.entry(for: "token-\(VerifiedTokens.capacity + 4)", now: now)?.userID == "u")
+        #expect(memory.entry(for: "token-0", now: now) == nil, "full of live tokens: it started over")
+        memory.remember("short", userID: "v", signIn: nil, expires: now.addingTimeInterval(1), now: now)
+        #expect(memory.entry(for: "short", now: now.addingTimeInterval(2)) == nil)
     }
 
     @Test("each role reaches exactly its route groups")

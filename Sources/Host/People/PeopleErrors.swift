@@ -16,6 +16,14 @@ public struct RefreshTokenRejected: Error, Sendable, Equatable, CustomStringConv
     }
 
     public var reason: Reason
+    /// The sign-in that was ended, for a reuse.
+    public var signIn: String?
+
+    public init(reason: Reason, signIn: String? = nil) {
+        self.reason = reason
+        self.signIn = signIn
+    }
+
     public var description: String {
         switch reason {
         case .unknown: "the refresh token is not one this gateway issued"
@@ -48,6 +56,14 @@ public struct APIKeyNotFound: Error, Sendable, Equatable, CustomStringConvertibl
 public struct APIKeyRejected: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Reason: String, Sendable, Equatable { case unknown, revoked, expired }
     public var reason: Reason
+    /// The sign-in that was ended, for a reuse.
+    public var signIn: String?
+
+    public init(reason: Reason, signIn: String? = nil) {
+        self.reason = reason
+        self.signIn = signIn
+    }
+
     public var description: String {
         switch reason {
         case .unknown: "the API key is not one this gateway issued"

@@ -137,15 +137,22 @@ public struct PeopleService: Sendable {
     }
 
     /// Signs out the sign-in this refresh token belongs to: every token of its family is revoked.
-    /// An unknown token is an error; one already revoked is not.
-    public func signOut(refreshToken token: String, now: Date = Date()) async throws {
+    /// An unknown token is an error; one already revoked is not. Returns the sign-in (family) id.
+    @discardableResult
+    public func signOut(refreshToken token: String, now: Date = Date()) async throws -> String {
         guard let record = try await store.refreshToken(hash: Self.digest(token)) else { throw RefreshTokenRejected(reason: .unknown) }
         try await store.revokeRefreshTokens(familyID: record.familyID, at: now)
+        return record.familyID
+    }
+
+    /// Whether a sign-in (a refresh-token family) has ended: signed out, or revoked after a reuse.
+    public func signInHasEnded(_ familyID: String) async throws -> Bool {
+        try await store.refreshTokens(familyID: familyID).contains { $0.revokedAt != nil }
     }
 
     private func reuse(of record: RefreshTokenRecord, now: Date) async throws -> RefreshTokenRejected {
         try await store.revokeRefreshTokens(familyID: record.familyID, at: now)
-        return RefreshTokenRejected(reason: .reused)
+        return RefreshTokenRejected(reason: .reused, signIn: record.familyID)
     }
 
     private func makeRefreshToken(userID: String, familyID: String?) -> (String, RefreshTokenRecord) {

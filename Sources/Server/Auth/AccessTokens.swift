@@ -3,9 +3,11 @@ import Host
 import JWTKit
 import NIOConcurrencyHelpers
 
-/// Short-lived access tokens: HS256 JWTs that name the user (`sub`), signed with the gateway's key.
-/// The user's role is not in the token: it is read from the store on each request, so a changed
-/// role or a deleted user takes effect at once.
+/// Short-lived access tokens: HS256 JWTs that name the user (`sub`) and the sign-in they belong to
+/// (`sid`, the refresh-token family), signed with the gateway's key. The user's role is not in the
+/// token: it is read from the store on each request, so a changed role or a deleted user takes
+/// effect at once. A sign-in that ends (logout, or a refresh token used twice) ends its access
+/// tokens at once too.
 public struct AccessTokens: Sendable {
     let keys: JWTKeyCollection
     public let lifetime: TimeInterval
@@ -13,6 +15,8 @@ public struct AccessTokens: Sendable {
     /// and verifying one (the key collection is an actor, then HMAC and JSON) would otherwise
     /// serialise every request of the server on that actor.
     let verified = VerifiedTokens()
+    /// Sign-ins ended while their access tokens could still be alive.
+    let ended = EndedSignIns()
     static let issuer = "flywheel"
 
     struct Claims: JWTPayload {
@@ -20,6 +24,8 @@ public struct AccessTokens: Sendable {
         var exp: ExpirationClaim
         var iat: IssuedAtClaim
         var iss: IssuerClaim
+        /// The sign-in (refresh-token family); absent in tokens that belong to none.
+        var sid: String?
 
         func verify(using algorithm: some JWTAlgorithm) async throws {
             try exp.verifyNotExpired()
@@ -33,22 +39,69 @@ public struct AccessTokens: Sendable {
         self.lifetime = lifetime
     }
 
-    public func issue(userID: String, now: Date = Date()) async throws -> String {
+    public func issue(userID: String, signIn: String? = nil, now: Date = Date()) async throws -> String {
         try await keys.sign(Claims(sub: SubjectClaim(value: userID), exp: ExpirationClaim(value: now.addingTimeInterval(lifetime)),
-                                   iat: IssuedAtClaim(value: now), iss: IssuerClaim(value: Self.issuer)))
+                                   iat: IssuedAtClaim(value: now), iss: IssuerClaim(value: Self.issuer), sid: signIn))
     }
 
-    /// The user id a valid token names; throws ``APIError`` 401 `TOKEN_EXPIRED` or `INVALID_TOKEN`.
-    public func verify(_ token: String, now: Date = Date()) async throws -> String {
-        if let userID = verified.user(for: token, now: now) { return userID }
+    /// Ends a sign-in's access tokens: from now on each is refused with `TOKEN_REVOKED`.
+    public func endSignIn(_ signIn: String, now: Date = Date()) {
+        ended.add(signIn, until: now.addingTimeInterval(lifetime), now: now)
+        verified.forget(signIn: signIn)
+    }
+
+    /// Drops what is remembered of a user's tokens, so each is checked against the store again on
+    /// its next use: after a password change has ended all of the user's sign-ins.
+    public func recheck(userID: String) {
+        verified.forget(userID: userID)
+    }
+
+    /// The user id a valid token names; throws ``APIError`` 401 `TOKEN_EXPIRED`, `TOKEN_REVOKED` or
+    /// `INVALID_TOKEN`. `hasEnded` asks the store whether a sign-in has ended (once per token: the
+    /// answer is kept with the verified token, and ``endSignIn(_:now:)`` overrides it at once).
+    public func verify(_ token: String, now: Date = Date(),
+                       hasEnded: @Sendable (String) async throws -> Bool = { _ in false }) async throws -> String {
+        let revoked = APIError.unauthenticated("the access token's sign-in has ended (signed out); sign in again", code: "TOKEN_REVOKED")
+        if let entry = verified.entry(for: token, now: now) {
+            if let signIn = entry.signIn, ended.contains(signIn, now: now) { throw revoked }
+            return entry.userID
+        }
+        let claims: Claims
         do {
-            let claims = try await keys.verify(token, as: Claims.self)
-            verified.remember(token, userID: claims.sub.value, expires: claims.exp.value, now: now)
-            return claims.sub.value
+            claims = try await keys.verify(token, as: Claims.self)
         } catch let error as JWTError where error.errorType == .claimVerificationFailure && error.failedClaim is ExpirationClaim {
             throw APIError.unauthenticated("the access token has expired", code: "TOKEN_EXPIRED")
         } catch {
             throw APIError.unauthenticated("the access token is not valid", code: "INVALID_TOKEN")
+        }
+        if let signIn = claims.sid {
+            if ended.contains(signIn, now: now) { throw revoked }
+            if try await hasEnded(signIn) {
+                ended.add(signIn, until: claims.exp.value, now: now)
+                throw revoked
+            }
+        }
+        verified.remember(token, userID: claims.sub.value, signIn: claims.sid, expires: claims.exp.value, now: now)
+        return claims.sub.value
+    }
+}
+
+/// Sign-ins that ended, each kept until no access token of it can still be valid; bounded by the
+/// sign-outs of one token lifetime.
+final class EndedSignIns: Sendable {
+    private let entries = NIOLockedValueBox<[String: Date]>([:])
+
+    func add(_ signIn: String, until: Date, now: Date) {
+        entries.withLockedValue { entries in
+            if entries.count >= 1_024 { entries = entries.filter { $0.value > now } }
+            entries[signIn] = max(entries[signIn] ?? until, until)
+        }
+    }
+
+    func contains(_ signIn: String, now: Date) -> Bool {
+        entries.withLockedValue { entries in
+            guard let until = entries[signIn] else { return false }
+            return until > now
         }
     }
 }
@@ -57,27 +110,41 @@ public struct AccessTokens: Sendable {
 /// answered from here.
 final class VerifiedTokens: Sendable {
     static let capacity = 10_000
-    private let entries = NIOLockedValueBox<[String: (userID: String, expires: Date)]>([:])
+    struct Entry {
+        var userID: String
+        var signIn: String?
+        var expires: Date
+    }
 
-    func user(for token: String, now: Date) -> String? {
+    private let entries = NIOLockedValueBox<[String: Entry]>([:])
+
+    func entry(for token: String, now: Date) -> Entry? {
         entries.withLockedValue { entries in
             guard let entry = entries[token] else { return nil }
             guard entry.expires > now else {
                 entries[token] = nil
                 return nil
             }
-            return entry.userID
+            return entry
         }
     }
 
-    func remember(_ token: String, userID: String, expires: Date, now: Date) {
+    func forget(signIn: String) {
+        entries.withLockedValue { entries in entries = entries.filter { $0.value.signIn != signIn } }
+    }
+
+    func forget(userID: String) {
+        entries.withLockedValue { entries in entries = entries.filter { $0.value.userID != userID } }
+    }
+
+    func remember(_ token: String, userID: String, signIn: String?, expires: Date, now: Date) {
         entries.withLockedValue { entries in
             if entries.count >= Self.capacity {
                 entries = entries.filter { $0.value.expires > now }
                 // Still full of live tokens: start over rather than grow without bound.
                 if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
             }
-            entries[token] = (userID, expires)
+            entries[token] = Entry(userID: userID, signIn: signIn, expires: expires)
         }
     }
 }

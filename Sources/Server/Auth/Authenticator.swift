@@ -34,7 +34,7 @@ struct Authenticator: RouterMiddleware {
             user = keyUser
             keyID = key.id
         } else {
-            let userID = try await tokens.verify(credential)
+            let userID = try await tokens.verify(credential) { [people] signIn in try await people.signInHasEnded(signIn) }
             do {
                 user = try await people.user(id: userID)
             } catch is UserNotFound {

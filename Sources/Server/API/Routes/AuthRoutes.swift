@@ -35,22 +35,29 @@ struct AuthRoutes {
             let body = try await request.decodeStrictly(Login.self, limit: maxBody)
             let user = try await people.authenticate(email: body.email, password: body.password)
             let refresh = try await people.issueRefreshToken(userID: user.id)
-            return try await pair(userID: user.id, refresh: refresh.token)
+            return try await pair(userID: user.id, refresh: refresh)
         }
         auth.post("refresh") { request, _ -> Response in
             let body = try await request.decodeStrictly(RefreshBody.self, limit: maxBody)
-            let (user, next) = try await people.rotate(refreshToken: body.refreshToken)
-            return try await pair(userID: user.id, refresh: next.token)
+            do {
+                let (user, next) = try await people.rotate(refreshToken: body.refreshToken)
+                return try await pair(userID: user.id, refresh: next)
+            } catch let rejected as RefreshTokenRejected {
+                // A token used twice ends its whole sign-in, access tokens included.
+                if let signIn = rejected.signIn { tokens.endSignIn(signIn) }
+                throw rejected
+            }
         }
         auth.post("logout") { request, _ -> Response in
             let body = try await request.decodeStrictly(RefreshBody.self, limit: maxBody)
-            try await people.signOut(refreshToken: body.refreshToken)
+            tokens.endSignIn(try await people.signOut(refreshToken: body.refreshToken))
             return Response(status: .noContent)
         }
     }
 
-    private func pair(userID: String, refresh: String) async throws -> Response {
-        var response = try APIJSON.response(TokenPair(token: try await tokens.issue(userID: userID), refreshToken: refresh,
+    private func pair(userID: String, refresh: PeopleService.IssuedRefreshToken) async throws -> Response {
+        let token = try await tokens.issue(userID: userID, signIn: refresh.record.familyID)
+        var response = try APIJSON.response(TokenPair(token: token, refreshToken: refresh.token,
                                                       expiresIn: Int(tokens.lifetime)))
         response.headers[.cacheControl] = "no-store"
         return response

@@ -5,6 +5,7 @@ import Hummingbird
 /// `/api/me` and `/api/api-keys` (their own keys) for anyone signed in; `/api/users` for admins.
 struct PeopleRoutes {
     let people: PeopleService
+    let tokens: AccessTokens
     let maxBody: Int
 
     struct Create: APIRequestBody {
@@ -61,8 +62,10 @@ struct PeopleRoutes {
         }
         users.patch(":id") { request, context -> Response in
             let body = try await request.decodeStrictly(Change.self, limit: maxBody)
-            return try APIJSON.response(UserJSON(try await people.changeUser(id: try context.parameters.require("id"), role: body.role,
-                                                                             password: body.password)))
+            let changed = try await people.changeUser(id: try context.parameters.require("id"), role: body.role, password: body.password)
+            // A new password ended every sign-in of the user: their access tokens too.
+            if body.password != nil { tokens.recheck(userID: changed.id) }
+            return try APIJSON.response(UserJSON(changed))
         }
         users.delete(":id") { _, context -> Response in
             try await people.deleteUser(id: try context.parameters.require("id"))
