@@ -57,6 +57,8 @@ final class ACPRun: @unchecked Sendable {
     private var pendingKind = ""
     /// The agent's last message of the turn, for the summary.
     private var lastMessage = ""
+    /// What the agent said about each tool call so far (run thread only).
+    private var toolCalls: [String: [String: Any]] = [:]
     /// True while `session/load` replays history that is already stored.
     private var replaying = false
     private var replayed = 0
@@ -109,6 +111,10 @@ final class ACPRun: @unchecked Sendable {
             return .failed(error: "cannot start the ACP agent: \(error.description)", retryable: false)
         }
         emit("status", ["message": "started ACP agent \(configuration.command[0]) (pid \(child.pid))"])
+        // Until the agent has its session again, a checkpoint still names the one being resumed.
+        state.lock()
+        acpSessionID = checkpoint?.acpSessionId
+        state.unlock()
         let connection = Connection(child: child)
         let splitterBox = SplitterBox(LineSplitter(limit: configuration.maxMessageBytes, inbox: inbox))
         let output = StreamReader(descriptor: child.standardOutput, name: "flywheel-acp-out-\(run.id)") { chunk in
@@ -129,6 +135,7 @@ final class ACPRun: @unchecked Sendable {
         // Nothing more is read from the agent: a reader held back by a full inbox lets go, and the
         // agent's writes do not hold up its exit.
         inbox.close()
+        connection.close()
         let status = child.terminate(grace: configuration.cancelGraceSeconds)
         output.stop(waiting: 2)
         // The error output is read to its end (bounded), so what the agent said last is stored before the outcome.
@@ -237,6 +244,7 @@ final class ACPRun: @unchecked Sendable {
         let id = connection.request(method, params)
         let deadline = Date().addingTimeInterval(timeout)
         var cancelDeadline: Date?
+        var exitedAt: Date?
         while true {
             if control.isCancelled {
                 guard let sessionID = cancellable else { throw .cancelled }
@@ -251,16 +259,28 @@ final class ACPRun: @unchecked Sendable {
                     throw .cancelled
                 }
             }
+            // Checked on every turn: an agent that keeps talking must still answer in time.
+            if Date() >= deadline {
+                throw .failed("the agent did not answer \(method) within \(Self.seconds(timeout)) s")
+            }
+            if let stalled = connection.stalled { throw .failed("\(stalled) during \(method)") }
             guard let message = inbox.next(timeout: inbox.isEmpty && !pendingText.isEmpty ? 0 : 0.1) else {
                 flushText()
-                if Date() >= deadline {
-                    throw .failed("the agent did not answer \(method) within \(Self.seconds(timeout)) s")
+                // An agent that exited while something it started still holds its output open.
+                if exitedAt == nil, connection.child.peekExit() != nil { exitedAt = Date() }
+                if let exitedAt, Date().timeIntervalSince(exitedAt) > 1 {
+                    let status = connection.child.peekExit().map { "it \($0)" } ?? "it ended"
+                    throw .failed("the agent exited during \(method) (\(status))\(stderrExcerpt())")
                 }
                 continue
             }
             switch message {
             case .response(let answered, let result, let error) where answered == id:
-                if let error { throw .refused(method: method, error) }
+                if let error {
+                    // An error answer to a turn that was being cancelled is the cancel's outcome.
+                    if cancellable != nil, control.isCancelled { throw .cancelled }
+                    throw .refused(method: method, error)
+                }
                 return result
             case .response(let other, _, _):
                 host.log(.debug, "ACP run \(run.id): an answer to request \(other), which no one awaits")
@@ -272,7 +292,7 @@ final class ACPRun: @unchecked Sendable {
             case .malformed(let excerpt):
                 throw .failed("the agent sent a line that is not JSON-RPC 2.0: \(excerpt)")
             case .ended(let why):
-                let status = connection.child.wait(seconds: 2).map { "it \($0)" } ?? "it is still running"
+                let status = connection.child.waitForExit(seconds: 2).map { "it \($0)" } ?? "it is still running"
                 throw .failed("\(why) during \(method) (\(status))\(stderrExcerpt())")
             }
         }
@@ -340,6 +360,7 @@ final class ACPRun: @unchecked Sendable {
         case "tool_call":
             flushText()
             lastMessage = ""
+            rememberToolCall(update)
             let id = update["toolCallId"] as? String ?? ""
             let name = (update["title"] as? String) ?? (update["kind"] as? String) ?? "tool"
             var fields: [String: Any] = ["id": id, "name": name, "input": update["rawInput"] ?? [String: Any]()]
@@ -350,6 +371,7 @@ final class ACPRun: @unchecked Sendable {
             }
         case "tool_call_update":
             flushText()
+            rememberToolCall(update)
             let id = update["toolCallId"] as? String ?? ""
             if let status = update["status"] as? String, status == "completed" || status == "failed" {
                 emitToolResult(id, update, failed: status == "failed")
@@ -428,7 +450,7 @@ final class ACPRun: @unchecked Sendable {
                 let path = params["path"] as? String ?? ""
                 let relative = try files.write(path, content: content)
                 emit("x-acp.file_written", ["path": relative, "bytes": content.utf8.count])
-                connection.respond(id, result: NSNull())
+                connection.respond(id, result: [String: Any]())
             } catch {
                 emit("x-acp.file_refused", ["path": params["path"] as? String ?? "", "reason": error.error.message])
                 connection.respond(id, error: error.error)
@@ -450,7 +472,7 @@ final class ACPRun: @unchecked Sendable {
             let terminal = params["terminalId"] as? String ?? ""
             let state = terminals.state(terminal)
             guard state.exists else { return connection.respond(id, error: Self.unknownTerminal(params)) }
-            if state.ended { return connection.respond(id, result: NSNull()) }
+            if state.ended { return connection.respond(id, result: [String: Any]()) }
             connection.respond(id, error: RPCError(
                 code: RPCError.internalError,
                 message: "the gateway runs this command and cannot stop it early: it ends by itself or at its timeout (\(Self.seconds(configuration.terminalTimeoutSeconds)) s)"))
@@ -459,7 +481,7 @@ final class ACPRun: @unchecked Sendable {
                 return connection.respond(id, error: Self.unknownTerminal(params))
             }
             for waiter in waiters { connection.respond(waiter, error: RPCError(code: RPCError.invalidParams, message: "terminal \(terminal) was released")) }
-            connection.respond(id, result: NSNull())
+            connection.respond(id, result: [String: Any]())
         default:
             connection.respond(id, error: RPCError(code: RPCError.methodNotFound, message: "Method not found", data: "\"\(method)\""))
         }
@@ -469,15 +491,36 @@ final class ACPRun: @unchecked Sendable {
         RPCError(code: RPCError.invalidParams, message: "unknown terminal \(params["terminalId"] as? String ?? "(none given)")")
     }
 
-    /// The shell command of a tool call, when it is one: `rawInput.command` (a string, or a list of
-    /// words), else `rawInput.cmd`.
-    static func shellCommand(_ toolCall: [String: Any]) -> String? {
-        guard let input = toolCall["rawInput"] as? [String: Any] else { return nil }
-        for key in ["command", "cmd"] {
-            if let text = input[key] as? String, !text.isEmpty { return text }
+    /// The shell command a tool call's input names, if any: `command` or `cmd` (a string, or a list of
+    /// words), or `argv` (a list of words).
+    static func shellCommand(_ input: [String: Any]) -> String? {
+        for key in ["command", "cmd", "argv"] {
+            if key != "argv", let text = input[key] as? String, !text.isEmpty { return text }
             if let words = input[key] as? [String], !words.isEmpty { return words.map(shellQuoted).joined(separator: " ") }
         }
         return nil
+    }
+
+    /// Tool kinds that are not a shell: `other_tools` decides them (after the workspace check).
+    static let nonShellKinds: Set<String> = ["read", "edit", "delete", "move", "search", "think", "fetch", "switch_mode"]
+
+    /// What a permission request is about, in full: ACP sends a partial tool call, so the fields the
+    /// agent gave earlier (in `tool_call` and `tool_call_update`) fill in what it left out.
+    private func completedToolCall(_ partial: [String: Any]) -> [String: Any] {
+        guard let id = partial["toolCallId"] as? String, let known = toolCalls[id] else { return partial }
+        return known.merging(partial.filter { !($0.value is NSNull) }) { $1 }
+    }
+
+    /// Keeps what a `tool_call` or `tool_call_update` says about its call, for permission requests.
+    private func rememberToolCall(_ update: [String: Any]) {
+        guard let id = update["toolCallId"] as? String else { return }
+        if toolCalls[id] == nil, toolCalls.count >= 1_024 { toolCalls.removeAll() }
+        var known = toolCalls[id] ?? [:]
+        for key in ["kind", "title", "rawInput", "locations"] {
+            if let value = update[key], !(value is NSNull) { known[key] = value }
+        }
+        known["toolCallId"] = id
+        toolCalls[id] = known
     }
 
     static func shellQuoted(_ word: String) -> String {
@@ -488,12 +531,13 @@ final class ACPRun: @unchecked Sendable {
     }
 
     private func requestPermission(_ connection: Connection, _ id: RequestID, _ params: [String: Any]) {
-        let toolCall = params["toolCall"] as? [String: Any] ?? [:]
+        let toolCall = completedToolCall(params["toolCall"] as? [String: Any] ?? [:])
         let options = (params["options"] as? [[String: Any]] ?? []).compactMap { option -> (id: String, kind: String)? in
             guard let optionID = option["optionId"] as? String, let kind = option["kind"] as? String else { return nil }
             return (optionID, kind)
         }
-        let allow = options.first { $0.kind == "allow_once" } ?? options.first { $0.kind == "allow_always" }
+        // Never `allow_always`: the agent would stop asking, and later calls would skip the gateway.
+        let allow = options.first { $0.kind == "allow_once" }
         let reject = options.first { $0.kind == "reject_once" } ?? options.first { $0.kind == "reject_always" }
         let toolCallID = toolCall["toolCallId"] as? String ?? ""
         let title = toolCall["title"] as? String ?? ""
@@ -502,8 +546,14 @@ final class ACPRun: @unchecked Sendable {
         openPermissions.insert(id)
         state.unlock()
         let answer: @Sendable (_ allowed: Bool, _ command: String?, _ reason: String) -> Void = { [self] allowed, command, reason in
-            let chosen = allowed ? allow : reject
-            var record: [String: Any] = ["tool_call_id": toolCallID, "title": title, "decision": allowed ? "allow" : "reject", "reason": reason]
+            var reason = reason
+            var chosen = allowed ? allow : reject
+            if allowed, allow == nil {
+                reason += "; but the agent offered no allow_once option (allow_always would let later calls skip the gateway), so it is refused"
+                chosen = reject
+            }
+            var record: [String: Any] = ["tool_call_id": toolCallID, "title": title, "decision": chosen?.kind.hasPrefix("allow") == true ? "allow" : "reject",
+                                         "reason": reason]
             if let kind { record["kind"] = kind }
             if let command { record["command"] = command }
             if let chosen { record["option_id"] = chosen.id }
@@ -516,12 +566,25 @@ final class ACPRun: @unchecked Sendable {
                 connection.respond(id, result: ["outcome": ["outcome": "cancelled"]])
             }
         }
-        guard let command = Self.shellCommand(toolCall) else {
-            if kind == "execute" {
-                return answer(false, nil, "a shell tool call without a command the gateway can read is refused")
+        let input = toolCall["rawInput"] as? [String: Any] ?? [:]
+        let command = Self.shellCommand(input)
+        if let kind, Self.nonShellKinds.contains(kind) {
+            // Not a shell: its paths must be in the workspace, then other_tools decides.
+            let paths = (toolCall["locations"] as? [[String: Any]] ?? []).compactMap { $0["path"] as? String }
+                + ["path", "file_path", "filePath", "destination"].compactMap { input[$0] as? String }
+            if let outside = paths.first(where: { !files.allows($0) }) {
+                return answer(false, nil, "\(kind) of \(outside), which is outside the session's workspace")
             }
             let allowed = configuration.otherTools == "allow"
-            return answer(allowed, nil, allowed ? "not a shell command: allowed by other_tools = \"allow\"" : "not a shell command: refused by other_tools = \"reject\"")
+            return answer(allowed, nil, "a \(kind) tool call, not a shell command: \(allowed ? "allowed" : "refused") by other_tools = \"\(configuration.otherTools)\"")
+        }
+        // `execute`, `other`, no kind or one newer than this driver: a shell command if it names one.
+        guard let command else {
+            if kind == "execute" || !input.isEmpty {
+                return answer(false, nil, "a \(kind ?? "tool") call whose command the gateway cannot read is refused")
+            }
+            let allowed = configuration.otherTools == "allow"
+            return answer(allowed, nil, "a tool call with no input: \(allowed ? "allowed" : "refused") by other_tools = \"\(configuration.otherTools)\"")
         }
         let accepted = run.requestCommand(command, execute: false) { result in
             guard let result else { return answer(false, command, "the run ended before the gateway decided") }

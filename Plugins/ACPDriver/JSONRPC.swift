@@ -8,12 +8,19 @@ import PluginKit
 enum RequestID: Hashable, Sendable, CustomStringConvertible {
     case number(Int)
     case string(String)
+    /// Any other number (a fraction, or past Int), kept as its JSON text so it is echoed unchanged.
+    case other(String)
 
     init?(_ value: Any?) {
         switch value {
         case let text as String: self = .string(text)
-        // (Foundation on Linux cannot tell a JSON true from 1: a boolean id, invalid anyway, is taken as a number.)
-        case let number as NSNumber: self = .number(number.intValue)
+        case let number as NSNumber:
+            if let whole = Int(exactly: number.doubleValue), Double(whole) == number.doubleValue, abs(whole) < 1 << 53 {
+                self = .number(whole)
+            } else {
+                guard let data = try? JSONSerialization.data(withJSONObject: number, options: [.fragmentsAllowed]) else { return nil }
+                self = .other(String(decoding: data, as: UTF8.self))
+            }
         default: return nil
         }
     }
@@ -22,6 +29,7 @@ enum RequestID: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .number(let number): number
         case .string(let text): text
+        case .other(let text): (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])) ?? NSNull()
         }
     }
 
@@ -29,6 +37,7 @@ enum RequestID: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .number(let number): String(number)
         case .string(let text): "\"\(text)\""
+        case .other(let text): text
         }
     }
 }
@@ -119,13 +128,74 @@ final class Inbox: @unchecked Sendable {
 }
 
 /// Newline-delimited JSON-RPC 2.0 over the agent's standard input and output.
+///
+/// Messages go out through a writer thread of the connection's own, so no caller ever blocks on an
+/// agent that does not read: not the run's thread, and not the host's thread that delivers a
+/// decision. What waits is bounded; past the bound the connection is stalled and the run fails.
 final class Connection: @unchecked Sendable {
     let child: ChildProcess
     private let lock = NSLock()
     private var nextID = 0
+    private let outbox = NSCondition()
+    private var queued: [[UInt8]] = []
+    private var queuedBytes = 0
+    private var closed = false
+    private var stalledReason: String?
+    private let finished = DispatchSemaphore(value: 0)
+    static let outboxLimit = 32 << 20
 
     init(child: ChildProcess) {
         self.child = child
+        let thread = Thread { [self] in
+            defer { finished.signal() }
+            while let message = nextOutgoing() {
+                if !child.write(message) {
+                    markStalled("the agent stopped reading its input (it closed it or exited)")
+                    return
+                }
+            }
+        }
+        thread.name = "flywheel-acp-in-\(child.pid)"
+        thread.start()
+    }
+
+    /// Why nothing more can be sent, once that is so.
+    var stalled: String? {
+        outbox.lock()
+        defer { outbox.unlock() }
+        return stalledReason
+    }
+
+    private func nextOutgoing() -> [UInt8]? {
+        outbox.lock()
+        defer { outbox.unlock() }
+        while queued.isEmpty, !closed { outbox.wait() }
+        guard !queued.isEmpty, stalledReason == nil else { return nil }
+        let message = queued.removeFirst()
+        queuedBytes -= message.count
+        return message
+    }
+
+    private func markStalled(_ reason: String) {
+        outbox.lock()
+        if stalledReason == nil { stalledReason = reason }
+        queued = []
+        queuedBytes = 0
+        outbox.broadcast()
+        outbox.unlock()
+    }
+
+    /// Stops sending: what is queued is dropped, and a write blocked on the agent ends with its
+    /// input (``ChildProcess/closeInput()``). Waits briefly for the writer thread.
+    func close() {
+        outbox.lock()
+        closed = true
+        queued = []
+        queuedBytes = 0
+        outbox.broadcast()
+        outbox.unlock()
+        child.closeInput()
+        _ = finished.wait(timeout: .now() + 2)
     }
 
     /// Sends a request; its id.
@@ -163,7 +233,19 @@ final class Connection: @unchecked Sendable {
             bytes = Array(#"{"jsonrpc":"2.0","id":\#(id),"error":{"code":-32603,"message":"the client could not encode its answer"}}"#.utf8)
         }
         bytes.append(0x0A)
-        child.write(bytes)
+        outbox.lock()
+        defer { outbox.unlock() }
+        guard !closed, stalledReason == nil else { return }
+        if queuedBytes + bytes.count > Self.outboxLimit {
+            stalledReason = "the agent stopped reading its input (\(queuedBytes >> 20) MiB waiting for it)"
+            queued = []
+            queuedBytes = 0
+            outbox.broadcast()
+            return
+        }
+        queued.append(bytes)
+        queuedBytes += bytes.count
+        outbox.signal()
     }
 
     /// Parses one line into a message.
@@ -177,6 +259,10 @@ final class Connection: @unchecked Sendable {
             if object["id"] == nil || object["id"] is NSNull { return .notification(method: method, params: params) }
             guard let id = RequestID(object["id"]) else { return .malformed(excerpt(line)) }
             return .request(id: id, method: method, params: params)
+        }
+        if object["id"] is NSNull, let error = object["error"] as? [String: Any] {
+            // JSON-RPC's answer to a message the agent could not even read (a parse error).
+            return .ended("the agent could not read a message of ours: \(error["message"] as? String ?? "no message") (code \((error["code"] as? Int).map(String.init) ?? "?"))")
         }
         guard let id = RequestID(object["id"]) else { return .malformed(excerpt(line)) }
         if let error = object["error"] as? [String: Any] {

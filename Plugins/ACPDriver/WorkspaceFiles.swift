@@ -24,13 +24,27 @@ struct WorkspaceFiles: Sendable {
     /// Reads a text file, optionally from 1-based `line` and at most `limit` lines.
     func read(_ path: String, line: Int?, limit: Int?) throws(Refusal) -> String {
         let target = try inside(path, mustExist: true)
+        // Opened without following a link and without blocking (a FIFO swapped in since the check
+        // must not hang the run), then checked on the descriptor itself.
+        let descriptor = open(target, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard descriptor >= 0 else { throw Refusal("cannot read \(path): \(String(cString: strerror(errno)))", code: RPCError.resourceNotFound) }
+        defer { close(descriptor) }
         var info = stat()
-        guard stat(target, &info) == 0 else { throw Refusal("cannot read \(path): \(String(cString: strerror(errno)))", code: RPCError.resourceNotFound) }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw Refusal("\(path) is not a regular file") }
+        guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { throw Refusal("\(path) is not a regular file") }
         guard Int(info.st_size) <= maxBytes else {
             throw Refusal("\(path) has \(info.st_size) bytes, over the limit of \(maxBytes) (max_file_bytes)")
         }
-        guard let data = FileManager.default.contents(atPath: target) else { throw Refusal("cannot read \(path)", code: RPCError.internalError) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while bytes.count <= maxBytes {
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count >= 0 else { throw Refusal("cannot read \(path): \(String(cString: strerror(errno)))", code: RPCError.internalError) }
+            if count == 0 { break }
+            bytes.append(contentsOf: buffer[0..<count])
+        }
+        guard bytes.count <= maxBytes else { throw Refusal("\(path) grew over the limit of \(maxBytes) bytes (max_file_bytes)") }
+        let data = Data(bytes)
         guard let text = String(data: data, encoding: .utf8) else { throw Refusal("\(path) is not UTF-8 text") }
         if line == nil, limit == nil { return text }
         if let line, line < 1 { throw Refusal("line must be 1 or more") }
@@ -50,6 +64,12 @@ struct WorkspaceFiles: Sendable {
             throw Refusal("the content has \(bytes.count) bytes, over the limit of \(maxBytes) (max_file_bytes)")
         }
         let target = try inside(path, mustExist: false)
+        if target == root { throw Refusal("\(path) is the workspace itself, not a file") }
+        // Git's own folder holds configuration and hooks that later git commands run: not a file an
+        // agent edits through the gateway.
+        if target.dropFirst(root.count).split(separator: "/").contains(".git") {
+            throw Refusal("\(path) is inside a .git folder, which agents may not write through the gateway")
+        }
         let folder = (target as NSString).deletingLastPathComponent
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -85,6 +105,11 @@ struct WorkspaceFiles: Sendable {
             throw Refusal("cannot write \(path): \(String(cString: strerror(failure)))", code: RPCError.internalError)
         }
         return String(final.dropFirst(root.count + 1))
+    }
+
+    /// Whether `path` is one `read` or `write` could be asked about: absolute and inside the workspace.
+    func allows(_ path: String) -> Bool {
+        (try? inside(path, mustExist: false)) != nil
     }
 
     /// `path` made canonical and checked to be inside the workspace. For a file that may not exist

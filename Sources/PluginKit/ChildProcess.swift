@@ -16,7 +16,10 @@ public final class ChildProcess: @unchecked Sendable {
     public let standardOutput: Int32
     public let standardError: Int32
     private let standardInput: Int32
+    /// Guards the state below; never held while blocking.
     private let lock = NSLock()
+    /// Serialises writes, which may block.
+    private let writing = NSLock()
     private var inputClosed = false
     private var exitStatus: Status?
 
@@ -45,13 +48,20 @@ public final class ChildProcess: @unchecked Sendable {
         }
         var inPipe: [Int32] = [-1, -1], outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
         // Standard input is a socket pair: a write never raises SIGPIPE in the gateway when the child
-        // has exited (send with MSG_NOSIGNAL).
-        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &inPipe) == 0, pipe(&outPipe) == 0, pipe(&errPipe) == 0 else {
+        // has exited (send with MSG_NOSIGNAL), and a blocked write ends when the input is shut down.
+        // Every descriptor is close-on-exec from its creation: a program another thread starts
+        // meanwhile never inherits one (and would otherwise hold the child's output open).
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &inPipe) == 0,
+              Self.pipe2(&outPipe, O_CLOEXEC) == 0, Self.pipe2(&errPipe, O_CLOEXEC) == 0 else {
             let reason = String(cString: strerror(errno))
             for descriptor in inPipe + outPipe + errPipe where descriptor >= 0 { close(descriptor) }
             throw Failure(description: "cannot create pipes: \(reason)")
         }
-        for descriptor in inPipe + outPipe + errPipe { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
+        let closeAll = { for descriptor in inPipe + outPipe + errPipe { close(descriptor) } }
+        if directory != nil, Self.addChangeDirectory == nil {
+            closeAll()
+            throw Failure(description: "this C library cannot start a program in another directory (posix_spawn_file_actions_addchdir_np)")
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -59,11 +69,12 @@ public final class ChildProcess: @unchecked Sendable {
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
         if let closeFrom = Self.addCloseFrom { _ = closeFrom(&actions, 3) }
-        if let directory {
-            guard let addChangeDirectory = Self.addChangeDirectory else {
-                throw Failure(description: "this C library cannot start a program in another directory (posix_spawn_file_actions_addchdir_np)")
+        if let directory, let addChangeDirectory = Self.addChangeDirectory {
+            let status = directory.withCString { addChangeDirectory(&actions, $0) }
+            guard status == 0 else {
+                closeAll()
+                throw Failure(description: "cannot start a program in \(directory): \(String(cString: strerror(status)))")
             }
-            _ = directory.withCString { addChangeDirectory(&actions, $0) }
         }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -101,17 +112,18 @@ public final class ChildProcess: @unchecked Sendable {
 
     deinit {
         closeInput()
+        close(standardInput)
         close(standardOutput)
         close(standardError)
     }
 
-    /// Writes all of `bytes` to the child's standard input; false once the child stopped reading
-    /// (it exited or closed it) or the input was closed.
+    /// Writes all of `bytes` to the child's standard input, blocking while the child does not read;
+    /// false once it stopped reading for good (it exited or closed its input) or the input was closed.
+    /// Writes from several threads do not interleave.
     @discardableResult
     public func write(_ bytes: [UInt8]) -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        guard !inputClosed else { return false }
+        writing.lock()
+        defer { writing.unlock() }
         var written = 0
         while written < bytes.count {
             let count = bytes[written...].withUnsafeBytes { send(standardInput, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -122,13 +134,13 @@ public final class ChildProcess: @unchecked Sendable {
         return true
     }
 
-    /// Closes the child's standard input (it reads end of file).
+    /// Ends the child's standard input (it reads end of file). A write blocked on it returns at once.
     public func closeInput() {
         lock.lock()
         defer { lock.unlock() }
         guard !inputClosed else { return }
         inputClosed = true
-        close(standardInput)
+        _ = shutdown(standardInput, Int32(SHUT_RDWR))
     }
 
     /// Sends `signal` to the child's whole process group (what it started too), until it is reaped.
@@ -157,41 +169,49 @@ public final class ChildProcess: @unchecked Sendable {
         return result
     }
 
-    /// The child's status if it has ended, without waiting.
-    public func poll() -> Status? {
-        reap(options: WNOHANG)
-    }
-
     /// Waits for the child to end; blocks the calling thread.
     @discardableResult
     public func wait() -> Status {
         reap(options: 0) ?? .signalled(0)
     }
 
-    /// Waits up to `seconds` for the child to end.
-    public func wait(seconds: Double) -> Status? {
+    /// How the child ended, if it has, without reaping it: its process id (and so its group's id)
+    /// stays reserved until it is reaped, so the group can still be signalled safely.
+    public func peekExit() -> Status? {
+        lock.lock()
+        if let exitStatus {
+            lock.unlock()
+            return exitStatus
+        }
+        lock.unlock()
+        var info = siginfo_t()
+        guard waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0, info._sifields._sigchld.si_pid == pid else { return nil }
+        let value = info._sifields._sigchld.si_status
+        return info.si_code == 1 /* CLD_EXITED */ ? .exited(value) : .signalled(value)
+    }
+
+    /// Waits up to `seconds` for the child to end, without reaping it (``peekExit()``).
+    public func waitForExit(seconds: Double) -> Status? {
         let deadline = Date().addingTimeInterval(seconds)
         while true {
-            if let status = poll() { return status }
+            if let status = peekExit() { return status }
             if Date() >= deadline { return nil }
             usleep(10_000)
         }
     }
 
     /// Ends the child: closes its input, waits `grace` seconds, then SIGTERM to its group, and SIGKILL
-    /// after another `grace`. Returns how it ended.
+    /// after another `grace`; what it left behind in its group is killed too. Returns how it ended.
     @discardableResult
     public func terminate(grace: Double) -> Status {
         closeInput()
-        var status = wait(seconds: grace)
-        if status == nil {
+        if waitForExit(seconds: grace) == nil {
             signalGroup(SIGTERM)
-            status = wait(seconds: grace)
+            _ = waitForExit(seconds: grace)
         }
-        // Whatever the child left behind in its group goes too. The group id cannot have been reused:
-        // Linux hands out no pid that is still a live group's id.
-        _ = kill(-pid, SIGKILL)
-        return status ?? wait()
+        // Before reaping: until then the group's id cannot have been handed out again.
+        signalGroup(SIGKILL)
+        return wait()
     }
 
     private func reap(options: Int32) -> Status? {
@@ -235,6 +255,20 @@ public final class ChildProcess: @unchecked Sendable {
     private typealias ChangeDirectory = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
     private static let addChangeDirectory: ChangeDirectory? = dlsym(nil, "posix_spawn_file_actions_addchdir_np").map {
         unsafeBitCast($0, to: ChangeDirectory.self)
+    }
+
+    /// glibc's pipe2 (a GNU extension Swift does not see): a pipe whose ends are close-on-exec from the start.
+    private typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
+    private static let pipe2Function: Pipe2? = dlsym(nil, "pipe2").map { unsafeBitCast($0, to: Pipe2.self) }
+
+    private static func pipe2(_ descriptors: inout [Int32], _ flags: Int32) -> Int32 {
+        guard let pipe2Function else {
+            // Without pipe2: not atomic, but still close-on-exec before any spawn of ours.
+            guard pipe(&descriptors) == 0 else { return -1 }
+            for descriptor in descriptors { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
+            return 0
+        }
+        return descriptors.withUnsafeMutableBufferPointer { pipe2Function($0.baseAddress!, flags) }
     }
 
     private static func withCStrings<T>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> T) -> T {

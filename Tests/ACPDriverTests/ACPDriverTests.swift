@@ -126,12 +126,20 @@ struct ACPDriverTests {
         // Not a shell command: other_tools decides, and nothing goes to the policy.
         for (setting, outcome) in [("allow", "outcome=selected:yes"), ("reject", "outcome=selected:no")] {
             let editor = try await fixture.agent("permission", ["other_tools": setting], name: "edit-\(setting)")
-            let (ended, events) = try await fixture.run("edit:/workspace/notes.txt", editor)
+            let (ended, events) = try await fixture.run("edit:notes.txt", editor)
             #expect(events.last { $0.type == "completed" }?.object["summary"] as? String == outcome, "\(setting): \(ended.error ?? "")")
             let decisions: [CommandDecisionRecord] = try await fixture.harness.store.commandDecisions(sessionID: ended.id)
             #expect(decisions.isEmpty)
             #expect(events.first { $0.type == "x-acp.permission" }?.object["kind"] as? String == "edit")
         }
+        // Only allow_always offered: refused, or the agent would stop asking.
+        let (always, alwaysEvents) = try await fixture.run("always:ls -la", agent)
+        #expect(alwaysEvents.last { $0.type == "completed" }?.object["summary"] as? String == "outcome=selected:no", "\(always.error ?? "")")
+        #expect((alwaysEvents.first { $0.type == "x-acp.permission" }?.object["reason"] as? String)?.contains("no allow_once option") == true)
+        // An edit outside the workspace is refused whatever other_tools says.
+        let (outside, outsideEvents) = try await fixture.run("edit:/etc/hosts", try await fixture.agent("permission", name: "edit-outside"))
+        #expect(outsideEvents.last { $0.type == "completed" }?.object["summary"] as? String == "outcome=selected:no", "\(outside.error ?? "")")
+        #expect((outsideEvents.first { $0.type == "x-acp.permission" }?.object["reason"] as? String)?.contains("outside the session's workspace") == true)
         await fixture.finish()
     }
 
@@ -221,6 +229,7 @@ struct ACPDriverTests {
         #expect(report["read"] as? String == "first\nsecond\nthird\n")
         #expect(report["line2"] as? String == "second")
         #expect(report["unknown_method"] as? Int == -32601)
+        #expect((report["git"] as? String)?.contains("inside a .git folder") == true, "\(report["git"] ?? "none")")
         for key in ["escape", "absolute", "link", "read_outside"] {
             #expect((report[key] as? String)?.contains("outside the session's workspace") == true, "\(key): \(report[key] ?? "none")")
         }
@@ -229,7 +238,7 @@ struct ACPDriverTests {
         #expect(!FileManager.default.fileExists(atPath: outside.appendingPathComponent("x.txt").path))
         #expect(!FileManager.default.fileExists(atPath: workspace.deletingLastPathComponent().appendingPathComponent("outside.txt").path))
         #expect(events.contains { $0.type == "x-acp.file_written" && $0.object["path"] as? String == "out/result.txt" })
-        #expect(events.filter { $0.type == "x-acp.file_refused" }.count == 3)
+        #expect(events.filter { $0.type == "x-acp.file_refused" }.count == 4)
         await fixture.finish()
     }
 
@@ -251,6 +260,14 @@ struct ACPDriverTests {
         let (silent, _) = try await fixture.run("x", try await fixture.agent("deaf", ["prompt_timeout_seconds": 1, "cancel_grace_seconds": 1]))
         #expect(silent.error == "the agent did not answer session/prompt within 1 s", "\(silent.error ?? "")")
 
+        let (chatty, _) = try await fixture.run("x", try await fixture.agent("chatty", ["prompt_timeout_seconds": 1, "cancel_grace_seconds": 1]))
+        #expect(chatty.error == "the agent did not answer session/prompt within 1 s", "an agent that keeps talking still times out: \(chatty.error ?? "")")
+
+        let started = ContinuousClock.now
+        let (orphaning, _) = try await fixture.run("x", try await fixture.agent("grandchild", ["cancel_grace_seconds": 1]))
+        #expect(orphaning.error?.hasPrefix("the agent exited during session/prompt (it exited with status 3)") == true, "\(orphaning.error ?? "")")
+        #expect(ContinuousClock.now - started < .seconds(20), "noticed though a child of the agent keeps its output open")
+
         let (missing, _) = try await fixture.run("x", try await fixture.agent("stream", ["command": ["no-such-acp-agent-x"]], name: "missing"))
         #expect(missing.error?.hasPrefix("cannot start the ACP agent: program 'no-such-acp-agent-x' was not found") == true, "\(missing.error ?? "")")
         await fixture.finish()
@@ -269,6 +286,24 @@ struct ACPDriverTests {
             #expect(statuses.contains("asked the agent to cancel its turn (session/cancel)"))
             #expect(statuses.contains { $0.hasPrefix("the agent did not end its turn") } == (mode == "deaf"), "\(mode): \(statuses)")
         }
+        await fixture.finish()
+    }
+
+    @Test("an agent that stops reading its input holds up nothing: the run is still cancelled and the agent stopped")
+    func agentStopsReading() async throws {
+        let fixture = try await Fixture()
+        let agent = try await fixture.agent("deafread", ["cancel_grace_seconds": 1])
+        let workspace = fixture.harness.workspace(of: agent)
+        try FileManager.default.createDirectory(at: workspace, withIntermediateDirectories: true)
+        try String(repeating: "0123456789abcde\n", count: 4 << 16).write(to: workspace.appendingPathComponent("input.txt"), atomically: true, encoding: .utf8)
+        let session = try await fixture.harness.submit("x", agent: agent)
+        try await fixture.waitForEvent(session.id, "message")
+        try await Task.sleep(for: .milliseconds(500))
+        _ = try await fixture.harness.scheduler.cancel(sessionID: session.id)
+        let ended = try await fixture.harness.waitForState(session.id, [.done, .failed, .cancelled], timeout: .seconds(30))
+        #expect(ended.state == .cancelled, "\(ended.error ?? "")")
+        let statuses = try await fixture.harness.events(session.id).compactMap { $0.type == "status" ? $0.object["message"] as? String : nil }
+        #expect(statuses.contains { $0.hasPrefix("the agent did not end its turn") }, "\(statuses)")
         await fixture.finish()
     }
 

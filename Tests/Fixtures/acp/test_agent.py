@@ -4,7 +4,7 @@ Run as `python test_agent.py MODE`; the driver talks to it over stdin/stdout. Th
 each mode its input. Modes:
   stream      streams a thought, a plan, the prompt echoed back in many small chunks, and a mode update
   permission  asks permission for the shell command in the prompt (for an edit of a file when the
-              prompt is `edit:<path>`), then reports the outcome
+              prompt is `edit:<path>`, relative to the workspace), then reports the outcome
   auth        offers the methods in $ACP_TEST_AUTH_METHODS and creates sessions only once authenticated
               with `token` while $ACP_TEST_TOKEN is `secret`; then streams like `stream`
   terminal    runs the prompt's command through terminal/create and reports its output and exit
@@ -15,6 +15,9 @@ each mode its input. Modes:
   garbage     writes a line that is not JSON-RPC
   flood       writes one line of 64 MiB with no line end
   resumable   supports session/load: keeps its history in $ACP_TEST_STATE and replays it on load
+  chatty      sends an update every 50 ms and never ends its turn
+  grandchild  starts `sleep 600` (which keeps its output open) and exits with status 3
+  deafread    asks for input.txt three times, then stops reading its input (blocks its event loop)
   bench       streams int(prompt) chunks as fast as it can
   bench_permission  asks int(prompt) permissions for `ls -la` in turn and reports their round trips
 """
@@ -117,15 +120,19 @@ class TestAgent:
 
     async def mode_permission(self, session_id, text):
         kind, raw_input = "execute", {"command": text}
+        options = [schema.PermissionOption(option_id="yes", name="Allow", kind="allow_once"),
+                   schema.PermissionOption(option_id="no", name="Reject", kind="reject_once")]
+        if text.startswith("always:"):
+            raw_input = {"command": text[7:]}
+            options[0] = schema.PermissionOption(option_id="always", name="Always allow", kind="allow_always")
         if text.startswith("edit:"):
-            kind, raw_input = "edit", {"path": text[5:], "content": "new"}
+            kind, raw_input = "edit", {"path": os.path.join(self.cwd, text[5:]), "content": "new"}
         call = acp.start_tool_call("call-1", "Run a tool", kind=kind, status="pending", raw_input=raw_input)
         await self.conn.session_update(session_id, call)
         response = await self.conn.request_permission(
             session_id=session_id,
             tool_call=schema.ToolCallUpdate(tool_call_id="call-1", title="Run a tool", kind=kind, raw_input=raw_input),
-            options=[schema.PermissionOption(option_id="yes", name="Allow", kind="allow_once"),
-                     schema.PermissionOption(option_id="no", name="Reject", kind="reject_once")])
+            options=options)
         outcome = response.outcome
         chosen = getattr(outcome, "option_id", None)
         await self.conn.session_update(session_id, acp.update_tool_call(
@@ -166,6 +173,11 @@ class TestAgent:
             results["read_outside"] = "read"
         except acp.RequestError as error:
             results["read_outside"] = f"refused: {error}"
+        try:
+            await self.conn.write_text_file(session_id=session_id, path=os.path.join(self.cwd, ".git", "config"), content="x")
+            results["git"] = "written"
+        except acp.RequestError as error:
+            results["git"] = f"refused: {error}"
         try:
             await self.conn.ext_method("acme/unknown", {})
             results["unknown_method"] = "answered"
@@ -220,6 +232,26 @@ class TestAgent:
             await self.cancelled.wait()
             return schema.PromptResponse(stop_reason="cancelled")
         return schema.PromptResponse(stop_reason="end_turn")
+
+    async def mode_chatty(self, session_id, text):
+        while True:
+            await self.conn.session_update(session_id, acp.update_agent_thought_text("."))
+            await asyncio.sleep(0.05)
+
+    async def mode_grandchild(self, session_id, text):
+        import subprocess
+        subprocess.Popen(["sleep", "600"])
+        await self.say(session_id, "leaving a child behind")
+        await asyncio.sleep(0.2)
+        os._exit(3)
+
+    async def mode_deafread(self, session_id, text):
+        import time
+        for _ in range(3):
+            asyncio.ensure_future(self.conn.read_text_file(session_id=session_id, path=os.path.join(self.cwd, "input.txt")))
+        await self.say(session_id, "not reading any more")
+        await asyncio.sleep(0.5)
+        time.sleep(3600)
 
     async def mode_bench(self, session_id, text):
         for index in range(int(text)):
