@@ -26,7 +26,7 @@ struct CommandLineTests {
         #expect(rows.map { $0["status"] as? String } == ["loaded", "disabled", "rejected"])
         #expect(rows[0]["id"] as? String == "flywheel.acp")
         #expect(rows[0]["abi_version"] as? String == "1.1.0")
-        #expect(rows[0]["version"] as? String == "0.1.0")
+        #expect(rows[0]["version"] as? String == "1.0.0")
         #expect((rows[2]["reason"] as? String)?.contains("does not exist") == true)
         #expect(rows[2]["code"] as? String == "library_missing")
     }
