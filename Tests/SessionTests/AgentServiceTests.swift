@@ -34,6 +34,21 @@ struct AgentServiceTests {
         let normalized = try await agents.create(AgentService.Definition(name: "n", driverID: "test.scripted", workspace: "/srv/agents/../work/./n"))
         #expect(normalized.workspace == "/srv/work/n")
         try await agents.delete(normalized.id)
+        // A workspace is what the agent's sandboxed commands may write: never the system, a whole
+        // top-level folder, or the gateway's own files.
+        let data = harness.gateway.configuration.dataDirectory
+        let link = harness.directory.file("to-root")
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: "/")
+        for unsafe in ["/", "/etc", "/usr/local/src/w", "/home", "/tmp", data.path, data.appendingPathComponent("sub").path,
+                       data.deletingLastPathComponent().path, harness.directory.file("plugins.d").path, link.path,
+                       data.appendingPathComponent("workspaces").path] {
+            await #expect(throws: WorkspaceNotAllowed.self, "\(unsafe)") {
+                try await agents.create(AgentService.Definition(name: "u", driverID: "test.scripted", workspace: unsafe))
+            }
+        }
+        let inDefaults = try await agents.create(AgentService.Definition(
+            name: "d", driverID: "test.scripted", workspace: data.appendingPathComponent("workspaces/shared").path))
+        try await agents.delete(inDefaults.id)
         let refused = await #expect(throws: AgentConfigurationRejected.self) {
             try await agents.create(AgentService.Definition(name: "z", driverID: "flywheel.sdk", configJSON: #"{"provider":"acme"}"#))
         }

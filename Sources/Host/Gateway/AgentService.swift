@@ -5,6 +5,11 @@ import Foundation
 public struct AgentService: Sendable {
     let store: any GatewayStore
     let plugins: PluginService
+    /// What an agent's workspace may neither be, hold, nor lie in (the sandbox makes the workspace
+    /// writable): the gateway's data and plugins directories and its configuration file.
+    var protectedPaths: [String] = []
+    /// The default workspaces' folder, inside the data directory: workspaces below it are fine.
+    var workspacesFolder: String?
 
     /// What an agent is made of, as a front end submits it.
     public struct Definition: Sendable, Equatable {
@@ -77,7 +82,9 @@ public struct AgentService: Sendable {
             guard path.hasPrefix("/"), !path.utf8.contains(0) else {
                 throw InvalidRequest(field: "workspace", reason: "must be an absolute path (or absent: the gateway's workspaces folder)")
             }
-            workspace = URL(fileURLWithPath: path).standardizedFileURL.path
+            let normalized = URL(fileURLWithPath: path).standardizedFileURL.path
+            if let reason = unsafeWorkspaceReason(normalized) { throw WorkspaceNotAllowed(workspace: normalized, reason: reason) }
+            workspace = normalized
         }
         let plugin = try plugins.plugin(driverID: definition.driverID)
         do {
@@ -88,5 +95,39 @@ public struct AgentService: Sendable {
         return AgentRecord(id: id, name: definition.name, driverID: definition.driverID, configJSON: definition.configJSON,
                            environmentJSON: HostJSON.encode(definition.environment), workspace: workspace,
                            network: definition.network, status: definition.enabled ? .active : .disabled)
+    }
+
+    /// Top-level folders an agent's workspace may not be, and system folders it may not be in: the
+    /// workspace is what an agent's sandboxed commands may write.
+    static let systemFolders = ["/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/sbin", "/sys", "/usr"]
+    static let topLevelFolders = ["/", "/home", "/root", "/var", "/run", "/opt", "/srv", "/tmp", "/mnt", "/media"]
+
+    /// Why `path` (absolute, normalised) cannot be a workspace, or nil when it can.
+    func unsafeWorkspaceReason(_ path: String, home: String? = ProcessInfo.processInfo.environment["HOME"]) -> String? {
+        // Links resolved where they exist: a link to / is /.
+        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        let isInside = { (path: String, root: String) in path == root || path.hasPrefix(root.hasSuffix("/") ? root : root + "/") }
+        for candidate in Set([path, resolved]) {
+            if Self.topLevelFolders.contains(candidate) || candidate == home {
+                return "must not be \(candidate): a workspace is a folder of its own, which the agent's commands may write"
+            }
+            if let system = Self.systemFolders.first(where: { isInside(candidate, $0) }) {
+                return "must not be in \(system): the agent's commands may write their workspace"
+            }
+            for protected in protectedPaths {
+                let protectedResolved = URL(fileURLWithPath: protected).resolvingSymlinksInPath().path
+                for guarded in Set([protected, protectedResolved]) {
+                    if isInside(guarded, candidate) {
+                        return "must not hold the gateway's own files (\(guarded)): the agent's commands may write their workspace"
+                    }
+                    if isInside(candidate, guarded) {
+                        if let folder = workspacesFolder, candidate != folder,
+                           isInside(candidate, folder) || isInside(candidate, URL(fileURLWithPath: folder).resolvingSymlinksInPath().path) { continue }
+                        return "must not be inside the gateway's own files (\(guarded)); leave it out for the gateway's workspaces folder"
+                    }
+                }
+            }
+        }
+        return nil
     }
 }

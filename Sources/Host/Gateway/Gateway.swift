@@ -103,7 +103,9 @@ public final class Gateway: Sendable {
             sessions: SessionService(store: store, log: log, scheduler: scheduler, control: control),
             events: EventService(store: store, hub: hub),
             approvals: ApprovalService(store: store, log: log, gate: gate, control: control),
-            agents: AgentService(store: store, plugins: plugins),
+            agents: AgentService(store: store, plugins: plugins,
+                                 protectedPaths: ([configuration.dataDirectory, configuration.pluginsDirectory] + (configuration.file.map { [$0] } ?? [])).map(\.path),
+                                 workspacesFolder: configuration.dataDirectory.appendingPathComponent("workspaces").path),
             plugins: plugins, accounts: AccountService(store: store, pool: accounts), policy: policies,
             people: PeopleService(store: store, settings: configuration.server), sandbox: sandboxStatus, store: store, log: log,
             scheduler: scheduler, lock: lock, logger: logger)

@@ -26,6 +26,14 @@ public struct DriverNotLoaded: Error, Sendable, Equatable, CustomStringConvertib
     }
 }
 
+/// An agent's workspace is a well-formed path the gateway will not hand to an agent: a system or
+/// top-level folder, or one that holds or lies in the gateway's own files. (HTTP: 422 `WORKSPACE_NOT_ALLOWED`.)
+public struct WorkspaceNotAllowed: Error, Sendable, Equatable, CustomStringConvertible {
+    public var workspace: String
+    public var reason: String
+    public var description: String { "workspace \(workspace) \(reason)" }
+}
+
 /// The driver refused an agent's configuration when an instance was created from it. (HTTP: 422 `AGENT_CONFIG_INVALID`.)
 public struct AgentConfigurationRejected: Error, Sendable, Equatable, CustomStringConvertible {
     public var driverID: String

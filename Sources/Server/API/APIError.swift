@@ -89,6 +89,9 @@ extension APIError {
             self.init(.conflict, "EMAIL_TAKEN", error.description)
         case let error as DriverNotLoaded:
             self.init(.unprocessableContent, "DRIVER_NOT_LOADED", error.description, hint: "GET /api/plugins lists the loaded drivers", field: "driverId")
+        case let error as WorkspaceNotAllowed:
+            self.init(.unprocessableContent, "WORKSPACE_NOT_ALLOWED", error.description,
+                      hint: "leave workspace out for a folder of the gateway's workspaces folder", field: "workspace")
         case let error as AgentConfigurationRejected:
             self.init(.unprocessableContent, "AGENT_CONFIG_INVALID", error.description, field: "config")
         case let error as InvalidCredentials:

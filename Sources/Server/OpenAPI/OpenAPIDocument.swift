@@ -115,7 +115,7 @@ enum OpenAPIDocument {
         "properties": {
           "name": {"$ref": "#/components/schemas/AgentName"}, "driverId": {"$ref": "#/components/schemas/DriverID"},
           "config": {"type": ["object", "null"]},
-          "environment": {"type": ["object", "null"], "additionalProperties": {"type": "string"}}, "workspace": {"type": ["string", "null"], "pattern": "^/[^\\x00]*$", "description": "an absolute path"},
+          "environment": {"type": ["object", "null"], "additionalProperties": {"type": "string"}}, "workspace": {"type": ["string", "null"], "pattern": "^/[^\\x00]*$", "description": "an absolute path; not a system or top-level folder, nor one holding or inside the gateway's own files (422 WORKSPACE_NOT_ALLOWED)"},
           "network": {"type": ["boolean", "null"]}, "enabled": {"type": ["boolean", "null"]}
         }
       },
@@ -126,7 +126,7 @@ enum OpenAPIDocument {
           "name": {"anyOf": [{"$ref": "#/components/schemas/AgentName"}, {"type": "null"}]},
           "driverId": {"anyOf": [{"$ref": "#/components/schemas/DriverID"}, {"type": "null"}]},
           "config": {"type": ["object", "null"]},
-          "environment": {"type": ["object", "null"], "additionalProperties": {"type": "string"}}, "workspace": {"type": ["string", "null"], "pattern": "^/[^\\x00]*$", "description": "an absolute path"},
+          "environment": {"type": ["object", "null"], "additionalProperties": {"type": "string"}}, "workspace": {"type": ["string", "null"], "pattern": "^/[^\\x00]*$", "description": "an absolute path; not a system or top-level folder, nor one holding or inside the gateway's own files (422 WORKSPACE_NOT_ALLOWED)"},
           "network": {"type": ["boolean", "null"]}, "enabled": {"type": ["boolean", "null"]}
         }
       },
