@@ -9,7 +9,7 @@ import Testing
 @Suite("ACP driver", .serialized)
 struct ACPDriverTests {
     /// The Python with `agent-client-protocol`: `FLYWHEEL_TEST_PYTHON`, or the virtual environment
-    /// `scripts/install-deps` makes in `.build/test-venv`.
+    /// `scripts/install-deps --tests` makes in `.build/test-venv`.
     static let python: String = ProcessInfo.processInfo.environment["FLYWHEEL_TEST_PYTHON"]
         ?? TestPaths.packageRoot.appendingPathComponent(".build/test-venv/bin/python3").path
 
@@ -20,7 +20,7 @@ struct ACPDriverTests {
 
         init(policy: PolicyConfiguration = .default, reopening previous: TemporaryDirectory? = nil) async throws {
             guard FileManager.default.isExecutableFile(atPath: ACPDriverTests.python) else {
-                throw SessionHarness.Timeout(description: "no Python with agent-client-protocol at \(ACPDriverTests.python): run scripts/install-deps")
+                throw SessionHarness.Timeout(description: "no Python with agent-client-protocol at \(ACPDriverTests.python): run scripts/install-deps --tests")
             }
             if let previous {
                 harness = try await SessionHarness(policy: policy, directory: previous)
