@@ -13,7 +13,7 @@ enum ACPBenchmarks {
         let root = BenchmarkSupport.repositoryRoot
         let python = ProcessInfo.processInfo.environment["FLYWHEEL_TEST_PYTHON"] ?? root.appendingPathComponent(".build/test-venv/bin/python3").path
         guard FileManager.default.isExecutableFile(atPath: python) else {
-            print("== acp: skipped, no Python with agent-client-protocol at \(python) (run scripts/install-deps)")
+            print("== acp: skipped, no Python with agent-client-protocol at \(python) (run scripts/install-deps --tests)")
             return
         }
         let bench = try await DriverGateway.open(product: "ACPDriver", name: "acp")
@@ -49,12 +49,15 @@ enum ACPBenchmarks {
                 "\(Int(Double(count) / seconds)) messages/s, start to end (\(events) message events stored, \(String(format: "%.2f", seconds)) s, includes the agent's start)")
         }
 
-        print("== acp: permission round trip as the agent sees it (ls -la, decided by the policy, stored)")
+        print("== acp: permission round trip as the agent sees it (ls -la, decided by the policy, stored), beside a bare JSON-RPC round trip")
         let asker = try await agent("bench_permission")
         let session = try await gateway.sessions.create(agentID: asker.id, task: "500")
         while try await !gateway.sessions.show(session.id).state.isTerminal { try await Task.sleep(for: .milliseconds(10)) }
         let report = try await gateway.events.events(sessionID: session.id, after: 0, limit: 100_000)
-            .filter { $0.type == "message" }.map(\.payload).last ?? "none"
+            .filter { $0.type == "message" }.compactMap { event -> String? in
+                guard let object = try? JSONSerialization.jsonObject(with: Data(event.payload.utf8)) as? [String: Any] else { return nil }
+                return object["text"] as? String
+            }.last ?? "none"
         BenchmarkSupport.figure("500 requests", report)
         loop.cancel()
         _ = await loop.result
