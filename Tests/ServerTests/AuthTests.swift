@@ -183,6 +183,12 @@ struct AuthTests {
         #expect(memory.entry(for: "token-0", now: now) == nil, "full of live tokens: it started over")
         memory.remember("short", userID: "v", signIn: nil, expires: now.addingTimeInterval(1), now: now)
         #expect(memory.entry(for: "short", now: now.addingTimeInterval(2)) == nil)
+        // A store answer taken before a recheck of its user is not remembered; one taken after is.
+        memory.forget(userID: "w", at: now)
+        memory.remember("raced", userID: "w", signIn: "s", expires: now.addingTimeInterval(60), now: now, checkedAt: now.addingTimeInterval(-0.001))
+        #expect(memory.entry(for: "raced", now: now) == nil)
+        memory.remember("later", userID: "w", signIn: "s", expires: now.addingTimeInterval(60), now: now, checkedAt: now.addingTimeInterval(0.001))
+        #expect(memory.entry(for: "later", now: now)?.userID == "w")
     }
 
     @Test("each role reaches exactly its route groups")

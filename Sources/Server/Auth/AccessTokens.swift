@@ -74,6 +74,8 @@ public struct AccessTokens: Sendable {
         } catch {
             throw APIError.unauthenticated("the access token is not valid", code: "INVALID_TOKEN")
         }
+        // Taken before the store is asked: an answer older than a later recheck is not kept.
+        let checkedAt = Date()
         if let signIn = claims.sid {
             if ended.contains(signIn, now: now) { throw revoked }
             if try await hasEnded(signIn) {
@@ -81,7 +83,7 @@ public struct AccessTokens: Sendable {
                 throw revoked
             }
         }
-        verified.remember(token, userID: claims.sub.value, signIn: claims.sid, expires: claims.exp.value, now: now)
+        verified.remember(token, userID: claims.sub.value, signIn: claims.sid, expires: claims.exp.value, now: now, checkedAt: checkedAt)
         return claims.sub.value
     }
 }
@@ -116,13 +118,20 @@ final class VerifiedTokens: Sendable {
         var expires: Date
     }
 
-    private let entries = NIOLockedValueBox<[String: Entry]>([:])
+    private struct State {
+        var entries: [String: Entry] = [:]
+        /// When each user's tokens were last dropped for a recheck: a store answer from before then
+        /// is not remembered (it may predate the change that asked for the recheck).
+        var rechecked: [String: Date] = [:]
+    }
+
+    private let state = NIOLockedValueBox(State())
 
     func entry(for token: String, now: Date) -> Entry? {
-        entries.withLockedValue { entries in
-            guard let entry = entries[token] else { return nil }
+        state.withLockedValue { state in
+            guard let entry = state.entries[token] else { return nil }
             guard entry.expires > now else {
-                entries[token] = nil
+                state.entries[token] = nil
                 return nil
             }
             return entry
@@ -130,21 +139,26 @@ final class VerifiedTokens: Sendable {
     }
 
     func forget(signIn: String) {
-        entries.withLockedValue { entries in entries = entries.filter { $0.value.signIn != signIn } }
+        state.withLockedValue { state in state.entries = state.entries.filter { $0.value.signIn != signIn } }
     }
 
-    func forget(userID: String) {
-        entries.withLockedValue { entries in entries = entries.filter { $0.value.userID != userID } }
+    func forget(userID: String, at time: Date = Date()) {
+        state.withLockedValue { state in
+            state.entries = state.entries.filter { $0.value.userID != userID }
+            if state.rechecked.count >= 1_024 { state.rechecked = state.rechecked.filter { time.timeIntervalSince($0.value) < 3_600 } }
+            state.rechecked[userID] = time
+        }
     }
 
-    func remember(_ token: String, userID: String, signIn: String?, expires: Date, now: Date) {
-        entries.withLockedValue { entries in
-            if entries.count >= Self.capacity {
-                entries = entries.filter { $0.value.expires > now }
+    func remember(_ token: String, userID: String, signIn: String?, expires: Date, now: Date, checkedAt: Date = .distantFuture) {
+        state.withLockedValue { state in
+            if let rechecked = state.rechecked[userID], checkedAt <= rechecked { return }
+            if state.entries.count >= Self.capacity {
+                state.entries = state.entries.filter { $0.value.expires > now }
                 // Still full of live tokens: start over rather than grow without bound.
-                if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
+                if state.entries.count >= Self.capacity { state.entries.removeAll(keepingCapacity: true) }
             }
-            entries[token] = Entry(userID: userID, signIn: signIn, expires: expires)
+            state.entries[token] = Entry(userID: userID, signIn: signIn, expires: expires)
         }
     }
 }
