@@ -230,6 +230,8 @@ struct ACPDriverTests {
         #expect(report["line2"] as? String == "second")
         #expect(report["unknown_method"] as? Int == -32601)
         #expect((report["git"] as? String)?.contains("inside a .git folder") == true, "\(report["git"] ?? "none")")
+        #expect((report["fifo"] as? String)?.contains("is not a regular file") == true, "\(report["fifo"] ?? "none")")
+        #expect((report["root"] as? String)?.contains("is the workspace itself") == true, "\(report["root"] ?? "none")")
         for key in ["escape", "absolute", "link", "read_outside"] {
             #expect((report[key] as? String)?.contains("outside the session's workspace") == true, "\(key): \(report[key] ?? "none")")
         }
@@ -238,7 +240,7 @@ struct ACPDriverTests {
         #expect(!FileManager.default.fileExists(atPath: outside.appendingPathComponent("x.txt").path))
         #expect(!FileManager.default.fileExists(atPath: workspace.deletingLastPathComponent().appendingPathComponent("outside.txt").path))
         #expect(events.contains { $0.type == "x-acp.file_written" && $0.object["path"] as? String == "out/result.txt" })
-        #expect(events.filter { $0.type == "x-acp.file_refused" }.count == 4)
+        #expect(events.filter { $0.type == "x-acp.file_refused" }.count == 5)
         await fixture.finish()
     }
 

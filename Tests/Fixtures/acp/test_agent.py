@@ -174,6 +174,17 @@ class TestAgent:
             results["read_outside"] = "read"
         except acp.RequestError as error:
             results["read_outside"] = f"refused: {error}"
+        # A FIFO nobody writes would block a reader for ever; the workspace itself is no file.
+        os.mkfifo(os.path.join(self.cwd, "pipe"))
+        for name, call in [("fifo", self.conn.read_text_file(session_id=session_id, path=os.path.join(self.cwd, "pipe"))),
+                           ("root", self.conn.write_text_file(session_id=session_id, path=self.cwd, content="x"))]:
+            try:
+                await asyncio.wait_for(call, 10)
+                results[name] = "done"
+            except acp.RequestError as error:
+                results[name] = f"refused: {error}"
+            except asyncio.TimeoutError:
+                results[name] = "hung"
         try:
             await self.conn.write_text_file(session_id=session_id, path=os.path.join(self.cwd, ".git", "config"), content="x")
             results["git"] = "written"
