@@ -227,6 +227,10 @@ struct RouteTests {
                    .badRequest, "INVALID_FIELD", field: "role")
             expect(try await client.post("/api/users", token: token, ["email": "VIEWER@example.com", "password": "long-enough", "role": "viewer"]),
                    .conflict, "EMAIL_TAKEN")
+            for email in ["a\u{85}b@example.com", "a\u{14}@example.com", "a@exa mple.com"] {
+                expect(try await client.post("/api/users", token: token, ["email": email, "password": "long-enough", "role": "viewer"]),
+                       .badRequest, "INVALID_FIELD", field: "email")
+            }
             let wrongMethod = try await client.request(.delete, "/api/sessions", token: token)
             expect(wrongMethod, .methodNotAllowed, "METHOD_NOT_ALLOWED")
             #expect(wrongMethod.headers[.allow] == "GET, POST")

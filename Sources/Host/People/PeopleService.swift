@@ -237,8 +237,9 @@ public struct PeopleService: Sendable {
     static func validEmail(_ email: String) throws -> String {
         let trimmed = email.trimmingCharacters(in: .whitespaces)
         let parts = trimmed.split(separator: "@", omittingEmptySubsequences: false)
+        // No whitespace and no control character (C0, DEL, C1): the API's schema says the same.
         guard trimmed.unicodeScalars.count <= 254, parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty,
-              !trimmed.contains(where: { $0.isWhitespace || $0.isNewline }) else {
+              !trimmed.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.properties.generalCategory == .control }) else {
             throw InvalidRequest(field: "email", reason: "must be an address like name@example.com")
         }
         return trimmed

@@ -61,7 +61,7 @@ enum OpenAPIDocument {
       "UserCreate": {
         "type": "object", "required": ["email", "password", "role"], "additionalProperties": false,
         "properties": {
-          "email": {"type": "string", "pattern": "^[^@\\s]+@[^@\\s]+$", "maxLength": 254},
+          "email": {"type": "string", "pattern": "^[^@\\s\\x00-\\x1f\\x7f-\\x9f]+@[^@\\s\\x00-\\x1f\\x7f-\\x9f]+$", "maxLength": 254},
           "password": {"type": "string", "minLength": 8, "maxLength": 1024},
           "role": {"$ref": "#/components/schemas/Role"}
         }
