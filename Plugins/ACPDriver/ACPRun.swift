@@ -131,7 +131,7 @@ final class ACPRun: @unchecked Sendable {
             outcome = error.reason.map { .failed(error: $0, retryable: false) } ?? .cancelled
         }
         flushText()
-        answerOpenPermissions(cancelled: true, connection)
+        answerOpenPermissions(connection)
         // Nothing more is read from the agent: a reader held back by a full inbox lets go, and the
         // agent's writes do not hold up its exit.
         inbox.close()
@@ -251,7 +251,7 @@ final class ACPRun: @unchecked Sendable {
                 if cancelDeadline == nil {
                     flushText()
                     connection.notify("session/cancel", ["sessionId": sessionID])
-                    answerOpenPermissions(cancelled: true, connection)
+                    answerOpenPermissions(connection)
                     emit("status", ["message": "asked the agent to cancel its turn (session/cancel)"])
                     cancelDeadline = Date().addingTimeInterval(configuration.cancelGraceSeconds)
                 } else if let limit = cancelDeadline, Date() >= limit {
@@ -606,7 +606,7 @@ final class ACPRun: @unchecked Sendable {
     }
 
     /// Answers every permission request still open: after `session/cancel`, ACP asks for `cancelled`.
-    private func answerOpenPermissions(cancelled: Bool, _ connection: Connection) {
+    private func answerOpenPermissions(_ connection: Connection) {
         state.lock()
         let open = openPermissions
         openPermissions = []

@@ -179,10 +179,15 @@ final class Connection: @unchecked Sendable {
     private func markStalled(_ reason: String) {
         outbox.lock()
         if stalledReason == nil { stalledReason = reason }
+        dropQueued()
+        outbox.unlock()
+    }
+
+    /// Empties the queue and wakes the writer; the caller holds `outbox`.
+    private func dropQueued() {
         queued = []
         queuedBytes = 0
         outbox.broadcast()
-        outbox.unlock()
     }
 
     /// Stops sending: what is queued is dropped, and a write blocked on the agent ends with its
@@ -190,9 +195,7 @@ final class Connection: @unchecked Sendable {
     func close() {
         outbox.lock()
         closed = true
-        queued = []
-        queuedBytes = 0
-        outbox.broadcast()
+        dropQueued()
         outbox.unlock()
         child.closeInput()
         _ = finished.wait(timeout: .now() + 2)
@@ -238,9 +241,7 @@ final class Connection: @unchecked Sendable {
         guard !closed, stalledReason == nil else { return }
         if queuedBytes + bytes.count > Self.outboxLimit {
             stalledReason = "the agent stopped reading its input (\(queuedBytes >> 20) MiB waiting for it)"
-            queued = []
-            queuedBytes = 0
-            outbox.broadcast()
+            dropQueued()
             return
         }
         queued.append(bytes)
