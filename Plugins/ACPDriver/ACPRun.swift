@@ -440,7 +440,7 @@ final class ACPRun: @unchecked Sendable {
                                              limit: (params["limit"] as? NSNumber)?.intValue)
                 connection.respond(id, result: ["content": content])
             } catch {
-                connection.respond(id, error: error.error)
+                connection.respond(id, error: RPCError(refusal: error))
             }
         case "fs/write_text_file":
             guard let content = params["content"] as? String else {
@@ -452,8 +452,8 @@ final class ACPRun: @unchecked Sendable {
                 emit("x-acp.file_written", ["path": relative, "bytes": content.utf8.count])
                 connection.respond(id, result: [String: Any]())
             } catch {
-                emit("x-acp.file_refused", ["path": params["path"] as? String ?? "", "reason": error.error.message])
-                connection.respond(id, error: error.error)
+                emit("x-acp.file_refused", ["path": params["path"] as? String ?? "", "reason": error.message])
+                connection.respond(id, error: RPCError(refusal: error))
             }
         case "terminal/create": createTerminal(connection, id, params)
         case "terminal/output":
@@ -653,13 +653,7 @@ final class ACPRun: @unchecked Sendable {
     // MARK: - Events and the agent's error output
 
     func emit(_ type: String, _ fields: [String: Any]) {
-        var object = fields
-        object["type"] = type
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
-            host.log(.warning, "ACP run \(run.id): a \(type) event could not be encoded and was not stored")
-            return
-        }
-        run.emit(json: String(decoding: data, as: UTF8.self))
+        run.emit(type, fields)
     }
 
     private static let stderrEventLimit = 1 << 20

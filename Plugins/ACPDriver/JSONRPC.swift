@@ -58,6 +58,17 @@ struct RPCError: Error, Sendable, CustomStringConvertible {
     var description: String { "\(message) (code \(code))\(data.map { ": \($0)" } ?? "")" }
 }
 
+extension RPCError {
+    /// A refused file read or write, with the code its kind calls for.
+    init(refusal: WorkspaceFiles.Refusal) {
+        switch refusal.kind {
+        case .invalid: self.init(code: Self.invalidParams, message: refusal.message)
+        case .notFound: self.init(code: Self.resourceNotFound, message: refusal.message)
+        case .failed: self.init(code: Self.internalError, message: refusal.message)
+        }
+    }
+}
+
 /// One thing read from the agent's standard output.
 enum Inbound: @unchecked Sendable {
     case request(id: RequestID, method: String, params: [String: Any])

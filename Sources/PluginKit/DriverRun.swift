@@ -20,6 +20,23 @@ public struct DriverRun: @unchecked Sendable {
         return json.withCString { pointer.pointee.emit(pointer, $0, length) } == FLYWHEEL_OK
     }
 
+    /// Emits an event of `type` with `fields` (strings, numbers, booleans, arrays, objects, NSNull).
+    /// False when the host refused it, or when the fields cannot be encoded (then nothing is sent
+    /// and the host's log says so).
+    @discardableResult
+    public func emit(_ type: String, _ fields: [String: Any]) -> Bool {
+        var object = fields
+        object["type"] = type
+        guard JSONSerialization.isValidJSONObject(object),
+              let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+            if let host = PluginExport.current?.host {
+                DriverHost(pointer: host).log(.warning, "run \(id): a \(type) event could not be encoded and was not sent")
+            }
+            return false
+        }
+        return emit(json: String(decoding: data, as: UTF8.self))
+    }
+
     /// The outcome of a command the host ran (or refused) for the agent.
     public struct CommandResult: Sendable, Decodable {
         public var requestId: String?

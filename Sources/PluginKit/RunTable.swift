@@ -11,24 +11,43 @@ public final class RunTable: @unchecked Sendable {
 
     /// Starts `body` for `run` on a new thread and returns at once.
     public func start(_ run: DriverRun, _ body: @escaping @Sendable (RunControl) -> DriverEvent) {
+        let control = register(run)
+        let thread = Thread { [self] in
+            finish(control, control.isCancelled ? .cancelled : body(control))
+        }
+        thread.name = "flywheel-run-\(run.id)"
+        thread.start()
+    }
+
+    /// Starts `body` for `run` as a task and returns at once. Cancelling the run cancels the task,
+    /// so an `await` that honours cancellation (an HTTP request, a sleep) ends at once.
+    public func startTask(_ run: DriverRun, _ body: @escaping @Sendable (RunControl) async -> DriverEvent) {
+        let control = register(run)
+        let task = Task { [self] in
+            finish(control, control.isCancelled ? .cancelled : await body(control))
+        }
+        control.onCancel { task.cancel() }
+    }
+
+    private func register(_ run: DriverRun) -> RunControl {
         let control = RunControl(run: run)
         condition.lock()
         active[run.id] = control
         condition.unlock()
-        let thread = Thread { [self] in
-            var terminal = control.isCancelled ? .cancelled : body(control)
-            if !terminal.isTerminal { terminal = .failed(error: "the driver ended a run without a terminal event", retryable: false) }
-            // The terminal event goes out before the run leaves the table: `shutdown` waits for the
-            // table to empty, so it can never return while this emit still uses the host's run struct.
-            // A cancel racing with the end finds the run and only sets a flag nobody reads any more.
-            run.emit(terminal)
-            condition.lock()
-            active[run.id] = nil
-            condition.broadcast()
-            condition.unlock()
-        }
-        thread.name = "flywheel-run-\(run.id)"
-        thread.start()
+        return control
+    }
+
+    private func finish(_ control: RunControl, _ event: DriverEvent) {
+        var terminal = event
+        if !terminal.isTerminal { terminal = .failed(error: "the driver ended a run without a terminal event", retryable: false) }
+        // The terminal event goes out before the run leaves the table: `shutdown` waits for the
+        // table to empty, so it can never return while this emit still uses the host's run struct.
+        // A cancel racing with the end finds the run and only sets a flag nobody reads any more.
+        control.run.emit(terminal)
+        condition.lock()
+        active[control.run.id] = nil
+        condition.broadcast()
+        condition.unlock()
     }
 
     /// Flags a run as cancelled; its body should notice through ``RunControl/isCancelled``.
@@ -53,6 +72,8 @@ public final class RunTable: @unchecked Sendable {
 public final class RunControl: Sendable {
     public let run: DriverRun
     private let cancelled = Atomic<Bool>(false)
+    /// Called once on cancel; set at most once, before or after the cancel.
+    private let handler = Mutex<(@Sendable () -> Void)?>(nil)
 
     init(run: DriverRun) {
         self.run = run
@@ -62,5 +83,12 @@ public final class RunControl: Sendable {
 
     func cancel() {
         cancelled.store(true, ordering: .releasing)
+        handler.withLock { $0.take() }?()
+    }
+
+    /// Calls `body` when the run is cancelled, or at once when it already was.
+    func onCancel(_ body: @escaping @Sendable () -> Void) {
+        handler.withLock { $0 = body }
+        if isCancelled { handler.withLock { $0.take() }?() }
     }
 }

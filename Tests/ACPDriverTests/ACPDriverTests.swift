@@ -41,18 +41,11 @@ struct ACPDriverTests {
 
         /// Runs `task` on `agent` to an end state.
         func run(_ task: String, _ agent: AgentRecord) async throws -> (SessionRecord, [EventRecord]) {
-            let session = try await harness.submit(task, agent: agent)
-            let ended = try await harness.waitForState(session.id, [.done, .failed, .cancelled, .paused], timeout: .seconds(60))
-            return (ended, try await harness.events(session.id))
+            try await harness.run(task, agent)
         }
 
-        /// Waits until the session has an event of `type`.
         func waitForEvent(_ sessionID: String, _ type: String) async throws {
-            for _ in 0..<1_500 {
-                if try await harness.events(sessionID).contains(where: { $0.type == type }) { return }
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            throw SessionHarness.Timeout(description: "no \(type) event in session \(sessionID)")
+            try await harness.waitForEvent(sessionID, type)
         }
 
         func finish() async {

@@ -96,6 +96,23 @@ public final class SessionHarness: @unchecked Sendable {
         try await waitFor(sessionID, timeout: timeout, "\(states.map(\.rawValue).sorted())") { states.contains($0.state) }
     }
 
+    /// Submits `task` to `agent` and waits for the session to end (or pause); returns it with its events.
+    public func run(_ task: String, _ agent: AgentRecord, timeout: Duration = .seconds(60)) async throws -> (SessionRecord, [EventRecord]) {
+        let session = try await submit(task, agent: agent)
+        let ended = try await waitForState(session.id, [.done, .failed, .cancelled, .paused], timeout: timeout)
+        return (ended, try await events(session.id))
+    }
+
+    /// Waits until the session has an event of `type`.
+    public func waitForEvent(_ sessionID: String, _ type: String, timeout: Duration = .seconds(30)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await events(sessionID).contains(where: { $0.type == type }) { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw Timeout(description: "no \(type) event in session \(sessionID) within \(timeout)")
+    }
+
     public func events(_ sessionID: String) async throws -> [EventRecord] {
         try await store.events(sessionID: sessionID, afterSeq: 0, limit: 1_000_000)
     }

@@ -3,31 +3,37 @@ import Glibc
 #endif
 import Foundation
 
-/// `fs/read_text_file` and `fs/write_text_file`, confined to the session's workspace: a path must
-/// be absolute and resolve (symbolic links followed) inside it; `..` and links that lead out are
-/// refused, and so are files over the size limit.
-struct WorkspaceFiles: Sendable {
+/// Reading and writing text files for an agent, confined to the session's workspace: a path must be
+/// absolute and resolve (symbolic links followed) inside it; `..` and links that lead out are
+/// refused, and so are files over the size limit and writes into `.git`.
+public struct WorkspaceFiles: Sendable {
     /// The workspace with every link resolved.
-    let root: String
-    let maxBytes: Int
+    public let root: String
+    public let maxBytes: Int
 
-    init(workspace: String, maxBytes: Int) {
+    public init(workspace: String, maxBytes: Int) {
         root = Self.resolved(workspace) ?? workspace
         self.maxBytes = maxBytes
     }
 
-    struct Refusal: Error {
-        var error: RPCError
-        init(_ message: String, code: Int = RPCError.invalidParams) { error = RPCError(code: code, message: message) }
+    /// Why a read or write was refused, and of which kind.
+    public struct Refusal: Error, Sendable {
+        public enum Kind: Sendable { case invalid, notFound, failed }
+        public var message: String
+        public var kind: Kind
+        init(_ message: String, _ kind: Kind = .invalid) {
+            self.message = message
+            self.kind = kind
+        }
     }
 
     /// Reads a text file, optionally from 1-based `line` and at most `limit` lines.
-    func read(_ path: String, line: Int?, limit: Int?) throws(Refusal) -> String {
+    public func read(_ path: String, line: Int?, limit: Int?) throws(Refusal) -> String {
         let target = try inside(path, mustExist: true)
         // Opened without following a link and without blocking (a FIFO swapped in since the check
         // must not hang the run), then checked on the descriptor itself.
         let descriptor = open(target, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-        guard descriptor >= 0 else { throw Refusal("cannot read \(path): \(String(cString: strerror(errno)))", code: RPCError.resourceNotFound) }
+        guard descriptor >= 0 else { throw Refusal("cannot read \(path): \(String(cString: strerror(errno)))", .notFound) }
         defer { close(descriptor) }
         var info = stat()
         guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { throw Refusal("\(path) is not a regular file") }
@@ -39,7 +45,7 @@ struct WorkspaceFiles: Sendable {
         while bytes.count <= maxBytes {
             let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
             if count < 0, errno == EINTR { continue }
-            guard count >= 0 else { throw Refusal("cannot read \(path): \(String(cString: strerror(errno)))", code: RPCError.internalError) }
+            guard count >= 0 else { throw Refusal("cannot read \(path): \(String(cString: strerror(errno)))", .failed) }
             if count == 0 { break }
             bytes.append(contentsOf: buffer[0..<count])
         }
@@ -58,7 +64,7 @@ struct WorkspaceFiles: Sendable {
     /// Writes `content` to `path`: the folders on the way are created, the file is replaced
     /// atomically (a link at its place is replaced, never followed) and keeps its permissions.
     /// Returns the path relative to the workspace.
-    func write(_ path: String, content: String) throws(Refusal) -> String {
+    public func write(_ path: String, content: String) throws(Refusal) -> String {
         let bytes = Array(content.utf8)
         guard bytes.count <= maxBytes else {
             throw Refusal("the content has \(bytes.count) bytes, over the limit of \(maxBytes) (max_file_bytes)")
@@ -74,7 +80,7 @@ struct WorkspaceFiles: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         } catch {
-            throw Refusal("cannot create the folder of \(path): \(error.localizedDescription)", code: RPCError.internalError)
+            throw Refusal("cannot create the folder of \(path): \(error.localizedDescription)", .failed)
         }
         // Created folders are checked again: nothing may have led them outside meanwhile.
         guard let resolvedFolder = Self.resolved(folder), Self.contains(root, resolvedFolder) else {
@@ -87,7 +93,7 @@ struct WorkspaceFiles: Sendable {
         if lstat(final, &existing) == 0, (existing.st_mode & S_IFMT) == S_IFDIR { throw Refusal("\(path) is a folder") }
         let temporary = resolvedFolder + "/.\(name).flywheel-\(UInt32.random(in: 0...UInt32.max))"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
-        guard descriptor >= 0 else { throw Refusal("cannot write \(path): \(String(cString: strerror(errno)))", code: RPCError.internalError) }
+        guard descriptor >= 0 else { throw Refusal("cannot write \(path): \(String(cString: strerror(errno)))", .failed) }
         var written = 0
         var failure: Int32 = 0
         while written < bytes.count {
@@ -102,13 +108,13 @@ struct WorkspaceFiles: Sendable {
         if failure == 0, rename(temporary, final) != 0 { failure = errno }
         if failure != 0 {
             unlink(temporary)
-            throw Refusal("cannot write \(path): \(String(cString: strerror(failure)))", code: RPCError.internalError)
+            throw Refusal("cannot write \(path): \(String(cString: strerror(failure)))", .failed)
         }
         return String(final.dropFirst(root.count + 1))
     }
 
     /// Whether `path` is one `read` or `write` could be asked about: absolute and inside the workspace.
-    func allows(_ path: String) -> Bool {
+    public func allows(_ path: String) -> Bool {
         (try? inside(path, mustExist: false)) != nil
     }
 
@@ -123,7 +129,7 @@ struct WorkspaceFiles: Sendable {
             guard Self.contains(root, resolved) else { throw Refusal("\(path) is outside the session's workspace") }
             return resolved
         }
-        if mustExist { throw Refusal("\(path) does not exist", code: RPCError.resourceNotFound) }
+        if mustExist { throw Refusal("\(path) does not exist", .notFound) }
         var existing = components
         var missing: [String] = []
         while let last = existing.popLast() {
@@ -137,11 +143,11 @@ struct WorkspaceFiles: Sendable {
         throw Refusal("\(path) is outside the session's workspace")
     }
 
-    static func contains(_ root: String, _ path: String) -> Bool {
+    public static func contains(_ root: String, _ path: String) -> Bool {
         path == root || path.hasPrefix(root.hasSuffix("/") ? root : root + "/")
     }
 
-    static func resolved(_ path: String) -> String? {
+    public static func resolved(_ path: String) -> String? {
         guard let pointer = realpath(path, nil) else { return nil }
         defer { free(pointer) }
         return String(cString: pointer)
