@@ -22,4 +22,6 @@ PIN_OFFSET(flywheel_plugin_entry_t, struct_size, 12);
 PIN_OFFSET(flywheel_plugin_entry_t, create_driver, 40);
 PIN_SIZE(flywheel_checkpoint_extension_t, 24);
 PIN_SIZE(flywheel_host_checkpoint_extension_t, 16);
+PIN_SIZE(flywheel_instance_extension_t, 16);
+PIN_OFFSET(flywheel_instance_extension_t, capabilities_json, 8);
 #endif

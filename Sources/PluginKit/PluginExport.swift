@@ -76,11 +76,16 @@ public enum PluginExport {
 final class InstanceBox: @unchecked Sendable {
     let driver: any Driver
     let host: DriverHost
+    /// The instance's own capabilities (`flywheel.instance/1`), as a C string freed with the box.
+    let capabilities: UnsafeMutablePointer<CChar>?
 
     private init(driver: any Driver, host: DriverHost) {
         self.driver = driver
         self.host = host
+        capabilities = (driver as? any InstanceCapabilitiesDriver).map { strdup($0.instanceCapabilitiesJSON) }
     }
+
+    deinit { free(capabilities) }
 
     static func make(driver: any Driver, host: DriverHost) -> UnsafeMutablePointer<flywheel_driver_t> {
         let box = InstanceBox(driver: driver, host: host)
@@ -106,10 +111,14 @@ final class InstanceBox: @unchecked Sendable {
                 driver.deinitialize(count: 1)
                 driver.deallocate()
             },
-            get_extension: driver is any CheckpointingDriver ? { _, id in
-                guard let id, String(cString: id) == FLYWHEEL_EXT_CHECKPOINT else { return nil }
-                return UnsafeRawPointer(CheckpointExtension.shared)
-            } : nil))
+            get_extension: { driver, id in
+                guard let id, let box = InstanceBox.from(UnsafeMutablePointer(mutating: driver)) else { return nil }
+                switch String(cString: id) {
+                case FLYWHEEL_EXT_CHECKPOINT where box.driver is any CheckpointingDriver: return UnsafeRawPointer(CheckpointExtension.shared)
+                case FLYWHEEL_EXT_INSTANCE where box.capabilities != nil: return UnsafeRawPointer(InstanceExtension.shared)
+                default: return nil
+                }
+            }))
         return pointer
     }
 
@@ -127,4 +136,25 @@ final class InstanceBox: @unchecked Sendable {
             return error.status
         }
     }
+}
+
+/// A driver whose instances state capabilities of their own (`flywheel.instance/1`, ABI 1.2), such
+/// as the account a run needs when that depends on the configuration.
+public protocol InstanceCapabilitiesDriver: Driver {
+    /// This instance's `flywheel.capabilities/1` JSON object; read once, when the instance is made.
+    var instanceCapabilitiesJSON: String { get }
+}
+
+/// The `flywheel.instance/1` struct shared by every instance; each answers from its own box.
+enum InstanceExtension {
+    /// Written once here and only read after: the host reads it, never writes.
+    nonisolated(unsafe) static let shared: UnsafeMutablePointer<flywheel_instance_extension_t> = {
+        let pointer = UnsafeMutablePointer<flywheel_instance_extension_t>.allocate(capacity: 1)
+        pointer.initialize(to: flywheel_instance_extension_t(
+            struct_size: UInt32(MemoryLayout<flywheel_instance_extension_t>.size), reserved: 0,
+            capabilities_json: { driver in
+                UnsafePointer(InstanceBox.from(UnsafeMutablePointer(mutating: driver))?.capabilities)
+            }))
+        return pointer
+    }()
 }

@@ -4,10 +4,10 @@ import Testing
 /// Pins the frozen v1.0 layouts: any change here is an ABI break that third-party drivers would feel.
 @Suite("ABI v1 layout")
 struct ABILayoutTests {
-    @Test("the header declares ABI 1.1.0")
+    @Test("the header declares ABI 1.2.0")
     func version() {
         #expect(FLYWHEEL_ABI_VERSION_MAJOR == 1)
-        #expect(FLYWHEEL_ABI_VERSION_MINOR == 1)
+        #expect(FLYWHEEL_ABI_VERSION_MINOR == 2)
         #expect(FLYWHEEL_ABI_VERSION_PATCH == 0)
         #expect(FLYWHEEL_PLUGIN_ENTRY_SYMBOL == "flywheel_plugin_entry")
     }
@@ -96,5 +96,14 @@ struct ABILayoutTests {
         #expect([FLYWHEEL_OK, FLYWHEEL_ERR_INVALID_ARGUMENT, FLYWHEEL_ERR_INVALID_CONFIG, FLYWHEEL_ERR_UNSUPPORTED,
                  FLYWHEEL_ERR_NOT_FOUND, FLYWHEEL_ERR_BUSY, FLYWHEEL_ERR_CLOSED, FLYWHEEL_ERR_OUT_OF_MEMORY,
                  FLYWHEEL_ERR_INTERNAL] == Array(0...8))
+    }
+
+    @Test("flywheel_instance_extension_t (1.2)")
+    func instanceExtension() {
+        typealias T = flywheel_instance_extension_t
+        #expect(MemoryLayout<T>.size == 16)
+        #expect(MemoryLayout<T>.offset(of: \.reserved) == 4)
+        #expect(MemoryLayout<T>.offset(of: \.capabilities_json) == 8)
+        #expect(FLYWHEEL_EXT_INSTANCE == "flywheel.instance/1")
     }
 }

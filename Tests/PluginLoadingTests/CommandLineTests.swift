@@ -25,7 +25,7 @@ struct CommandLineTests {
         let rows = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [[String: Any]])
         #expect(rows.map { $0["status"] as? String } == ["loaded", "disabled", "rejected"])
         #expect(rows[0]["id"] as? String == "flywheel.acp")
-        #expect(rows[0]["abi_version"] as? String == "1.1.0")
+        #expect(rows[0]["abi_version"] as? String == "1.2.0")
         #expect(rows[0]["version"] as? String == "1.0.0")
         #expect((rows[2]["reason"] as? String)?.contains("does not exist") == true)
         #expect(rows[2]["code"] as? String == "library_missing")
@@ -44,7 +44,9 @@ struct CommandLineTests {
 
     @Test("plugins validate passes a conforming Swift driver")
     func validateSwiftDriver() throws {
-        let output = try ProcessRunner.run(TestPaths.flywheel, ["plugins", "validate", TestPaths.library("SDKDriver").path])
+        // The SDK driver needs a model; without an account its run fails at once, which still conforms.
+        let output = try ProcessRunner.run(TestPaths.flywheel, ["plugins", "validate", TestPaths.library("SDKDriver").path,
+                                                                "--config", #"{"model":"claude-sonnet-4-5"}"#])
         #expect(output.status == 0, "\(output.stdout)\(output.stderr)")
         for check in ["load", "describe", "start", "execute", "events", "terminal", "cancel", "stop"] {
             #expect(output.stdout.contains("pass  \(check):"), "missing \(check) in \(output.stdout)")

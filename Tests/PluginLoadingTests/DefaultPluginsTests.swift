@@ -27,7 +27,7 @@ struct DefaultPluginsTests {
         let loaded = catalog.loadedPlugins.map(\.descriptor.id).sorted()
         #expect(loaded == ["flywheel.acp", "flywheel.sdk", "flywheel.tmux"])
         for plugin in catalog.loadedPlugins {
-            #expect(plugin.abiVersion == "1.1.0")
+            #expect(plugin.abiVersion == "1.2.0")
         }
     }
 

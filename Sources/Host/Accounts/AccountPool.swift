@@ -63,7 +63,7 @@ public actor AccountPool {
             chosen = usable.enumerated().min { ($0.element.lastUsedAt ?? .distantPast, $0.offset) < ($1.element.lastUsedAt ?? .distantPast, $1.offset) }!.element
         }
         lastLeased[provider] = chosen.id
-        try await store.updateAccount(id: chosen.id, status: .verified, cooldownUntil: nil, lastUsedAt: now)
+        try await store.updateAccount(id: chosen.id, status: .verified, statusReason: nil, cooldownUntil: nil, lastUsedAt: now)
         let plaintext = try cipher().open(chosen.sealedCredentials, provider: chosen.provider, label: chosen.label)
         return AccountLease(accountID: chosen.id, provider: chosen.provider, label: chosen.label,
                             credentialsJSON: String(decoding: plaintext, as: UTF8.self))
@@ -71,7 +71,14 @@ public actor AccountPool {
 
     /// Puts an account into cooldown until `until` (a provider rate limit).
     public func coolDown(accountID: String, until: Date) async throws {
-        try await store.updateAccount(id: accountID, status: .cooldown, cooldownUntil: until, lastUsedAt: nil)
+        try await store.updateAccount(id: accountID, status: .cooldown, statusReason: "rate limited by the provider", cooldownUntil: until,
+                                      lastUsedAt: nil)
+    }
+
+    /// Takes an account out of rotation, with the reason an operator will see: `.invalid` for a
+    /// key the provider refused, `.disabled` for one out of credit. An operator enables it again.
+    public func takeOutOfRotation(accountID: String, status: AccountRecord.Status, reason: String) async throws {
+        try await store.updateAccount(id: accountID, status: status, statusReason: reason, cooldownUntil: nil, lastUsedAt: nil)
     }
 
     /// When the earliest cooling account of `provider` frees up; nil when none is cooling (then no

@@ -35,7 +35,8 @@ public struct AccountService: Sendable {
     public func setEnabled(_ id: String, _ enabled: Bool) async throws -> AccountRecord {
         _ = try await get(id)
         do {
-            try await store.updateAccount(id: id, status: enabled ? .verified : .disabled, cooldownUntil: nil, lastUsedAt: nil)
+            try await store.updateAccount(id: id, status: enabled ? .verified : .disabled,
+                                         statusReason: enabled ? nil : "disabled by an operator", cooldownUntil: nil, lastUsedAt: nil)
         } catch let error as StoreError where error.kind == .notFound {
             throw AccountNotFound(accountID: id)
         }

@@ -44,6 +44,9 @@ public enum SessionRunOutcome: Sendable, Equatable {
     case paused
     /// The account hit a provider rate limit: cool it down and queue the session again.
     case rateLimited(accountID: String, until: Date, error: String)
+    /// The account cannot serve any run (a refused key, no credit): take it out of rotation with
+    /// the reason and queue the session again.
+    case accountUnusable(accountID: String, status: AccountRecord.Status, reason: String, error: String)
     /// The host shut down gracefully; `checkpointed` when the run saved a checkpoint to resume from.
     case stopped(checkpointed: Bool)
     /// The host was stopped without a graceful shutdown: the session stays `running` for recovery

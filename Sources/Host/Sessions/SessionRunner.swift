@@ -33,6 +33,7 @@ public struct SessionRunner: Sendable {
             var lastSeq: Int64 = 0
             var terminal: (type: String, error: String?)?
             var rateLimitUntil: Date?
+            var accountUnusable: (status: AccountRecord.Status, reason: String)?
             var cancelRequested = false
             var pauseCheckpointSaved = false
             var shutdownRequested = false
@@ -148,6 +149,9 @@ public struct SessionRunner: Sendable {
                 case .event(let event):
                     pending.append(NewEvent(sessionID: session.id, type: event.type, payload: event.json))
                     if event.type == "rate_limited" { state.update { $0.rateLimitUntil = Self.rateLimitEnd(event.json) } }
+                    if event.type == "account_unusable", let unusable = Self.accountUnusable(event.json) {
+                        state.update { $0.accountUnusable = unusable }
+                    }
                     if event.isTerminal {
                         state.update { $0.terminal = (event.type, Self.errorText(event.json)) }
                         run.finish()
@@ -230,6 +234,9 @@ public struct SessionRunner: Sendable {
         case "cancelled": return state.cancelRequested ? .cancelled : .failed("the driver cancelled the run on its own")
         case "failed":
             let error = state.terminal?.error ?? "the driver reported a failure"
+            if let unusable = state.accountUnusable, let lease {
+                return .accountUnusable(accountID: lease.accountID, status: unusable.status, reason: unusable.reason, error: error)
+            }
             if let until = state.rateLimitUntil, let lease { return .rateLimited(accountID: lease.accountID, until: until, error: error) }
             return .failed(error)
         default:
@@ -253,6 +260,14 @@ public struct SessionRunner: Sendable {
         let object = (try? JSONValue.parse(Array(json.utf8)))?.objectValue ?? [:]
         return RateLimitSignal.cooldownEnd(retryAfterSeconds: object["retry_after_seconds"]?.numberValue,
                                            resetAt: object["reset_at"]?.stringValue, now: now)
+    }
+
+    /// An `account_unusable` event's status and reason (the parser checked both are there).
+    static func accountUnusable(_ json: String) -> (status: AccountRecord.Status, reason: String)? {
+        guard let object = (try? JSONValue.parse(Array(json.utf8)))?.objectValue,
+              let status = object["status"]?.stringValue.flatMap(AccountRecord.Status.init(rawValue:)),
+              let reason = object["reason"]?.stringValue else { return nil }
+        return (status, String(reason.prefix(1_000)))
     }
 
     static func errorText(_ json: String) -> String? {

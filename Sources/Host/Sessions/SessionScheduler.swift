@@ -227,8 +227,15 @@ public actor SessionScheduler {
             try await fail(session, from: from, "driver '\(agent.driverID)' is not loaded")
             return nil
         }
+        let provider: String?
+        do {
+            provider = try await plugin.accountProvider(configJSON: agent.configJSON)
+        } catch {
+            try await fail(session, from: from, "the driver refused the agent's configuration: \(error.description)")
+            return nil
+        }
         var lease: AccountLease?
-        if let provider = plugin.descriptor.accountProvider {
+        if let provider {
             guard let accounts else {
                 try await fail(session, from: from, "driver \(agent.driverID) needs a \(provider) account and no account pool is configured")
                 return nil
@@ -297,6 +304,12 @@ public actor SessionScheduler {
                     "account_id": accountID, "until": ISO8601DateFormatter().string(from: until), "error": error,
                 ])
                 try await move(.queued, accountID: .some(nil), note: ["reason": "failing over: the account hit a rate limit"])
+            case .accountUnusable(let accountID, let status, let reason, let error):
+                try await accounts?.takeOutOfRotation(accountID: accountID, status: status, reason: reason)
+                try await log.appendHostEvent(sessionID: sessionID, type: "host.account.unusable", [
+                    "account_id": accountID, "status": status.rawValue, "reason": reason, "error": error,
+                ])
+                try await move(.queued, accountID: .some(nil), note: ["reason": "failing over: the account was taken out of rotation (\(status.rawValue))"])
             case .stopped(let checkpointed):
                 if checkpointed {
                     try await move(.queued, accountID: .some(nil), note: ["reason": "the host stopped; the session resumes from its checkpoint at the next start"])

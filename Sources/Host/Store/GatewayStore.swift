@@ -76,7 +76,8 @@ public protocol AccountStore: Sendable {
     func createAccount(_ account: AccountRecord) async throws -> AccountRecord
     func accounts(provider: String?) async throws -> [AccountRecord]
     func account(id: String) async throws -> AccountRecord?
-    func updateAccount(id: String, status: AccountRecord.Status, cooldownUntil: Date?, lastUsedAt: Date?) async throws
+    /// Sets an account's status; `statusReason` says why it is out of rotation (nil clears it).
+    func updateAccount(id: String, status: AccountRecord.Status, statusReason: String?, cooldownUntil: Date?, lastUsedAt: Date?) async throws
     /// Removes an account; sessions that used it keep their history (their account becomes none).
     /// False when there is no such account.
     func deleteAccount(id: String) async throws -> Bool

@@ -123,17 +123,20 @@ public struct AccountRecord: Sendable, Equatable {
     public var label: String
     public var sealedCredentials: [UInt8]
     public var status: Status
+    /// Why the account is out of rotation, when the gateway took it out (a refused key, no credit).
+    public var statusReason: String?
     public var cooldownUntil: Date?
     public var lastUsedAt: Date?
     public var createdAt: Date
 
     public init(id: String = StoreIDs.make(), provider: String, label: String, sealedCredentials: [UInt8], status: Status = .verified,
-                cooldownUntil: Date? = nil, lastUsedAt: Date? = nil, createdAt: Date = Date()) {
+                statusReason: String? = nil, cooldownUntil: Date? = nil, lastUsedAt: Date? = nil, createdAt: Date = Date()) {
         self.id = id
         self.provider = provider
         self.label = label
         self.sealedCredentials = sealedCredentials
         self.status = status
+        self.statusReason = statusReason
         self.cooldownUntil = cooldownUntil
         self.lastUsedAt = lastUsedAt
         self.createdAt = createdAt

@@ -172,6 +172,7 @@ struct AccountJSON: Encodable {
     var provider: String
     var label: String
     var status: String
+    var statusReason: String?
     var cooldownUntil: Date?
     var lastUsedAt: Date?
     var createdAt: Date
@@ -181,6 +182,7 @@ struct AccountJSON: Encodable {
         provider = account.provider
         label = account.label
         status = account.status.rawValue
+        statusReason = account.statusReason
         cooldownUntil = account.cooldownUntil
         lastUsedAt = account.lastUsedAt
         createdAt = account.createdAt

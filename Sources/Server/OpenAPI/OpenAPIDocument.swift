@@ -136,6 +136,7 @@ enum OpenAPIDocument {
         "properties": {
           "id": {"type": "string"}, "provider": {"type": "string"}, "label": {"type": "string"},
           "status": {"type": "string", "enum": ["verified", "cooldown", "disabled", "invalid"]},
+          "statusReason": {"type": "string", "description": "Why the account is out of rotation: set by the gateway (a refused key, no credit left, a rate limit) or an operator."},
           "cooldownUntil": {"type": "string", "format": "date-time"}, "lastUsedAt": {"type": "string", "format": "date-time"},
           "createdAt": {"type": "string", "format": "date-time"}
         }

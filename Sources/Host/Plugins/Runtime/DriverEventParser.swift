@@ -26,6 +26,7 @@ public enum DriverEventParser {
         "tool_result": [("id", .string)],
         "usage": [],
         "rate_limited": [("provider", .string)],
+        "account_unusable": [("provider", .string), ("status", .string), ("reason", .string)],
         "completed": [],
         "failed": [("error", .string)],
         "cancelled": [],
@@ -59,6 +60,9 @@ public enum DriverEventParser {
         }
         if type == "rate_limited", object["retry_after_seconds"] == nil, object["reset_at"] == nil {
             throw DriverEventProblem(description: "a 'rate_limited' event needs 'retry_after_seconds' or 'reset_at'")
+        }
+        if type == "account_unusable", !["invalid", "disabled"].contains(object["status"] as? String ?? "") {
+            throw DriverEventProblem(description: "an 'account_unusable' event's status must be \"invalid\" or \"disabled\"")
         }
         return ParsedDriverEvent(type: type, json: text)
     }

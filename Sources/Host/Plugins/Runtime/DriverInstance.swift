@@ -17,9 +17,14 @@ public final class DriverInstance: @unchecked Sendable {
     /// How many items a run may queue before the driver's emit waits for the host.
     public static let defaultQueueCapacity = 65_536
 
-    init(plugin: LoadedPlugin, driver: UnsafeMutablePointer<flywheel_driver_t>) {
+    /// The provider whose account this instance's runs need (the instance's own capabilities under
+    /// ABI 1.2, else the descriptor's); nil when they need none.
+    public let accountProvider: String?
+
+    init(plugin: LoadedPlugin, driver: UnsafeMutablePointer<flywheel_driver_t>, accountProvider: String?) {
         self.plugin = plugin
         self.driver = driver
+        self.accountProvider = accountProvider
         self.thread = DriverThread(label: plugin.descriptor.id)
         self.checkpointExtension = Self.findCheckpointExtension(driver)
     }

@@ -78,8 +78,57 @@ public final class LoadedPlugin: @unchecked Sendable {
             throw DriverCallError(driverID: descriptor.id, function: "create_driver", status: FLYWHEEL_ERR_INTERNAL,
                                   message: "flywheel_driver_t.\(name) is NULL")
         }
-        return DriverInstance(plugin: self, driver: driver)
+        let accountProvider: String?
+        do {
+            accountProvider = try Self.instanceAccountProvider(driver, fallback: descriptor.accountProvider)
+        } catch {
+            driver.pointee.destroy(driver)
+            throw DriverCallError(driverID: descriptor.id, function: "create_driver", status: FLYWHEEL_ERR_INTERNAL,
+                                  message: "flywheel.instance/1: \(error.description)")
+        }
+        return DriverInstance(plugin: self, driver: driver, accountProvider: accountProvider)
     }
+
+    /// The provider whose account the instance's runs need: its `flywheel.instance/1` capabilities
+    /// (ABI 1.2) when it has them and they name one (or null, for none), else the descriptor's.
+    static func instanceAccountProvider(_ driver: UnsafeMutablePointer<flywheel_driver_t>, fallback: String?) throws(CapabilitiesProblem) -> String? {
+        guard let getExtension = driver.pointee.get_extension, let raw = getExtension(driver, FLYWHEEL_EXT_INSTANCE) else { return fallback }
+        let ext = raw.assumingMemoryBound(to: flywheel_instance_extension_t.self)
+        guard Int(ext.pointee.struct_size) >= MemoryLayout<flywheel_instance_extension_t>.size, let capabilities = ext.pointee.capabilities_json,
+              let text = capabilities(driver).map({ String(cString: $0) }) else { return fallback }
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
+            throw CapabilitiesProblem(description: "capabilities_json is not a JSON object")
+        }
+        switch object["account_provider"] {
+        case nil: return fallback
+        case is NSNull: return nil
+        case let name as String where !name.isEmpty: return name
+        default: throw CapabilitiesProblem(description: "account_provider must be a non-empty string or null")
+        }
+    }
+
+    struct CapabilitiesProblem: Error, CustomStringConvertible { var description: String }
+
+    /// What ``accountProvider(configJSON:)`` found, per configuration.
+    private let accountProviders = Mutex<[String: String?]>([:])
+
+    /// The provider whose account a run of an instance configured by `configJSON` needs. Under ABI
+    /// 1.2 an instance may state its own, so a plugin built for 1.2 or later gets an instance made
+    /// (off the cooperative pool) and retired at once to ask it; the answer is kept per
+    /// configuration, so a session waiting for an account does not make one per look.
+    public func accountProvider(configJSON: String) async throws(DriverCallError) -> String? {
+        guard abiMinor >= 2 else { return descriptor.accountProvider }
+        if let known = accountProviders.withLock({ $0[configJSON] }) { return known }
+        let instance = try await createInstance(configJSON: configJSON)
+        instance.retire()
+        accountProviders.withLock { known in
+            if known.count >= 1_024 { known.removeAll() }
+            known[configJSON] = .some(instance.accountProvider)
+        }
+        return instance.accountProvider
+    }
+
+    private var abiMinor: Int { abiVersion.split(separator: ".").dropFirst().first.flatMap { Int($0) } ?? 0 }
 
     /// Calls the plugin's `deinit` once. Every instance must have been destroyed first.
     public func shutdown() {

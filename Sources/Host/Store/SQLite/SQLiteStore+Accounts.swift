@@ -30,10 +30,11 @@ extension SQLiteStore: AccountStore {
         try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [id]).map(AccountRecord.init(row:)) }
     }
 
-    public func updateAccount(id: String, status: AccountRecord.Status, cooldownUntil: Date?, lastUsedAt: Date?) async throws {
+    public func updateAccount(id: String, status: AccountRecord.Status, statusReason: String?, cooldownUntil: Date?, lastUsedAt: Date?) async throws {
         try await write { db in
-            try db.execute(sql: "UPDATE accounts SET status = ?, cooldown_until = ?, last_used_at = COALESCE(?, last_used_at) WHERE id = ?",
-                           arguments: [status.rawValue, StoreTime.encode(cooldownUntil), StoreTime.encode(lastUsedAt), id])
+            try db.execute(sql: """
+                UPDATE accounts SET status = ?, status_reason = ?, cooldown_until = ?, last_used_at = COALESCE(?, last_used_at) WHERE id = ?
+                """, arguments: [status.rawValue, statusReason, StoreTime.encode(cooldownUntil), StoreTime.encode(lastUsedAt), id])
             if db.changesCount == 0 { throw StoreError.notFound("account \(id)") }
         }
     }

@@ -203,6 +203,10 @@ enum StoreMigrations {
                 CREATE INDEX command_decisions_by_time ON command_decisions(created_at, id);
                 """)
         }
+        migrator.registerMigration("v8") { db in
+            // Why an account is out of rotation (a refused key, no credit left), for an operator to see.
+            try db.execute(sql: "ALTER TABLE accounts ADD COLUMN status_reason TEXT")
+        }
         return migrator
     }
 }

@@ -64,7 +64,7 @@ extension AccountRecord {
         }
         let sealed: Data = row["encrypted_credentials"]
         self.init(id: row["id"], provider: row["provider"], label: row["label"], sealedCredentials: [UInt8](sealed), status: status,
-                  cooldownUntil: StoreTime.decode(row["cooldown_until"] as Int64?), lastUsedAt: StoreTime.decode(row["last_used_at"] as Int64?),
+                  statusReason: row["status_reason"], cooldownUntil: StoreTime.decode(row["cooldown_until"] as Int64?), lastUsedAt: StoreTime.decode(row["last_used_at"] as Int64?),
                   createdAt: StoreTime.decode(row["created_at"] as Int64))
     }
 }

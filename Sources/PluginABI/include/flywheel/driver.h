@@ -1,5 +1,13 @@
 /*
- * flywheel/driver.h — the Flywheel Gateway agent-driver ABI, version 1.1.0.
+ * flywheel/driver.h — the Flywheel Gateway agent-driver ABI, version 1.2.0.
+ *
+ * 1.2.0 (compatible addition; no struct layout changed): an instance may state capabilities of its
+ * own through the driver extension "flywheel.instance/1", so the account a run needs can follow
+ * the instance's configuration (an SDK driver configured for OpenAI needs an OpenAI account, one
+ * for Anthropic an Anthropic account). It is an extension found by id, not a field appended to
+ * flywheel_driver_t: a driver that does not need it changes nothing, a host that does not know it
+ * never asks, and the struct the host reads from every driver keeps its frozen size. New event
+ * type `account_unusable`: the account in use was refused for good (a bad key, no credit left).
  *
  * 1.1.0 (compatible addition; no struct layout changed): a command request may ask for a decision
  * only (`"execute": false` in flywheel.command-request/1), for drivers that run an allowed command
@@ -106,7 +114,7 @@ extern "C" {
 /* ------------------------------------------------------------------------------------------------ */
 
 #define FLYWHEEL_ABI_VERSION_MAJOR 1u
-#define FLYWHEEL_ABI_VERSION_MINOR 1u
+#define FLYWHEEL_ABI_VERSION_MINOR 2u
 #define FLYWHEEL_ABI_VERSION_PATCH 0u
 
 /** Initialiser for the `abi_version` field of flywheel_plugin_entry_t. */
@@ -416,6 +424,26 @@ typedef struct flywheel_host_checkpoint_extension {
     flywheel_status_t (*offer)(const flywheel_run_host_t *run, const uint8_t *state, size_t length);
 } flywheel_host_checkpoint_extension_t;
 
+/**
+ * Driver extension "flywheel.instance/1" (1.2): capabilities of one instance, as its configuration
+ * makes them. Returned by driver->get_extension; the host asks once, right after create_driver, and
+ * a 1.1 host never asks. Frozen v1.2 layout: 16 bytes on LP64.
+ */
+#define FLYWHEEL_EXT_INSTANCE "flywheel.instance/1"
+
+typedef struct flywheel_instance_extension {
+    uint32_t struct_size; /**< sizeof(flywheel_instance_extension_t) as the driver compiled it */
+    uint32_t reserved;    /**< zero */
+
+    /**
+     * [instance-serialised] A flywheel.capabilities/1 JSON object (section 7) for this instance, or
+     * NULL for "{}". Its members replace the descriptor's for this instance's runs; members it leaves
+     * out keep the descriptor's value, and `"account_provider": null` means no account. The string
+     * stays valid and unchanged until destroy returns.
+     */
+    const char *(*capabilities_json)(const struct flywheel_driver *driver);
+} flywheel_instance_extension_t;
+
 /* ------------------------------------------------------------------------------------------------ */
 /* 7. JSON payloads                                                                                  */
 /* ------------------------------------------------------------------------------------------------ */
@@ -453,6 +481,11 @@ typedef struct flywheel_host_checkpoint_extension {
  *   rate_limited { "provider": "…", "retry_after_seconds": 30, "reset_at": "RFC 3339 time" }
  *                the account in use hit a provider rate limit (HTTP 429); one of the two times
  *                should be present. The host cools the account down and fails over.
+ *   account_unusable { "provider": "…", "status": "invalid"|"disabled", "reason": "…" }   (1.2)
+ *                the account in use cannot serve any run: "invalid" for a key the provider
+ *                refused (HTTP 401), "disabled" for one out of credit or over a spend limit. The
+ *                host takes the account out of rotation with the reason, for an operator to see,
+ *                and fails over. Never put credentials in the reason.
  *   completed    { "summary": "…" }                                   terminal: the task is done
  *   failed       { "error": "…", "retryable": false }                 terminal: the run failed
  *   cancelled    { }                                                  terminal: after cancel
