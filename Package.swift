@@ -38,6 +38,9 @@ let package = Package(
         // Metrics: the host counts through swift-metrics; serve exports them in Prometheus text.
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        // The SDK driver's HTTPS client to LLM providers: streaming bodies, pooled connections, and
+        // cancellation that closes the request at once. Built into libSDKDriver.so only.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.25.0"),
     ],
     targets: [
         // The one public C header third parties compile drivers against.
@@ -118,7 +121,12 @@ let package = Package(
             ],
             path: "Sources/flywheel"
         ),
-        .target(name: "SDKDriver", dependencies: ["PluginKit"], path: "Plugins/SDKDriver"),
+        .target(
+            name: "SDKDriver",
+            dependencies: ["PluginKit", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")],
+            path: "Plugins/SDKDriver"
+        ),
         .target(name: "ACPDriver", dependencies: ["PluginKit"], path: "Plugins/ACPDriver"),
         .target(name: "TmuxDriver", dependencies: ["PluginKit"], path: "Plugins/TmuxDriver"),
 
@@ -176,6 +184,11 @@ let package = Package(
             name: "ACPDriverTests",
             dependencies: ["Host", "Guard", "HostTestSupport"],
             path: "Tests/ACPDriverTests"
+        ),
+        .testTarget(
+            name: "SDKDriverTests",
+            dependencies: ["Host", "Guard", "HostTestSupport"],
+            path: "Tests/SDKDriverTests"
         ),
         .testTarget(
             name: "TmuxDriverTests",

@@ -1,6 +1,6 @@
 import Foundation
 
-// Usage: FlywheelBenchmarks [plugins] [events] [policy] [guard] [store] [replay] [memory] [serve] [tmux] [acp]   (no argument: all of them)
+// Usage: FlywheelBenchmarks [plugins] [events] [policy] [guard] [store] [replay] [memory] [serve] [tmux] [acp] [sdk]   (no argument: all of them)
 //        FlywheelBenchmarks corpus-pass   (one check of each corpus case and nothing else: for callgrind,
 //        whose instruction counts do not move with the machine's load)
 let requested = Set(CommandLine.arguments.dropFirst())
@@ -17,3 +17,4 @@ if requested.contains("corpus-pass") { try GuardBenchmarks.onePass() }
 if wanted("serve") { try await ServerBenchmarks.run() }
 if wanted("tmux") { try await TmuxBenchmarks.paneToEvents() }
 if wanted("acp") { try await ACPBenchmarks.run() }
+if wanted("sdk") { try await SDKBenchmarks.run() }
