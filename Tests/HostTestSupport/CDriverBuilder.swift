@@ -9,6 +9,8 @@ public enum CDriverBuilder {
     /// Where compiled fixtures go for this test process.
     private static let outputDirectory: URL = {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("flywheel-cdrivers-\(getpid())")
+        // A folder left by an earlier process that had this pid holds libraries of older sources.
+        try? FileManager.default.removeItem(at: directory)
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         return directory
     }()

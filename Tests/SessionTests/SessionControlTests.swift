@@ -140,6 +140,27 @@ struct SessionControlTests {
         await harness.stop()
     }
 
+    @Test("a C driver's instance states the account its runs need (flywheel.instance/1): the session waits for that provider's account and runs with it")
+    func instanceAccountProvider() async throws {
+        let harness = try await SessionHarness()
+        defer { harness.remove() }
+        _ = try await harness.gateway.accounts.add(provider: "testprov", label: "descriptor's", credentialsJSON: "{}")
+        let plain = try await harness.store.upsertAgent(AgentRecord(name: "plain", driverID: "test.scripted", configJSON: #"{"account_provider":"otherprov"}"#))
+        let session = try await harness.submit("account_echo=1 events=1", agent: plain)
+        let waiting = try await harness.waitFor(session.id, "waiting for its provider") { $0.waitingReason != nil }
+        #expect(waiting.waitingReason == "waiting for a otherprov account: none is configured or enabled")
+        _ = try await harness.gateway.accounts.add(provider: "otherprov", label: "other", credentialsJSON: "{}")
+        harness.scheduler.wake()
+        #expect(try await harness.waitForState(session.id, [.done, .failed]).state == .done)
+        #expect(try await harness.events(session.id).contains { $0.type == "status" && $0.object["message"] as? String == "account other" })
+        // An instance that states nothing keeps the descriptor's provider.
+        let described = try await harness.agent("described", driver: "test.scripted-account")
+        let (ran, events) = try await harness.run("account_echo=1 events=1", described)
+        #expect(ran.state == .done)
+        #expect(events.contains { $0.type == "status" && $0.object["message"] as? String == "account descriptor's" })
+        await harness.stop()
+    }
+
     @Test("with no usable account the session waits queued with a visible reason, and starts when one frees up")
     func waitsForAccount() async throws {
         let harness = try await SessionHarness()

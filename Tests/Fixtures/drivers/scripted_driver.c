@@ -24,6 +24,9 @@
  * with "cancelled" after cancel. The driver implements flywheel.checkpoint/1: save hands over the
  * counter of thread 0 as text, and resume continues counting from it.
  *
+ * An instance whose config is {"account_provider":"P"} states through flywheel.instance/1 (ABI 1.2)
+ * that its runs need a P account.
+ *
  * Built by the tests plain (id test.scripted), with -DSCRIPTED_PROVIDER=\"testprov\" (id
  * test.scripted-account, declaring that its runs need a "testprov" account), and with
  * -DSCRIPTED_DRIVER_ID=\"…\" for a driver of another id (plugin reload).
@@ -90,6 +93,8 @@ typedef struct scripted_driver {
     flywheel_driver_t base;
     pthread_mutex_t lock;
     scripted_run_t *runs;
+    /* This instance's capabilities (flywheel.instance/1): set when its config names an account_provider. */
+    char capabilities[160];
 } scripted_driver_t;
 
 static void emit(const flywheel_run_host_t *run, const char *json) { run->emit(run, json, strlen(json)); }
@@ -357,17 +362,33 @@ static flywheel_status_t checkpoint_resume(flywheel_driver_t *base, const flywhe
 static const flywheel_checkpoint_extension_t checkpoint_extension = {
     sizeof(flywheel_checkpoint_extension_t), 0, checkpoint_save, checkpoint_resume};
 
+#ifdef FLYWHEEL_EXT_INSTANCE
+/* ABI 1.2: an instance whose config says {"account_provider":"P"} needs a P account. */
+static const char *instance_capabilities(const flywheel_driver_t *base) {
+    const scripted_driver_t *driver = (const scripted_driver_t *)base;
+    return driver->capabilities[0] ? driver->capabilities : NULL;
+}
+
+static const flywheel_instance_extension_t instance_extension = {sizeof(flywheel_instance_extension_t), 0, instance_capabilities};
+#endif
+
 static const void *scripted_get_extension(const flywheel_driver_t *driver, const char *id) {
     (void)driver;
+#ifdef FLYWHEEL_EXT_INSTANCE
+    if (strcmp(id, FLYWHEEL_EXT_INSTANCE) == 0) return &instance_extension;
+#endif
     return strcmp(id, FLYWHEEL_EXT_CHECKPOINT) == 0 ? &checkpoint_extension : NULL;
 }
 
 static flywheel_status_t scripted_create(const flywheel_host_t *host, const char *config, size_t length, flywheel_driver_t **out) {
     (void)host;
-    (void)config;
     (void)length;
     scripted_driver_t *driver = calloc(1, sizeof *driver);
     if (!driver) return FLYWHEEL_ERR_OUT_OF_MEMORY;
+    char provider[64];
+    /* The host adds a NUL after every payload it passes. */
+    find_string(config ? config : "", "account_provider", provider, sizeof provider);
+    if (provider[0]) snprintf(driver->capabilities, sizeof driver->capabilities, "{\"account_provider\":\"%s\"}", provider);
     driver->base = (flywheel_driver_t){sizeof(flywheel_driver_t), 0, NULL, scripted_execute, scripted_cancel,
                                        scripted_destroy, scripted_get_extension};
     pthread_mutex_init(&driver->lock, NULL);
