@@ -82,6 +82,7 @@ struct ModelReply: Sendable {
 
     /// Ordered as the model wrote them: the text first, then the calls.
     var blocks: [Conversation.Block] {
-        (text.isEmpty ? [] : [.text(text)]) + toolCalls.map { .toolUse(id: $0.id, name: $0.name, input: $0.input) }
+        // A text block of whitespace only is refused by the Messages API when sent back.
+        (text.allSatisfy(\.isWhitespace) ? [] : [.text(text)]) + toolCalls.map { .toolUse(id: $0.id, name: $0.name, input: $0.input) }
     }
 }

@@ -22,23 +22,42 @@ enum ProviderFailure: Sendable, Equatable {
         }
     }
 
+    /// Taking an account out of rotation needs the provider's own word for it: a documented
+    /// error type or code, or (for Anthropic's out-of-credit answer, which has no type of its own)
+    /// the words of its JSON error message on a client-error status. A 429 that says when to retry
+    /// is a rate limit whatever its words ("exceeded your current quota" per minute, say).
     static func classify(status: Int, headers: [(String, String)], body: String, now: Date = Date()) -> ProviderFailure {
         let error = Self.errorObject(body)
         let type = (error?["type"] as? String) ?? ""
         let code = (error?["code"] as? String) ?? ""
-        let message = (error?["message"] as? String).map { "\($0) (HTTP \(status)\(type.isEmpty ? "" : ", \(type)"))" }
-            ?? "HTTP \(status): \(WireJSON.excerpt(body.isEmpty ? "(no body)" : body))"
-        let lowered = ((error?["message"] as? String) ?? body).lowercased()
-        let exhausted = status == 402 || ["insufficient_quota", "billing_error", "billing_not_active"].contains(type)
-            || ["insufficient_quota", "billing_not_active"].contains(code)
-            || ["credit balance is too low", "exceeded your current quota", "spend limit", "spending limit", "usage limit"].contains { lowered.contains($0) }
-        if exhausted { return .accountExhausted(message: message) }
+        let said = (error?["message"] as? String) ?? ""
+        let message = said.isEmpty ? "HTTP \(status): \(WireJSON.excerpt(body.isEmpty ? "(no body)" : body))"
+            : "\(said) (HTTP \(status)\(type.isEmpty ? "" : ", \(type)"))"
+        let quotaWords = ["insufficient_quota", "billing_error", "billing_not_active"]
+        if status == 402 || quotaWords.contains(type) || quotaWords.contains(code) { return .accountExhausted(message: message) }
+        let saysWhen = status == 429 && resetHeaders(headers)
+        if [400, 403, 429].contains(status), !saysWhen,
+           ["credit balance is too low", "exceeded your current quota", "spend limit", "spending limit"].contains(where: said.lowercased().contains) {
+            return .accountExhausted(message: message)
+        }
         switch status {
-        case 401: return .accountInvalid(message: message)
+        case 401:
+            // A 401 from something that is not the provider (a proxy, a wrong base_url) says nothing about the key.
+            let aboutTheKey = type == "authentication_error" || code == "invalid_api_key" || said.lowercased().contains("api key")
+            return aboutTheKey ? .accountInvalid(message: message) : .refused(status: status, message: message)
         case 429: return .rateLimited(retryAfterSeconds: retryAfter(headers, now: now), message: message)
         case 529: return .overloaded(message: message)
-        case 408, 500, 502, 503, 504: return type == "overloaded_error" ? .overloaded(message: message) : .transient(status: status, message: message)
+        case 408, 500...599: return type == "overloaded_error" ? .overloaded(message: message) : .transient(status: status, message: message)
         default: return type == "overloaded_error" ? .overloaded(message: message) : .refused(status: status, message: message)
+        }
+    }
+
+    /// Whether the headers say when a limit resets.
+    private static func resetHeaders(_ headers: [(String, String)]) -> Bool {
+        headers.contains { name, _ in
+            let name = name.lowercased()
+            return name == "retry-after" || name == "retry-after-ms" || name.hasPrefix("x-ratelimit-reset-")
+                || (name.hasPrefix("anthropic-ratelimit-") && name.hasSuffix("-reset"))
         }
     }
 
@@ -50,8 +69,13 @@ enum ProviderFailure: Sendable, Equatable {
     /// Seconds until the limit that was hit resets. `retry-after` (seconds or an HTTP date) says it
     /// outright; otherwise the latest reset among the limits that are used up: Anthropic's
     /// `anthropic-ratelimit-*-reset` (RFC 3339 times) and OpenAI's `x-ratelimit-reset-*` (durations
-    /// such as `6m0s` or `20ms`). Without any, one minute.
+    /// such as `6m0s` or `20ms`). Without any, one minute. Always from 1 second to a day.
     static func retryAfter(_ headers: [(String, String)], now: Date = Date()) -> Double {
+        let seconds = statedRetryAfter(headers, now: now)
+        return seconds.isFinite ? min(max(seconds, 1), 86_400) : 60
+    }
+
+    private static func statedRetryAfter(_ headers: [(String, String)], now: Date) -> Double {
         var fields: [String: String] = [:]
         for (name, value) in headers { fields[name.lowercased()] = value.trimmingCharacters(in: .whitespaces) }
         if let milliseconds = fields["retry-after-ms"].flatMap(Double.init), milliseconds >= 0 { return milliseconds / 1000 }

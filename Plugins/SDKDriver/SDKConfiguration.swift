@@ -49,12 +49,15 @@ struct SDKConfiguration: Sendable {
     var maxRetryDelay = 60.0
     var promptCaching = true
     var anthropicVersion = "2023-06-01"
+    /// OpenAI format: the request member for `max_tokens` (`max_tokens` for servers that predate
+    /// `max_completion_tokens`).
+    var maxTokensField = "max_completion_tokens"
 
     static let keys: Set<String> = [
         "provider", "account_provider", "model", "base_url", "max_tokens", "system_prompt", "connect_timeout_seconds",
         "read_timeout_seconds", "request_timeout_seconds", "max_steps", "max_total_tokens", "budget_usd", "prices", "file_tools",
         "max_file_bytes", "command_timeout_seconds", "max_tool_output_bytes", "max_retries", "retry_delay_seconds",
-        "max_retry_delay_seconds", "prompt_caching", "anthropic_version",
+        "max_retry_delay_seconds", "prompt_caching", "anthropic_version", "max_tokens_field",
     ]
 
     static let defaultBaseURL: [WireFormat: String] = [.anthropic: "https://api.anthropic.com", .openai: "https://api.openai.com/v1"]
@@ -85,6 +88,9 @@ struct SDKConfiguration: Sendable {
         baseURL = base
         maxTokens = try config.integer("max_tokens", in: 1...1_000_000) ?? maxTokens
         systemPrompt = try config.string("system_prompt")
+        if let systemPrompt, systemPrompt.allSatisfy(\.isWhitespace) {
+            throw .invalidConfig("system_prompt must not be empty (leave it out for the default)")
+        }
         connectTimeout = try config.seconds("connect_timeout_seconds") ?? connectTimeout
         readTimeout = try config.seconds("read_timeout_seconds") ?? readTimeout
         requestTimeout = try config.seconds("request_timeout_seconds") ?? requestTimeout
@@ -107,6 +113,10 @@ struct SDKConfiguration: Sendable {
         maxRetryDelay = try config.seconds("max_retry_delay_seconds") ?? maxRetryDelay
         promptCaching = try config.bool("prompt_caching") ?? promptCaching
         anthropicVersion = try config.string("anthropic_version") ?? anthropicVersion
+        maxTokensField = try config.string("max_tokens_field") ?? maxTokensField
+        guard ["max_completion_tokens", "max_tokens"].contains(maxTokensField) else {
+            throw .invalidConfig("max_tokens_field must be max_completion_tokens or max_tokens, not '\(maxTokensField)'")
+        }
     }
 
     private static func prices(_ config: ConfigReader) throws(DriverFailure) -> [String: Price] {

@@ -50,18 +50,17 @@ final class SDKDriver: CheckpointingDriver, InstanceCapabilitiesDriver {
         guard let workspace = task.workspace, workspace.hasPrefix("/") else {
             throw .invalidArgument("the task has no absolute workspace: the SDK driver's commands run there")
         }
-        let key = Self.apiKey(task.json)
-        let client = self.client()
-        let configuration = self.configuration
-        let host = self.host
+        let provider = configuration.accountProvider
+        // Registered before execute returns, so a checkpoint asked for at once finds the run.
+        let sdk = Self.apiKey(task.json).map { key in
+            SDKRun(configuration: configuration, run: run, host: host, client: client(), apiKey: key, workspace: workspace, conversation: conversation)
+        }
+        if let sdk { active.withLock { $0[run.id] = sdk } }
         runs.startTask(run) { [self] _ in
-            guard let key else {
-                return .failed(error: "no \(configuration.accountProvider) account came with the task: add one with flywheel accounts add --provider \(configuration.accountProvider) (its credentials need an api_key)", retryable: false)
-            }
-            let sdk = SDKRun(configuration: configuration, run: run, host: host, client: client, apiKey: key, workspace: workspace,
-                             conversation: conversation)
-            active.withLock { $0[run.id] = sdk }
             defer { _ = active.withLock { $0.removeValue(forKey: run.id) } }
+            guard let sdk else {
+                return .failed(error: "no \(provider) account came with the task: add one with flywheel accounts add --provider \(provider) (its credentials need an api_key)", retryable: false)
+            }
             return await sdk.perform()
         }
     }

@@ -17,8 +17,11 @@ final class SDKRun: Sendable {
     private let workspace: String
     private let files: WorkspaceFiles
     private let tools: [ToolDefinition]
-    /// The conversation as of the last finished step: what a checkpoint saves.
+    /// The conversation as of the last finished step (it ends with the user's turn): what a
+    /// checkpoint saves.
     private let saved: Mutex<Conversation>
+    /// Whether the step being asked has streamed text yet.
+    private let streamedText = Atomic<Bool>(false)
 
     init(configuration: SDKConfiguration, run: DriverRun, host: DriverHost, client: HTTPClient, apiKey: String, workspace: String,
          conversation: Conversation) {
@@ -38,6 +41,13 @@ final class SDKRun: Sendable {
     // MARK: The loop
 
     func perform() async -> DriverEvent {
+        switch await loop() {
+        case .failed(let error, let retryable): .failed(error: redact(error), retryable: retryable)
+        case let event: event
+        }
+    }
+
+    private func loop() async -> DriverEvent {
         var conversation = saved.withLock { $0 }
         let system = configuration.system(workspace: workspace)
         while true {
@@ -49,11 +59,12 @@ final class SDKRun: Sendable {
             }
             conversation.totals.steps += 1
             account(reply, in: &conversation.totals)
+            // The checkpoint keeps the last user turn until this step's tool results are in: a
+            // resume then asks this step again rather than starting from half a step.
             conversation.messages.append(Conversation.Message(role: .assistant, blocks: reply.blocks))
             emit("x-sdk.turn", ["step": conversation.totals.steps, "stop_reason": reply.stopReason ?? NSNull(), "tool_calls": reply.toolCalls.count])
 
             if reply.toolCalls.isEmpty {
-                saved.withLock { $0 = conversation }
                 switch reply.stopReason {
                 case "max_tokens", "length":
                     return .failed(error: "the model's reply was cut off at max_tokens (\(configuration.maxTokens)) before it ended its turn", retryable: false)
@@ -64,8 +75,13 @@ final class SDKRun: Sendable {
                 }
             }
             if let limit = limitReached(conversation.totals) {
-                saved.withLock { $0 = conversation }
                 return .failed(error: limit, retryable: false)
+            }
+            if Task.isCancelled { return .cancelled }
+            // The calls are shown once the reply is whole: a retried step never leaves a call
+            // without its result.
+            for call in reply.toolCalls {
+                emit("tool_call", ["id": call.id, "name": call.name, "input": WireJSON.object(call.input) ?? ["arguments": call.input]])
             }
             var results: [Conversation.Block] = []
             for call in reply.toolCalls {
@@ -131,6 +147,7 @@ final class SDKRun: Sendable {
 
     private func step(_ conversation: Conversation, system: String) async -> StepResult {
         var attempt = 0
+        streamedText.store(false, ordering: .relaxed)
         while true {
             let problem: StepError
             do {
@@ -143,8 +160,13 @@ final class SDKRun: Sendable {
             }
             if Task.isCancelled { return .ended(.cancelled) }
             let reason: String
+            var wait: Double?
             switch problem {
             case .network(let detail): reason = "network error: \(detail)"
+            case .http(.rateLimited(let seconds, let message)) where seconds <= Self.shortRateLimit:
+                // A limit that resets in a moment is waited out with the same account.
+                reason = "rate limited for \(seconds) s: \(message)"
+                wait = seconds
             case .http(let failure) where failure.retriesWithSameAccount: reason = Self.describe(failure)
             case .stream(.provider(let type, let message)) where type == "overloaded_error" || type == "api_error":
                 reason = "the provider reported \(type) mid-stream: \(message)"
@@ -152,13 +174,16 @@ final class SDKRun: Sendable {
                 return .ended(terminal(for: problem))
             }
             guard attempt < configuration.maxRetries else {
+                if case .http(.rateLimited) = problem { return .ended(terminal(for: problem)) }  // Fails over after all.
                 return .ended(.failed(error: "\(reason) (gave up after \(attempt + 1) attempts)", retryable: true))
             }
             // Exponential backoff with full jitter over its upper half.
             let ceiling = min(configuration.maxRetryDelay, configuration.retryDelay * pow(2, Double(attempt)))
-            let delay = ceiling * Double.random(in: 0.5...1.0)
+            let delay = wait ?? ceiling * Double.random(in: 0.5...1.0)
             attempt += 1
-            emit("x-sdk.retry", ["attempt": attempt, "delay_seconds": delay, "reason": reason])
+            // Text this attempt already streamed is void: the step is asked again from the start.
+            emit("x-sdk.retry", ["attempt": attempt, "delay_seconds": delay, "reason": reason, "discards_streamed_text": streamedText.load(ordering: .relaxed)])
+            streamedText.store(false, ordering: .relaxed)
             do {
                 try await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
             } catch {
@@ -166,6 +191,9 @@ final class SDKRun: Sendable {
             }
         }
     }
+
+    /// Rate limits that reset within this many seconds are waited out rather than failed over.
+    static let shortRateLimit = 5.0
 
     private static func describe(_ failure: ProviderFailure) -> String {
         switch failure {
@@ -245,9 +273,8 @@ final class SDKRun: Sendable {
                     switch output {
                     case .text(let part): text += part
                     case .thinking(let part): thinking += part
-                    case .toolCall(let call):
-                        flush(&text, &thinking)
-                        emit("tool_call", ["id": call.id, "name": call.name, "input": WireJSON.object(call.input) ?? ["arguments": call.input]])
+                    case .toolCall:
+                        break  // Shown once the reply is whole (see perform()).
                     }
                 }
             }
@@ -263,7 +290,10 @@ final class SDKRun: Sendable {
 
     private func flush(_ text: inout String, _ thinking: inout String) {
         if !thinking.isEmpty { emit("thinking", ["text": thinking]) }
-        if !text.isEmpty { emit("message", ["role": "assistant", "text": text]) }
+        if !text.isEmpty {
+            emit("message", ["role": "assistant", "text": text])
+            streamedText.store(true, ordering: .relaxed)
+        }
         text = ""
         thinking = ""
     }
@@ -324,7 +354,8 @@ final class SDKRun: Sendable {
         let run = self.run
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                once.suspend(continuation)
+                // Cancelled already: the command is never sent.
+                guard once.suspend(continuation) else { return }
                 let accepted = run.requestCommand(command, timeoutSeconds: timeout) { result in
                     once.resume(result.map {
                         CommandAnswer(ran: $0.ran, ruleID: $0.ruleId, reason: $0.reason, exitCode: $0.exitCode, timedOut: $0.timedOut ?? false,
@@ -339,7 +370,12 @@ final class SDKRun: Sendable {
     }
 
     func emit(_ type: String, _ fields: [String: Any]) {
-        run.emit(type, fields)
+        run.emit(type, fields.mapValues { ($0 as? String).map(redact) ?? $0 })
+    }
+
+    /// `text` with the run's key cut out: a provider or a proxy may echo it in an error.
+    func redact(_ text: String) -> String {
+        text.contains(apiKey) ? text.replacingOccurrences(of: apiKey, with: "[redacted]") : text
     }
 }
 
@@ -355,7 +391,9 @@ final class ResumeOnce<T: Sendable>: Sendable {
 
     private let phase = Mutex(Phase.waiting)
 
-    func suspend(_ continuation: CheckedContinuation<T?, Never>) {
+    /// Parks `continuation`; false when the outcome (a cancel) came first and it was resumed at once.
+    @discardableResult
+    func suspend(_ continuation: CheckedContinuation<T?, Never>) -> Bool {
         let ready: T?? = phase.withLock { phase in
             if case .finished(let value) = phase {
                 phase = .done
@@ -364,7 +402,9 @@ final class ResumeOnce<T: Sendable>: Sendable {
             phase = .suspended(continuation)
             return nil
         }
-        if let ready { continuation.resume(returning: ready) }
+        guard let ready else { return true }
+        continuation.resume(returning: ready)
+        return false
     }
 
     func resume(_ value: T?) {

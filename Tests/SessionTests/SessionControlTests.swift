@@ -166,7 +166,8 @@ struct SessionControlTests {
         let harness = try await SessionHarness()
         defer { harness.remove() }
         let only = try await harness.gateway.accounts.add(provider: "testprov", label: "only", credentialsJSON: "{}")
-        try await harness.gateway.accounts.pool.coolDown(accountID: only.id, until: Date().addingTimeInterval(1.5))
+        // Long enough that even a sanitised build submits and schedules the session before it ends.
+        try await harness.gateway.accounts.pool.coolDown(accountID: only.id, until: Date().addingTimeInterval(4))
         let agent = try await harness.agent("waiting", driver: "test.scripted-account")
         let session = try await harness.submit("events=2", agent: agent)
         let waiting = try await harness.waitFor(session.id, "a waiting reason") { $0.waitingReason != nil }

@@ -46,11 +46,25 @@ public actor AccountPool {
         return try await store.createAccount(AccountRecord(provider: provider, label: label, sealedCredentials: sealed))
     }
 
-    /// Leases a usable account of `provider`, or returns nil when none is usable now.
+    /// Leases a usable account of `provider`, or returns nil when none is usable now. An account
+    /// taken out of rotation while it was being chosen is not leased: the choice is made again.
     public func lease(provider: String, now: Date = Date()) async throws -> AccountLease? {
+        for _ in 0..<8 {
+            switch try await leaseOnce(provider: provider, now: now) {
+            case .leased(let lease): return lease
+            case .noneUsable: return nil
+            case .lostRace: continue
+            }
+        }
+        return nil
+    }
+
+    private enum LeaseAttempt { case leased(AccountLease), noneUsable, lostRace }
+
+    private func leaseOnce(provider: String, now: Date) async throws -> LeaseAttempt {
         let all = try await store.accounts(provider: provider)
         let usable = all.filter { Self.isUsable($0, now: now) }
-        guard !usable.isEmpty else { return nil }
+        guard !usable.isEmpty else { return .noneUsable }
         let chosen: AccountRecord
         switch selection {
         case .roundRobin:
@@ -63,22 +77,24 @@ public actor AccountPool {
             chosen = usable.enumerated().min { ($0.element.lastUsedAt ?? .distantPast, $0.offset) < ($1.element.lastUsedAt ?? .distantPast, $1.offset) }!.element
         }
         lastLeased[provider] = chosen.id
-        try await store.updateAccount(id: chosen.id, status: .verified, statusReason: nil, cooldownUntil: nil, lastUsedAt: now)
+        guard try await store.updateAccount(id: chosen.id, status: .verified, statusReason: nil, cooldownUntil: nil, lastUsedAt: now,
+                                            onlyFrom: [chosen.status]) else { return .lostRace }
         let plaintext = try cipher().open(chosen.sealedCredentials, provider: chosen.provider, label: chosen.label)
-        return AccountLease(accountID: chosen.id, provider: chosen.provider, label: chosen.label,
-                            credentialsJSON: String(decoding: plaintext, as: UTF8.self))
+        return .leased(AccountLease(accountID: chosen.id, provider: chosen.provider, label: chosen.label,
+                                    credentialsJSON: String(decoding: plaintext, as: UTF8.self)))
     }
 
-    /// Puts an account into cooldown until `until` (a provider rate limit).
+    /// Puts an account into cooldown until `until` (a provider rate limit). An account out of
+    /// rotation (invalid, or disabled by the gateway or an operator) stays out.
     public func coolDown(accountID: String, until: Date) async throws {
         try await store.updateAccount(id: accountID, status: .cooldown, statusReason: "rate limited by the provider", cooldownUntil: until,
-                                      lastUsedAt: nil)
+                                      lastUsedAt: nil, onlyFrom: [.verified, .cooldown])
     }
 
     /// Takes an account out of rotation, with the reason an operator will see: `.invalid` for a
     /// key the provider refused, `.disabled` for one out of credit. An operator enables it again.
     public func takeOutOfRotation(accountID: String, status: AccountRecord.Status, reason: String) async throws {
-        try await store.updateAccount(id: accountID, status: status, statusReason: reason, cooldownUntil: nil, lastUsedAt: nil)
+        try await store.updateAccount(id: accountID, status: status, statusReason: reason, cooldownUntil: nil, lastUsedAt: nil, onlyFrom: nil)
     }
 
     /// When the earliest cooling account of `provider` frees up; nil when none is cooling (then no

@@ -36,7 +36,8 @@ public struct AccountService: Sendable {
         _ = try await get(id)
         do {
             try await store.updateAccount(id: id, status: enabled ? .verified : .disabled,
-                                         statusReason: enabled ? nil : "disabled by an operator", cooldownUntil: nil, lastUsedAt: nil)
+                                         statusReason: enabled ? nil : "disabled by an operator", cooldownUntil: nil, lastUsedAt: nil,
+                                         onlyFrom: nil)
         } catch let error as StoreError where error.kind == .notFound {
             throw AccountNotFound(accountID: id)
         }

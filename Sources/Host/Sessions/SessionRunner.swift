@@ -233,6 +233,9 @@ public struct SessionRunner: Sendable {
         case "completed": return .done
         case "cancelled": return state.cancelRequested ? .cancelled : .failed("the driver cancelled the run on its own")
         case "failed":
+            // Cancelled by an operator: whatever the run's last words, the session ends cancelled,
+            // never queued again to fail over.
+            if state.cancelRequested { return .cancelled }
             let error = state.terminal?.error ?? "the driver reported a failure"
             if let unusable = state.accountUnusable, let lease {
                 return .accountUnusable(accountID: lease.accountID, status: unusable.status, reason: unusable.reason, error: error)

@@ -42,6 +42,10 @@ public actor SessionScheduler {
     private var scope: Scope
 
     private var active: [String: Entry] = [:]
+    /// Accounts each running session's runs took out of rotation (`account_unusable`), in this process.
+    private var accountsLost: [String: Int] = [:]
+    /// After this many, the session fails instead of failing over again.
+    static let accountsLostPerSession = 3
     private let shutdownRequested = Atomic<Bool>(false)
     private var shuttingDown: Bool { shutdownRequested.load(ordering: .acquiring) }
     private let wakeSignal = WakeSignal()
@@ -292,6 +296,10 @@ public actor SessionScheduler {
             try await log.transition(SessionTransition(sessionID: sessionID, to: state, expected: [.running], error: error,
                                                        accountID: accountID, note: note))
         }
+        switch outcome {
+        case .accountUnusable, .rateLimited, .interrupted: break
+        default: accountsLost[sessionID] = nil
+        }
         do {
             switch outcome {
             case .done: try await move(.done)
@@ -309,7 +317,17 @@ public actor SessionScheduler {
                 try await log.appendHostEvent(sessionID: sessionID, type: "host.account.unusable", [
                     "account_id": accountID, "status": status.rawValue, "reason": reason, "error": error,
                 ])
-                try await move(.queued, accountID: .some(nil), note: ["reason": "failing over: the account was taken out of rotation (\(status.rawValue))"])
+                let lost = accountsLost[sessionID, default: 0] + 1
+                accountsLost[sessionID] = lost
+                if lost >= Self.accountsLostPerSession {
+                    // Accounts do not all go bad at once: more likely the agent points at the wrong
+                    // place, and failing over would take the whole pool out.
+                    accountsLost[sessionID] = nil
+                    try await move(.failed, error: "\(lost) accounts were taken out of rotation by this session (the last: \(reason)); "
+                        + "check the agent's configuration (provider, base_url) before enabling them again")
+                } else {
+                    try await move(.queued, accountID: .some(nil), note: ["reason": "failing over: the account was taken out of rotation (\(status.rawValue))"])
+                }
             case .stopped(let checkpointed):
                 if checkpointed {
                     try await move(.queued, accountID: .some(nil), note: ["reason": "the host stopped; the session resumes from its checkpoint at the next start"])

@@ -77,7 +77,11 @@ public protocol AccountStore: Sendable {
     func accounts(provider: String?) async throws -> [AccountRecord]
     func account(id: String) async throws -> AccountRecord?
     /// Sets an account's status; `statusReason` says why it is out of rotation (nil clears it).
-    func updateAccount(id: String, status: AccountRecord.Status, statusReason: String?, cooldownUntil: Date?, lastUsedAt: Date?) async throws
+    /// With `onlyFrom`, only an account in one of those states changes (compare-and-set): false
+    /// when it was in another. Throws `notFound` when there is no such account.
+    @discardableResult
+    func updateAccount(id: String, status: AccountRecord.Status, statusReason: String?, cooldownUntil: Date?, lastUsedAt: Date?,
+                       onlyFrom: Set<AccountRecord.Status>?) async throws -> Bool
     /// Removes an account; sessions that used it keep their history (their account becomes none).
     /// False when there is no such account.
     func deleteAccount(id: String) async throws -> Bool

@@ -30,12 +30,25 @@ extension SQLiteStore: AccountStore {
         try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [id]).map(AccountRecord.init(row:)) }
     }
 
-    public func updateAccount(id: String, status: AccountRecord.Status, statusReason: String?, cooldownUntil: Date?, lastUsedAt: Date?) async throws {
+    @discardableResult
+    public func updateAccount(id: String, status: AccountRecord.Status, statusReason: String?, cooldownUntil: Date?, lastUsedAt: Date?,
+                              onlyFrom: Set<AccountRecord.Status>?) async throws -> Bool {
         try await write { db in
+            var arguments: StatementArguments = [status.rawValue, statusReason, StoreTime.encode(cooldownUntil), StoreTime.encode(lastUsedAt), id]
+            var condition = ""
+            if let onlyFrom {
+                let states = onlyFrom.map(\.rawValue).sorted()
+                condition = " AND status IN (\(states.map { _ in "?" }.joined(separator: ", ")))"
+                arguments += StatementArguments(states)
+            }
             try db.execute(sql: """
-                UPDATE accounts SET status = ?, status_reason = ?, cooldown_until = ?, last_used_at = COALESCE(?, last_used_at) WHERE id = ?
-                """, arguments: [status.rawValue, statusReason, StoreTime.encode(cooldownUntil), StoreTime.encode(lastUsedAt), id])
-            if db.changesCount == 0 { throw StoreError.notFound("account \(id)") }
+                UPDATE accounts SET status = ?, status_reason = ?, cooldown_until = ?, last_used_at = COALESCE(?, last_used_at) WHERE id = ?\(condition)
+                """, arguments: arguments)
+            if db.changesCount == 1 { return true }
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM accounts WHERE id = ?", arguments: [id]) == true else {
+                throw StoreError.notFound("account \(id)")
+            }
+            return false
         }
     }
 
