@@ -126,6 +126,27 @@ struct AccountPoolTests {
         #expect(try await test.store.account(id: b.id)?.status == .verified)
         #expect(try await pool.lease(provider: "p", now: now.addingTimeInterval(31)) != nil)
     }
+
+    @Test("an account taken out of rotation stays out, whatever lease or cooldown races it from another pool (200 rounds)")
+    func outOfRotationWins() async throws {
+        let test = try TestStore()
+        defer { test.directory.remove() }
+        let key = SymmetricKey(size: .bits256)
+        // Two pools on one store, as two gateways on one database would be.
+        let leasing = AccountPool(store: test.store, cipher: CredentialCipher(key: key))
+        let reporting = AccountPool(store: test.store, cipher: CredentialCipher(key: key))
+        for round in 0..<200 {
+            let account = try await leasing.add(provider: "p\(round)", label: "a", credentialsJSON: "{}")
+            async let leased = leasing.lease(provider: "p\(round)")
+            async let cooled: Void = reporting.coolDown(accountID: account.id, until: Date().addingTimeInterval(60))
+            async let removed: Void = reporting.takeOutOfRotation(accountID: account.id, status: .invalid, reason: "the key was refused")
+            _ = try await (leased, cooled, removed)
+            let after = try #require(try await test.store.account(id: account.id))
+            #expect(after.status == .invalid, "round \(round)")
+            #expect(after.statusReason == "the key was refused", "round \(round)")
+            #expect(try await leasing.lease(provider: "p\(round)") == nil, "round \(round)")
+        }
+    }
 }
 
 @Suite("rate-limit signals")

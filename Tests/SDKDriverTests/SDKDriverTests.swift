@@ -11,9 +11,13 @@ struct SDKDriverTests {
     struct Fixture {
         let harness: SessionHarness
         let provider: FakeProvider
+        /// Whether finish() stops the provider (false when it outlives this gateway).
+        let ownsProvider: Bool
 
-        init(_ responses: [[String: Any]], limits: GatewayConfiguration.Limits = .init(), reopening previous: TemporaryDirectory? = nil) async throws {
-            provider = try await FakeProvider(responses)
+        init(_ responses: [[String: Any]] = [], provider existing: FakeProvider? = nil, limits: GatewayConfiguration.Limits = .init(),
+             reopening previous: TemporaryDirectory? = nil) async throws {
+            ownsProvider = existing == nil
+            if let existing { provider = existing } else { provider = try await FakeProvider(responses) }
             if let previous {
                 harness = try await SessionHarness(limits: limits, directory: previous)
                 return
@@ -45,7 +49,7 @@ struct SDKDriverTests {
         func finish() async {
             await harness.stop()
             harness.remove()
-            provider.stop()
+            if ownsProvider { provider.stop() }
         }
     }
 
@@ -426,6 +430,48 @@ struct SDKDriverTests {
         #expect((results.first?["content"] as? String)?.contains("step one") == true)
         #expect(Self.text(try await fixture.harness.events(session.id)).hasSuffix("Finished after the pause."))
         await fixture.finish()
+    }
+
+    @Test("a session running when the gateway stops, gracefully or not, resumes in the next gateway with the conversation so far",
+          arguments: [true, false])
+    func restart(graceful: Bool) async throws {
+        let call = Replay.Call(id: "toolu_1", name: "bash", arguments: #"{"command":"echo before the restart"}"#)
+        let opening = Replay.anthropic(text: "Thinking", stop: "end_turn").components(separatedBy: "event: content_block_stop")[0]
+        let provider = try await FakeProvider([
+            Replay.stream(Replay.anthropic(text: "One command first.", calls: [call], stop: "tool_use")),
+            Replay.stream(opening, end: "hang"),
+            Replay.stream(Replay.anthropic(text: "Done in the second gateway.", stop: "end_turn")),
+        ])
+        defer { provider.stop() }
+        let (directory, sessionID) = try await Self.startAndStop(provider: provider, graceful: graceful)
+        let second = try await Fixture(provider: provider, reopening: directory)
+        let ended = try await second.harness.waitForState(sessionID, [.done, .failed, .cancelled], timeout: .seconds(60))
+        #expect(ended.state == .done, "\(ended.error ?? "")")
+        let bodies = try provider.bodies()
+        #expect(bodies.count == 3)
+        // The second gateway's call carries the conversation the first one had reached.
+        #expect(Replay.json(Self.messages(bodies[2])) == Replay.json(Self.messages(bodies[1])))
+        let events = try await second.harness.events(sessionID)
+        #expect(events.filter { $0.type == "host.run.started" }.count == 2)
+        #expect(events.filter { $0.type == "tool_result" }.count == 1, "the command ran once")
+        #expect(Self.text(events).hasSuffix("Done in the second gateway."))
+        await second.finish()
+    }
+
+    /// Starts a session on a gateway of its own and stops that gateway while the model's second
+    /// reply streams; the gateway is gone (and its hold on the data directory) when this returns.
+    static func startAndStop(provider: FakeProvider, graceful: Bool) async throws -> (TemporaryDirectory, String) {
+        let first = try await Fixture(provider: provider)
+        try await first.account("anthropic", "a", key: "sk-a")
+        let session = try await first.harness.submit("Survive a restart.", agent: try await first.agent())
+        try await first.harness.waitForEvent(session.id, "host.checkpoint")
+        for _ in 0..<500 where try provider.requests().count < 2 { try await Task.sleep(for: .milliseconds(20)) }
+        if graceful {
+            try await first.harness.shutDown()  // checkpoints the run and queues the session again
+        } else {
+            await first.harness.stop()  // as a killed host: the session stays running, its last offered checkpoint stored
+        }
+        return (first.harness.directory, session.id)
     }
 
     @Test("a dropped connection and a refused connection are retried with backoff a bounded number of times")
