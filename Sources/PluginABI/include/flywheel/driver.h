@@ -437,9 +437,10 @@ typedef struct flywheel_instance_extension {
 
     /**
      * [instance-serialised] A flywheel.capabilities/1 JSON object (section 7) for this instance, or
-     * NULL for "{}". Its members replace the descriptor's for this instance's runs; members it leaves
-     * out keep the descriptor's value, and `"account_provider": null` means no account. The string
-     * stays valid and unchanged until destroy returns.
+     * NULL for "{}". A 1.2 host reads `account_provider` from it: a string replaces the descriptor's
+     * for this instance's runs, null means they need no account, and leaving it out keeps the
+     * descriptor's. Other members are not read under 1.2. The string stays valid and unchanged until
+     * destroy returns.
      */
     const char *(*capabilities_json)(const struct flywheel_driver *driver);
 } flywheel_instance_extension_t;
