@@ -33,20 +33,9 @@ enum ACPBenchmarks {
         print("== acp: agent -> stored events (\(count) streamed chunks, one JSON-RPC notification each)")
         let streamer = try await agent("bench")
         for round in 1...3 {
-            let start = BenchmarkSupport.now()
-            let session = try await gateway.sessions.create(agentID: streamer.id, task: String(count))
-            while try await !gateway.sessions.show(session.id).state.isTerminal { try await Task.sleep(for: .milliseconds(10)) }
-            let seconds = Double(BenchmarkSupport.now() - start) / 1e9
-            let state = try await gateway.sessions.show(session.id).state
-            var events = 0, after: Int64 = 0
-            while true {
-                let page = try await gateway.events.events(sessionID: session.id, after: after, limit: 1000)
-                guard let last = page.last else { break }
-                after = last.seq
-                events += page.filter { $0.type == "message" }.count
-            }
-            BenchmarkSupport.figure("round \(round) (\(state.rawValue))",
-                "\(Int(Double(count) / seconds)) messages/s, start to end (\(events) message events stored, \(String(format: "%.2f", seconds)) s, includes the agent's start)")
+            let run = try await bench.runSession(agentID: streamer.id, task: String(count), counting: "message")
+            BenchmarkSupport.figure("round \(round) (\(run.state.rawValue))",
+                "\(Int(Double(count) / run.seconds)) messages/s, start to end (\(run.events) message events stored, \(String(format: "%.2f", run.seconds)) s, includes the agent's start)")
         }
 
         print("== acp: permission round trip as the agent sees it (ls -la, decided by the policy, stored), beside a bare JSON-RPC round trip")

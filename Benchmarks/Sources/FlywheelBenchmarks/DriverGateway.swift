@@ -25,6 +25,36 @@ struct DriverGateway {
         return DriverGateway(gateway: gateway, directory: directory)
     }
 
+    /// One session run to its end: how long it took, how it ended, and its stored events of one type.
+    struct SessionRun {
+        var seconds: Double
+        var state: SessionState
+        var events: Int
+        /// The JSON bytes of those events.
+        var bytes: Int
+    }
+
+    /// Creates a session of `agentID` for `task` (the gateway's service must be running), waits
+    /// until it ends, and counts its stored events of type `counted`.
+    func runSession(agentID: String, task: String, counting counted: String) async throws -> SessionRun {
+        let start = BenchmarkSupport.now()
+        let session = try await gateway.sessions.create(agentID: agentID, task: task)
+        while try await !gateway.sessions.show(session.id).state.isTerminal { try await Task.sleep(for: .milliseconds(5)) }
+        let seconds = Double(BenchmarkSupport.now() - start) / 1e9
+        var run = SessionRun(seconds: seconds, state: try await gateway.sessions.show(session.id).state, events: 0, bytes: 0)
+        var after: Int64 = 0
+        while true {
+            let page = try await gateway.events.events(sessionID: session.id, after: after, limit: 1000)
+            guard let last = page.last else { break }
+            after = last.seq
+            for event in page where event.type == counted {
+                run.events += 1
+                run.bytes += event.payload.utf8.count
+            }
+        }
+        return run
+    }
+
     func remove() {
         try? FileManager.default.removeItem(at: directory)
     }

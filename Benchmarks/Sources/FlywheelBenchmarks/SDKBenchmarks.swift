@@ -72,24 +72,10 @@ enum SDKBenchmarks {
         let loop = Task { try await service.run() }
         defer { loop.cancel() }
         for round in 1...3 {
-            let start = BenchmarkSupport.now()
-            let session = try await gateway.sessions.create(agentID: agent.id, task: "stream")
-            while try await !gateway.sessions.show(session.id).state.isTerminal { try await Task.sleep(for: .milliseconds(5)) }
-            let seconds = Double(BenchmarkSupport.now() - start) / 1e9
-            let state = try await gateway.sessions.show(session.id).state
-            var events = 0, text = 0, after: Int64 = 0
-            while true {
-                let page = try await gateway.events.events(sessionID: session.id, after: after, limit: 1000)
-                guard let last = page.last else { break }
-                after = last.seq
-                for event in page where event.type == "message" {
-                    events += 1
-                    text += event.payload.utf8.count
-                }
-            }
-            BenchmarkSupport.figure("round \(round) (\(state.rawValue))", String(
+            let run = try await bench.runSession(agentID: agent.id, task: "stream", counting: "message")
+            BenchmarkSupport.figure("round \(round) (\(run.state.rawValue))", String(
                 format: "%.1f ms session start to end: %.2f µs per delta, %.2f µs over the plain read (%d message events stored, %d bytes)",
-                seconds * 1e3, seconds * 1e6 / Double(count), (seconds - bareBest) * 1e6 / Double(count), events, text))
+                run.seconds * 1e3, run.seconds * 1e6 / Double(count), (run.seconds - bareBest) * 1e6 / Double(count), run.events, run.bytes))
         }
         loop.cancel()
         _ = await loop.result

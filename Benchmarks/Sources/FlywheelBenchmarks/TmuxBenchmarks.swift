@@ -22,24 +22,12 @@ enum TmuxBenchmarks {
         let loop = Task { try await service.run() }
         for round in 1...3 {
             let lines = total / 100
-            let start = BenchmarkSupport.now()
-            let session = try await gateway.sessions.create(agentID: agent.id, task: "yes 012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789abcdefghi | head -n \(lines)")
-            while try await !gateway.sessions.show(session.id).state.isTerminal { try await Task.sleep(for: .milliseconds(20)) }
-            let seconds = Double(BenchmarkSupport.now() - start) / 1e9
-            let state = try await gateway.sessions.show(session.id).state
-            var stored = 0, events = 0, after: Int64 = 0
-            while true {
-                let page = try await gateway.events.events(sessionID: session.id, after: after, limit: 1000)
-                guard let last = page.last else { break }
-                after = last.seq
-                for event in page where event.type == "x-tmux.output" {
-                    events += 1
-                    stored += event.payload.utf8.count
-                }
-            }
+            let run = try await bench.runSession(
+                agentID: agent.id, task: "yes 012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789abcdefghi | head -n \(lines)",
+                counting: "x-tmux.output")
             BenchmarkSupport.figure(
-                "round \(round) (\(state.rawValue))",
-                "\(String(format: "%.1f", Double(total) / seconds / 1e6)) MB/s printed -> stored (\(events) events, \(stored >> 20) MiB of JSON, \(String(format: "%.2f", seconds)) s)")
+                "round \(round) (\(run.state.rawValue))",
+                "\(String(format: "%.1f", Double(total) / run.seconds / 1e6)) MB/s printed -> stored (\(run.events) events, \(run.bytes >> 20) MiB of JSON, \(String(format: "%.2f", run.seconds)) s)")
         }
         loop.cancel()
         _ = await loop.result
