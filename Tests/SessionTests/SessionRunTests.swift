@@ -126,7 +126,9 @@ struct SessionRunTests {
         await #expect(throws: HeldCommandAlreadyDecided.self) { try await harness.approvals.deny(pending.id, by: "late") }
         #expect(try await harness.waitForState(session.id, [.done, .failed]).state == .done)
         let events = try await harness.events(session.id)
-        #expect(events.first { $0.type == "host.command.approval" }?.object["decided_by"] as? String == "alice")
+        let answers = events.filter { $0.type == "host.command.approval" }
+        #expect(answers.count == 1, "the answer is recorded once: \(answers.map(\.payload))")
+        #expect(answers.first?.object["decided_by"] as? String == "alice")
         #expect(events.contains { $0.type == "host.command.output" && ($0.object["text"] as? String) == "ran\n" })
         #expect(try await harness.store.commandDecision(id: pending.id)?.status == .ran)
         await harness.stop()
@@ -147,6 +149,11 @@ struct SessionRunTests {
         let expired = try await harness.submit("command=git+stash+clear+;+touch+expired events=1", agent: agent)
         #expect(try await harness.waitForState(expired.id, [.done, .failed]).state == .done)
         #expect(try await harness.store.commandDecisions(sessionID: expired.id).first?.status == .expired)
+        // Each end of a held command is one event, naming who ended it.
+        for (session, by) in [(denied, "bob"), (expired, "timeout")] {
+            let answers = try await harness.events(session.id).filter { $0.type == "host.command.approval" }
+            #expect(answers.map { $0.object["decided_by"] as? String } == [by], "\(answers.map(\.payload))")
+        }
         for name in ["denied", "expired"] {
             #expect(!FileManager.default.fileExists(atPath: harness.workspace(of: agent).appendingPathComponent(name).path))
         }

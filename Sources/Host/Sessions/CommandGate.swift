@@ -187,16 +187,21 @@ public struct CommandGate: Sendable {
         let store = self.store, log = self.log
         let ended = Task.isCancelled
         return try await uncancelled {
+            // Unanswered: it ends here (expired, or cancelled with its session). Answered: the
+            // operator's answer and its event were recorded by whoever answered (ApprovalService).
+            let endedHere: Bool
             if ended {
-                _ = try await store.updateCommandDecision(id: id, from: .pending, to: .cancelled, exitCode: nil, decidedBy: "host",
-                                                          outcome: "the session ended while the command was held")
+                endedHere = try await store.updateCommandDecision(id: id, from: .pending, to: .cancelled, exitCode: nil, decidedBy: "host",
+                                                                  outcome: "the session ended while the command was held")
             } else {
-                _ = try await store.updateCommandDecision(id: id, from: .pending, to: .expired, exitCode: nil, decidedBy: "timeout",
-                                                          outcome: "no operator answered in time")
+                endedHere = try await store.updateCommandDecision(id: id, from: .pending, to: .expired, exitCode: nil, decidedBy: "timeout",
+                                                                  outcome: "no operator answered in time")
             }
             guard let record = try await store.commandDecision(id: id) else { throw StoreError.notFound("command decision \(id)") }
-            try await log.appendHostEvent(sessionID: sessionID, type: "host.command.approval",
-                                          ["request_id": id, "status": record.status.rawValue, "decided_by": record.decidedBy ?? "nobody"])
+            if endedHere {
+                try await log.appendHostEvent(sessionID: sessionID, type: "host.command.approval",
+                                              ["request_id": id, "status": record.status.rawValue, "decided_by": record.decidedBy ?? "nobody"])
+            }
             return record
         }
     }
