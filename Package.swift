@@ -11,6 +11,8 @@ let package = Package(
         .library(name: "Guard", targets: ["Guard"]),
         .library(name: "Server", targets: ["Server"]),
         .library(name: "PluginABI", targets: ["PluginABI"]),
+        // A Swift client of `flywheel serve`: the HTTP API and the live event stream.
+        .library(name: "FlywheelClient", targets: ["FlywheelClient"]),
         .library(name: "PluginKit", targets: ["PluginKit"]),
         // Agent drivers: loaded by the host with dlopen only, never linked into it.
         .library(name: "SDKDriver", type: .dynamic, targets: ["SDKDriver"]),
@@ -41,12 +43,16 @@ let package = Package(
         // The SDK driver's HTTPS client to LLM providers: streaming bodies, pooled connections, and
         // cancellation that closes the request at once. Built into libSDKDriver.so only.
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.25.0"),
+        // TLS for the client's `wss://` connections (already under AsyncHTTPClient).
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
     ],
     targets: [
         // The one public C header third parties compile drivers against.
         .target(name: "PluginABI", path: "Sources/PluginABI"),
+        // A JSON value decoded by type: shared by the host and API clients.
+        .target(name: "FlywheelJSON", path: "Sources/FlywheelJSON"),
         // Helpers for writing a driver in Swift on top of the C ABI.
-        .target(name: "PluginKit", dependencies: ["PluginABI"], path: "Sources/PluginKit"),
+        .target(name: "PluginKit", dependencies: ["PluginABI", "FlywheelJSON"], path: "Sources/PluginKit"),
         // The host as a library: plugin loading, policy, store, sessions, accounts.
         // The command guard: pure (no store, no plugins), so the hook executable can link it alone.
         .target(
@@ -73,6 +79,7 @@ let package = Package(
             dependencies: [
                 "PluginABI",
                 "Guard",
+                "FlywheelJSON",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -105,11 +112,30 @@ let package = Package(
             ],
             path: "Sources/Server"
         ),
+        // The API's client library: AsyncHTTPClient for requests, the WebSocket client for `/ws`.
+        // It needs nothing of the host, so any Swift program can depend on it.
+        .target(
+            name: "FlywheelClient",
+            dependencies: [
+                "FlywheelJSON",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/FlywheelClient"
+        ),
         .executableTarget(
             name: "flywheel",
             dependencies: [
                 "Host",
                 "Server",
+                "FlywheelClient",
                 // Named as well as re-exported by Host, so a change to the guard rebuilds this target.
                 "Guard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -169,7 +195,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ServerTests",
-            dependencies: ["Host", "Guard", "Server", "HostTestSupport",
+            dependencies: ["Host", "Guard", "Server", "HostTestSupport", "FlywheelClient",
                            .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "HummingbirdTesting", package: "hummingbird"),
                            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

@@ -1,27 +1,11 @@
+import FlywheelJSON
 import Foundation
 
 /// One configuration value, decoded by type (a boolean is never a number).
-public enum ConfigValue: Decodable, Sendable {
-    case null, bool(Bool), number(Double), string(String), array([ConfigValue]), object([String: ConfigValue])
+public typealias ConfigValue = JSONValue
 
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .number(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode([ConfigValue].self) {
-            self = .array(value)
-        } else {
-            self = .object(try container.decode([String: ConfigValue].self))
-        }
-    }
-
-    public var string: String? { if case .string(let value) = self { value } else { nil } }
+extension JSONValue {
+    public var string: String? { stringValue }
 }
 
 /// Typed reads of a driver's configuration object, each failure naming its key.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FlywheelClient
 import Foundation
 import Host
 
@@ -13,9 +14,23 @@ struct AccountsCommand: AsyncParsableCommand {
         @Option(name: .long, help: "The provider, e.g. anthropic or openai.") var provider: String
         @Option(name: .long, help: "A label unique for the provider.") var label: String
         @OptionGroup var gateway: GatewayOptions
+        @OptionGroup var server: ServerOptions
 
         func run() async throws {
             let input = FileHandle.standardInput.readDataToEndOfFile()
+            if let client = try server.client() {
+                let credentials: JSONValue
+                do {
+                    credentials = try JSONValue.parse(String(decoding: input, as: UTF8.self))
+                } catch {
+                    throw ValidationError("standard input must be a JSON object of credentials, like {\"api_key\": \"…\"}")
+                }
+                try await reportingFailures {
+                    let account = try await client.addAccount(provider: provider, label: label, credentials: credentials)
+                    print("\(account.id) \(account.provider)/\(account.label) added")
+                }
+                return
+            }
             try await reportingFailures {
                 do {
                     let account = try await gateway.openGateway().accounts.add(provider: provider, label: label,
@@ -33,8 +48,18 @@ struct AccountsCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List accounts (never their credentials).")
         @OptionGroup var gateway: GatewayOptions
+        @OptionGroup var server: ServerOptions
 
         func run() async throws {
+            if let client = try server.client() {
+                try await reportingFailures {
+                    for account in try await client.accounts() {
+                        let cooldown = account.cooldownUntil.map { " until \(ISO8601DateFormatter().string(from: $0))" } ?? ""
+                        print("\(account.id)  \(account.provider)/\(account.label)  \(account.status)\(cooldown)")
+                    }
+                }
+                return
+            }
             try await reportingFailures {
                 for account in try await gateway.openGateway(readOnly: true).accounts.list() {
                     let cooldown = account.cooldownUntil.map { " until \(ISO8601DateFormatter().string(from: $0))" } ?? ""

@@ -7,7 +7,8 @@ struct Flywheel: AsyncParsableCommand {
         commandName: "flywheel",
         abstract: "Flywheel Gateway: runs fleets of AI coding agents through driver plugins, with every agent command checked by the Destructive Command Guard.",
         version: "0.1.0",
-        subcommands: [ServeCommand.self, UsersCommand.self, PluginsCommand.self, DCGCommand.self, SessionsCommand.self, AccountsCommand.self])
+        subcommands: [ServeCommand.self, LoginCommand.self, LogoutCommand.self, UsersCommand.self, PluginsCommand.self, DCGCommand.self,
+                      AgentsCommand.self, SessionsCommand.self, AccountsCommand.self])
 }
 
 /// Options every command that logs shares. Logs go to standard error, so standard output stays

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FlywheelClient
 import Foundation
 import Host
 import Logging
@@ -89,6 +90,10 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
         try await body()
     } catch let error as StoreError where error.kind == .invalidCursor {
         throw ValidationError(error.message)
+    } catch let error as FlywheelAPIError {
+        throw CommandFailure(error.description)
+    } catch let error as FlywheelClientError {
+        throw CommandFailure(error.description)
     } catch {
         let failure = (error as? DataDirectoryFailure) ?? (error as? StoreError).flatMap { DataDirectoryFailure(dataError: $0) }
         if let failure {

@@ -42,3 +42,16 @@ public enum ProcessRunner {
         try run(URL(fileURLWithPath: "/usr/bin/env"), [command] + arguments, currentDirectory: currentDirectory)
     }
 }
+
+extension ProcessRunner {
+    /// `run`, waited for from async code without holding one of Swift's cooperative threads while
+    /// the program runs (the server under test may need them).
+    public static func runDetached(_ executable: URL, _ arguments: [String], input: String? = nil,
+                                   environment: [String: String]? = nil) async throws -> ProcessOutput {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try run(executable, arguments, input: input, environment: environment) })
+            }
+        }
+    }
+}

@@ -103,6 +103,14 @@ public struct EventRecord: Sendable, Equatable, Codable {
     public var type: String
     public var time: Date
     public var payload: String
+
+    public init(sessionID: String, seq: Int64, type: String, time: Date, payload: String) {
+        self.sessionID = sessionID
+        self.seq = seq
+        self.type = type
+        self.time = time
+        self.payload = payload
+    }
 }
 
 /// What is needed to resume a session: the driver's state after event `seq`.

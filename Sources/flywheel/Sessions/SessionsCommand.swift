@@ -5,8 +5,8 @@ import ServiceLifecycle
 
 struct SessionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "sessions", abstract: "Run sessions and read their history from the store.",
-        subcommands: [SessionsRunCommand.self, SessionsListCommand.self, SessionsShowCommand.self, SessionsEventsCommand.self,
+        commandName: "sessions", abstract: "Run, control and follow sessions, on the local data directory or a server (--server).",
+        subcommands: [SessionsRunCommand.self, SessionsCreateCommand.self, SessionsTailCommand.self, SessionsListCommand.self, SessionsShowCommand.self, SessionsEventsCommand.self,
                       SessionsCancelCommand.self, SessionsPauseCommand.self, SessionsResumeCommand.self])
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FlywheelClient
 import Foundation
 import Host
 
@@ -21,8 +22,20 @@ struct SessionsListCommand: AsyncParsableCommand {
     var json = false
 
     @OptionGroup var gateway: GatewayOptions
+    @OptionGroup var server: ServerOptions
 
     func run() async throws {
+        if let client = try server.client() {
+            try await reportingFailures {
+                let page = try await client.sessions(states: state, agentId: agent, limit: limit, cursor: cursor)
+                if json { return try printJSON(page) }
+                for session in page.sessions {
+                    print(SessionsListCommand.line(id: session.id, state: session.state, createdAt: session.createdAt, task: session.task))
+                }
+                if let next = page.nextCursor { print("more: --cursor \(next)") }
+            }
+            return
+        }
         var states: Set<SessionState>?
         if !state.isEmpty {
             states = try Set(state.map { name in
@@ -43,9 +56,14 @@ struct SessionsListCommand: AsyncParsableCommand {
             return
         }
         for session in page.sessions {
-            print("\(session.id)  \(session.state.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0))  \(ISO8601DateFormatter().string(from: session.createdAt))  \(session.task.prefix(60))")
+            print(Self.line(id: session.id, state: session.state.rawValue, createdAt: session.createdAt, task: session.task))
         }
         if let next = page.nextCursor { print("more: --cursor \(next)") }
+    }
+
+    static func line(id: String, state: String, createdAt: Date, task: String) -> String {
+        let firstLine = task.split(separator: "\n", omittingEmptySubsequences: false).first ?? ""
+        return "\(id)  \(state.padding(toLength: 9, withPad: " ", startingAt: 0))  \(ISO8601DateFormatter().string(from: createdAt))  \(firstLine.prefix(60))"
     }
 }
 
@@ -56,8 +74,16 @@ struct SessionsShowCommand: AsyncParsableCommand {
     var id: String
 
     @OptionGroup var gateway: GatewayOptions
+    @OptionGroup var server: ServerOptions
 
     func run() async throws {
+        if let client = try server.client() {
+            try await reportingFailures {
+                struct Shown: Encodable { var session: Session; var commandDecisions: [CommandDecision] }
+                try printJSON(Shown(session: try await client.session(id), commandDecisions: try await client.decisions(sessionId: id)))
+            }
+            return
+        }
         try await reportingFailures {
             let sessions = try await gateway.openGateway(readOnly: true).sessions
             let encoder = JSONEncoder()
@@ -84,8 +110,21 @@ struct SessionsEventsCommand: AsyncParsableCommand {
     var json = false
 
     @OptionGroup var gateway: GatewayOptions
+    @OptionGroup var server: ServerOptions
 
     func run() async throws {
+        if let client = try server.client() {
+            try await reportingFailures {
+                var cursor = after
+                while true {
+                    let page = try await client.events(sessionId: id, after: cursor, limit: 1000)
+                    for event in page { print(json ? EventPrinting.json(EventRecord(event)) : EventPrinting.line(EventRecord(event))) }
+                    guard let last = page.last, page.count == 1000 else { break }
+                    cursor = last.seq
+                }
+            }
+            return
+        }
         try await reportingFailures {
             let events = try await gateway.openGateway(readOnly: true).events
             var cursor = after
@@ -112,8 +151,16 @@ struct SessionsCancelCommand: AsyncParsableCommand {
     var id: String
 
     @OptionGroup var gateway: GatewayOptions
+    @OptionGroup var server: ServerOptions
 
     func run() async throws {
+        if let client = try server.client() {
+            try await reportingFailures {
+                let session = try await client.cancelSession(id)
+                print(session.state == "cancelled" ? "\(session.id) cancelled" : "\(session.id) cancel requested (it is \(session.state))")
+            }
+            return
+        }
         try await reportingFailures {
             let session = try await gateway.openGateway().sessions.cancel(id)
             print(session.state == .cancelled ? "\(session.id) cancelled" : "\(session.id) cancel requested (it is \(session.state.rawValue))")
@@ -129,8 +176,16 @@ struct SessionsPauseCommand: AsyncParsableCommand {
     var id: String
 
     @OptionGroup var gateway: GatewayOptions
+    @OptionGroup var server: ServerOptions
 
     func run() async throws {
+        if let client = try server.client() {
+            try await reportingFailures {
+                let session = try await client.pauseSession(id)
+                print("\(session.id) pause requested")
+            }
+            return
+        }
         try await reportingFailures {
             let session = try await gateway.openGateway().sessions.pause(id)
             print("\(session.id) pause requested")
@@ -146,8 +201,16 @@ struct SessionsResumeCommand: AsyncParsableCommand {
     var id: String
 
     @OptionGroup var gateway: GatewayOptions
+    @OptionGroup var server: ServerOptions
 
     func run() async throws {
+        if let client = try server.client() {
+            try await reportingFailures {
+                let session = try await client.resumeSession(id)
+                print("\(session.id) resume requested")
+            }
+            return
+        }
         try await reportingFailures {
             let session = try await gateway.openGateway().sessions.resume(id)
             print("\(session.id) resume requested")

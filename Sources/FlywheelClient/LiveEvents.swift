@@ -1,0 +1,144 @@
+import Foundation
+import HTTPTypes
+import HummingbirdWSClient
+import Logging
+import NIOConcurrencyHelpers
+import NIOSSL
+import NIOWebSocket
+
+extension FlywheelClient {
+    /// Follows a session over `/ws`: every stored event after `after`, then live ones as they are
+    /// stored, each handed to `body` in seq order, with no gap and no duplicate.
+    ///
+    /// A dropped connection (the server restarting, a network cut, a close because `body` read
+    /// too slowly) is opened again and the subscription resumed from the last seq handed over.
+    /// `body` runs on the socket's reading task: while it works, the client reads nothing more,
+    /// and the server keeps the rest for it.
+    ///
+    /// - Returns: The session's final state (done, failed, cancelled), once the event that announces
+    ///   it was handed over. With `untilEnded: false` it follows until cancelled.
+    /// - Throws: `FlywheelAPIError` for what the server refuses (an unknown session, credentials
+    ///   that stopped working); `FlywheelClientError` when the server cannot be reached after
+    ///   `maxAttempts` tries in a row.
+    @discardableResult
+    public func follow(sessionId: String, after: Int64 = 0, untilEnded: Bool = true, maxAttempts: Int = 10,
+                       _ body: @escaping @Sendable (Event) async throws -> Void) async throws -> String? {
+        let state = NIOLockedValueBox(FollowState(last: after))
+        let url = liveURL
+        let channel = "session:\(sessionId)"
+        var delay: Duration = .milliseconds(200)
+        while true {
+            try Task.checkCancellation()
+            var configuration = WebSocketClientConfiguration()
+            configuration.maxFrameSize = 1 << 24
+            if let bearer = try await authorizer.bearer(using: self) {
+                configuration.additionalHeaders[.authorization] = "Bearer \(bearer)"
+            }
+            state.withLockedValue { $0.subscribed = false }
+            var failure: (any Error)?
+            do {
+                try await WebSocketClient.connect(url: url, configuration: configuration, tlsConfiguration: url.hasPrefix("wss:") ? .makeClientConfiguration() : nil,
+                                                  logger: logger) { inbound, outbound, _ in
+                    let from = state.withLockedValue { $0.last }
+                    try await outbound.write(.text(#"{"type":"subscribe","channel":"\#(Self.escaped(channel))","after":\#(from)}"#))
+                    // The server closes sockets that say nothing for a minute.
+                    let pinger = Task {
+                        while (try? await Task.sleep(for: .seconds(20))) != nil {
+                            do { try await outbound.write(.text(#"{"type":"ping"}"#)) } catch { break }
+                        }
+                    }
+                    defer { pinger.cancel() }
+                    for try await message in inbound.messages(maxSize: 1 << 24) {
+                        guard case .text(let text) = message else { continue }
+                        let live: LiveMessage
+                        do {
+                            live = try Self.decoder.decode(LiveMessage.self, from: Data(text.utf8))
+                        } catch {
+                            throw FlywheelClientError(.unexpectedResponse, "/ws sent a message that is not the API's: \(text.prefix(200))")
+                        }
+                        switch live.kind {
+                        case "subscribed":
+                            state.withLockedValue { $0.subscribed = true }
+                        case "event":
+                            guard live.channel == channel, let event = live.event else { continue }
+                            guard event.seq > state.withLockedValue({ $0.last }) else { continue }
+                            try await body(event)
+                            state.withLockedValue { $0.last = event.seq }
+                            if untilEnded, let final = event.finalState {
+                                state.withLockedValue { $0.finalState = final }
+                                return
+                            }
+                        case "error":
+                            throw FlywheelAPIError(status: live.code == "SESSION_NOT_FOUND" ? 404 : 400, code: live.code ?? "ERROR",
+                                                   message: live.message ?? "the server refused the subscription")
+                        default:
+                            continue
+                        }
+                    }
+                }
+            } catch let error as FlywheelAPIError {
+                throw error
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch let error as WebSocketClientError where error == .webSocketUpgradeFailed {
+                // Refused at the upgrade: ask the HTTP API why, which also renews an expired token.
+                // An answer there means the refusal was passing (a restart, a rate limit): try again.
+                _ = try await me()
+                failure = error
+            } catch {
+                if Task.isCancelled { throw CancellationError() }
+                failure = error
+            }
+            let (final, subscribed) = state.withLockedValue { ($0.finalState, $0.subscribed) }
+            if let final { return final }
+            if subscribed {
+                // It worked for a while, then the socket closed (1001: the server is stopping;
+                // 4008: we read too slowly): open it again soon.
+                state.withLockedValue { $0.attempts = 0 }
+                delay = .milliseconds(200)
+            } else {
+                let attempts = state.withLockedValue { $0.attempts += 1; return $0.attempts }
+                if attempts >= maxAttempts {
+                    throw FlywheelClientError(.unreachable, "\(url): could not follow \(channel) after \(attempts) tries: \(Self.describe(failure ?? FlywheelClientError(.unreachable, "closed before subscribing")))")
+                }
+            }
+            try await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(5))
+        }
+    }
+
+    /// `/ws` on the server: `ws://` for `http://`, `wss://` for `https://`.
+    var liveURL: String {
+        (server.hasPrefix("https:") ? "wss:" + server.dropFirst("https:".count) : "ws:" + server.dropFirst("http:".count)) + "/ws"
+    }
+
+    static func escaped(_ text: String) -> String {
+        String(decoding: (try? encoder.encode(text)) ?? Data(), as: UTF8.self).dropFirst().dropLast().description
+    }
+}
+
+/// Where a follow is, across reconnects.
+private struct FollowState: Sendable {
+    var last: Int64
+    var subscribed = false
+    var attempts = 0
+    var finalState: String?
+}
+
+/// A message of `/ws` (docs/api.md): `kind` says which members it has.
+private struct LiveMessage: Decodable {
+    var kind: String
+    var channel: String?
+    var sessionId: String?
+    var seq: Int64?
+    var type: String?
+    var time: Date?
+    var data: JSONValue?
+    var code: String?
+    var message: String?
+
+    var event: Event? {
+        guard let sessionId, let seq, let type, let time else { return nil }
+        return Event(sessionId: sessionId, seq: seq, type: type, time: time, data: data ?? .null)
+    }
+}
