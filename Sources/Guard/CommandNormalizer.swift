@@ -295,7 +295,7 @@ struct CommandNormalizer: Sendable {
         if file.isProcessSubstitution, let output = file.output {
             switch output {
             case .known(let text): result.shellScripts.append(text)
-            case .unknown(let source): result.unknownScripts.append("\(reader) runs the output of \(source), which cannot be known before it runs")
+            case .unknown(let source): result.unknownScripts.append("\(reader) runs the output of \(source)")
             }
         } else if ["/dev/stdin", "/proc/self/fd/0", "/dev/fd/0", "-"].contains(file.text) {
             readStdin(as: nil, command: command, reader: reader, into: &result)
@@ -312,7 +312,7 @@ struct CommandNormalizer: Sendable {
             case .known(let text):
                 if let language { result.code.append((language, text)) } else { result.shellScripts.append(text) }
             case .unknown(let source):
-                result.unknownScripts.append("\(reader) reads \(language == nil ? "commands" : "code") from \(source), whose output cannot be known before it runs")
+                result.unknownScripts.append("\(reader) reads \(language == nil ? "commands" : "code") from \(source)")
             }
         }
     }

@@ -203,6 +203,10 @@ package struct ShellParser {
         }
         let target = readWord(depth: depth)
         if !target.text.isEmpty { builder.redirects.append(target.text) }
+        // `sh < payload.sh`: standard input is a file the guard does not read (`/dev/null` is empty).
+        if first == UInt8(ascii: "<"), !target.text.isEmpty {
+            builder.stdinSubstitution = target.text == "/dev/null" ? .known("") : .unknown("the file \(target.text)")
+        }
     }
 
     /// `<(…)` or `>(…)` at `pos`: parses the list and returns the word the shell passes instead.
