@@ -98,11 +98,14 @@ final class PaneRun {
         if configuration.profile == .shell {
             // The prompt (with its marker) is a shell variable set by an rc file, not exported: the
             // programs the lines run cannot read it from their environment and fake the end of a line.
+            // Bash 5.1+ shows a pasted line highlighted and writes it again when it is accepted;
+            // without the highlight, the output has each line once.
             let rc = """
                 PS1='[fw-\(promptNonce):$?]$ '
                 PS2=''
                 unset PROMPT_COMMAND
                 HISTFILE=/dev/null
+                bind 'set enable-active-region off' 2>/dev/null
                 """
             do {
                 try Data(rc.utf8).write(to: rcFile, options: .atomic)

@@ -74,6 +74,7 @@ struct TmuxDriverTests {
         let text = try await fixture.output(session.id)
         #expect(text.contains("hello-from-tmux"))
         #expect(!text.contains("\u{1B}"), "escape sequences are stripped from output events")
+        #expect(text.components(separatedBy: "echo hello-from-tmux").count == 2, "each typed line is in the output once: \(text)")
         #expect(events.contains { $0.type == "status" && ($0.object["message"] as? String)?.contains("attach -t flywheel-\(session.id)") == true })
         #expect(try fixture.sessionExists("flywheel-\(session.id)") == false, "the tmux session is cleaned up")
         await fixture.finish()
