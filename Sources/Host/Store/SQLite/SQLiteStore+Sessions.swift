@@ -18,7 +18,10 @@ extension SQLiteStore: SessionStore {
     }
 
     public func session(id: String) async throws -> SessionRecord? {
-        try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE id = ?", arguments: [id]).map(SessionRecord.init(row:)) }
+        // A prepared statement kept with the connection: every API read of a session comes here.
+        try await read { db in
+            try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM sessions WHERE id = ?"), arguments: [id]).map(SessionRecord.init(row:))
+        }
     }
 
     public func sessions(_ filter: SessionFilter, limit: Int, after cursor: String?) async throws -> SessionPage {
