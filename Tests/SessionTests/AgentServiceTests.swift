@@ -64,4 +64,19 @@ struct AgentServiceTests {
         #expect(try await agents.list().map(\.name) == ["writer"])
         await harness.stop()
     }
+
+    @Test("an agent stored with a workspace the rules refuse never runs there: its session fails saying why")
+    func storedUnsafeWorkspace() async throws {
+        let harness = try await SessionHarness()
+        defer { harness.remove() }
+        // Written to the store directly, as an agent stored before the rules existed would be.
+        let data = harness.gateway.configuration.dataDirectory
+        let agent = try await harness.store.upsertAgent(AgentRecord(name: "old", driverID: "test.scripted", workspace: data.path))
+        let session = try await harness.submit("command=touch+marker events=1", agent: agent)
+        let ended = try await harness.waitForState(session.id, [.done, .failed, .cancelled])
+        #expect(ended.state == .failed)
+        #expect(ended.error?.contains("the agent's workspace \(data.path) must not") == true, "\(ended.error ?? "")")
+        #expect(!FileManager.default.fileExists(atPath: data.appendingPathComponent("marker").path), "nothing ran there")
+        await harness.stop()
+    }
 }

@@ -87,26 +87,27 @@ public final class Gateway: Sendable {
             logger.notice("the command policy set through the API applies", metadata: ["flywheel.policy.file": .string(policies.file.path)])
         }
         let gate = CommandGate(policies: policies.active, store: store, log: log, runner: commands, limits: limits, logger: logger)
+        let plugins = PluginService(registry: registry, logger: logger)
+        let agents = AgentService(store: store, plugins: plugins,
+                                  protectedPaths: ([configuration.dataDirectory, configuration.pluginsDirectory] + (configuration.file.map { [$0] } ?? [])).map(\.path),
+                                  workspacesFolder: configuration.dataDirectory.appendingPathComponent("workspaces").path)
         var scheduler: SessionScheduler?
         var control: ControlClient?
         if lock != nil {
             let sessionRunner = SessionRunner(
                 plugins: registry, store: store, log: log, gate: gate, limits: limits,
-                defaultWorkspace: { configuration.defaultWorkspace(agentName: $0.name) }, logger: logger)
+                defaultWorkspace: { configuration.defaultWorkspace(agentName: $0.name) },
+                workspaceProblem: { agents.unsafeWorkspaceReason($0) }, logger: logger)
             scheduler = SessionScheduler(runner: sessionRunner, accounts: accounts, scope: scope)
         } else {
             control = ControlClient(socket: ControlSocket.path(in: configuration.dataDirectory), whenNoOwner: readOnlyDirectory?.description)
         }
-        let plugins = PluginService(registry: registry, logger: logger)
         return Gateway(
             configuration: configuration, role: lock == nil ? .client : .owner,
             sessions: SessionService(store: store, log: log, scheduler: scheduler, control: control),
             events: EventService(store: store, hub: hub),
             approvals: ApprovalService(store: store, log: log, gate: gate, control: control),
-            agents: AgentService(store: store, plugins: plugins,
-                                 protectedPaths: ([configuration.dataDirectory, configuration.pluginsDirectory] + (configuration.file.map { [$0] } ?? [])).map(\.path),
-                                 workspacesFolder: configuration.dataDirectory.appendingPathComponent("workspaces").path),
-            plugins: plugins, accounts: AccountService(store: store, pool: accounts), policy: policies,
+            agents: agents, plugins: plugins, accounts: AccountService(store: store, pool: accounts), policy: policies,
             people: PeopleService(store: store, settings: configuration.server), sandbox: sandboxStatus, store: store, log: log,
             scheduler: scheduler, lock: lock, logger: logger)
     }

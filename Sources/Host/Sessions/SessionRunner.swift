@@ -14,11 +14,17 @@ public struct SessionRunner: Sendable {
     public let gate: CommandGate
     public let limits: SessionLimits
     public let defaultWorkspace: @Sendable (AgentRecord) -> URL
+    /// Why an agent's configured workspace may not be used, if it may not: checked at every start,
+    /// since an agent stored before a rule existed (or written to the store directly) was never
+    /// checked against it.
+    public let workspaceProblem: @Sendable (String) -> String?
     public let logger: Logger
 
     public init(plugins: PluginRegistry, store: any GatewayStore, log: SessionEventLog, gate: CommandGate, limits: SessionLimits,
-                defaultWorkspace: @escaping @Sendable (AgentRecord) -> URL, logger: Logger) {
+                defaultWorkspace: @escaping @Sendable (AgentRecord) -> URL, workspaceProblem: @escaping @Sendable (String) -> String? = { _ in nil },
+                logger: Logger) {
         self.plugins = plugins
+        self.workspaceProblem = workspaceProblem
         self.store = store
         self.log = log
         self.gate = gate
@@ -57,6 +63,9 @@ public struct SessionRunner: Sendable {
         defer { control.finish() }
         guard let plugin = catalog.plugin(driverID: agent.driverID) else {
             return .failed("driver '\(agent.driverID)' is not loaded")
+        }
+        if let path = agent.workspace, let problem = workspaceProblem(path) {
+            return .failed("the agent's workspace \(path) \(problem); give the agent another (PATCH /api/agents/\(agent.id)) and run the task again")
         }
         let instance: DriverInstance
         do {
