@@ -6,7 +6,15 @@ import NIOConcurrencyHelpers
 /// event per client. Holds the most recent `capacity` messages.
 final class EncodedEvents: Sendable {
     let capacity: Int
-    private let state = NIOLockedValueBox<(messages: [String: String], order: [String], next: Int)>(([:], [], 0))
+    /// A session channel's name is its session's, so the event and whether it goes to the fleet
+    /// channel say which message it is (no key string built per client and event).
+    private struct Key: Hashable {
+        var fleet: Bool
+        var sessionID: String
+        var seq: Int64
+    }
+
+    private let state = NIOLockedValueBox<(messages: [Key: String], order: [Key], next: Int)>(([:], [], 0))
 
     init(capacity: Int = 4096) {
         self.capacity = capacity
@@ -14,7 +22,7 @@ final class EncodedEvents: Sendable {
 
     func message(for event: EventRecord, channel: String) -> String {
         // Seqs count per session: the fleet channel carries many sessions, so the key names the session too.
-        let key = "\(channel)#\(event.sessionID)#\(event.seq)"
+        let key = Key(fleet: channel == "fleet", sessionID: event.sessionID, seq: event.seq)
         if let cached = state.withLockedValue({ $0.messages[key] }) { return cached }
         let encoded = ServerMessage.event(event, channel: channel)
         state.withLockedValue { state in

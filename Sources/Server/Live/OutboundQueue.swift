@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import NIOCore
 
 /// The messages waiting to be written to one WebSocket client, bounded.
 ///
@@ -11,7 +12,8 @@ final class OutboundQueue: Sendable {
     let capacity: Int
 
     private struct State {
-        var messages: [String] = []
+        /// A ring: taking the oldest is O(1) (an array's removeFirst moved every message behind it).
+        var messages = CircularBuffer<String>(initialCapacity: 16)
         var reader: CheckedContinuation<String?, Never>?
         var producers: [CheckedContinuation<Bool, Never>] = []
         var closed = false
@@ -72,10 +74,15 @@ final class OutboundQueue: Sendable {
 
     /// The next message to write; nil once the queue is closed and empty.
     func next() async -> String? {
-        await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
+        // Most calls find a message waiting (a busy client): taken without suspending.
+        switch take() {
+        case .message(let message): return message
+        case .closed: return nil
+        case .empty: break
+        }
+        return await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
             let (message, ready, woken): (String?, Bool, [CheckedContinuation<Bool, Never>]) = state.withLockedValue { state in
-                if !state.messages.isEmpty {
-                    let message = state.messages.removeFirst()
+                if let message = state.messages.popFirst() {
                     state.fullSince = nil
                     let woken = state.producers
                     state.producers = []
@@ -88,6 +95,23 @@ final class OutboundQueue: Sendable {
             for producer in woken { producer.resume(returning: true) }
             if ready { continuation.resume(returning: message) }
         }
+    }
+
+    private enum Taken { case message(String), closed, empty }
+
+    /// The oldest message if there is one, waking producers that waited for room.
+    private func take() -> Taken {
+        let (taken, woken): (Taken, [CheckedContinuation<Bool, Never>]) = state.withLockedValue { state in
+            if let message = state.messages.popFirst() {
+                state.fullSince = nil
+                let woken = state.producers
+                state.producers = []
+                return (.message(message), woken)
+            }
+            return (state.closed ? .closed : .empty, [])
+        }
+        for producer in woken { producer.resume(returning: true) }
+        return taken
     }
 
     /// Since when the queue has been full without the client taking anything; nil when it is not.
