@@ -323,6 +323,16 @@ struct UserTests {
             #expect(try await client.request(.delete, "/api/users/\(viewerID)", token: admin).status == .noContent)
             #expect(try await client.get("/api/me", token: viewer.token).status == .unauthorized, "a removed user's token stops working")
             #expect(try await client.request(.delete, "/api/users/\(viewerID)", token: admin).errorCode == "USER_NOT_FOUND")
+            // Addresses are read by code point, as the schema's pattern reads them: an "@" followed by
+            // an emoji modifier or a combining mark is still the "@" (it was one character with it).
+            for email in ["a@\u{1F3FB}", "b@\u{0301}example.com"] {
+                let created = try await client.post("/api/users", token: admin, ["email": email, "password": "long-enough", "role": "viewer"])
+                #expect(created.status == .created, "\(email.unicodeScalars.map { String($0.value, radix: 16) }): \(created.text)")
+            }
+            for email in ["no-at.example.com", "two@@example.com", "@example.com", "me@", "sp ace@example.com"] {
+                let refused = try await client.post("/api/users", token: admin, ["email": email, "password": "long-enough", "role": "viewer"])
+                #expect(refused.errorField == "email", "\(email)")
+            }
         }
         await server.remove()
     }

@@ -236,7 +236,9 @@ public struct PeopleService: Sendable {
 
     static func validEmail(_ email: String) throws -> String {
         let trimmed = email.trimmingCharacters(in: .whitespaces)
-        let parts = trimmed.split(separator: "@", omittingEmptySubsequences: false)
+        // Split on code points, as the schema's pattern reads them: as characters, "@" followed by a
+        // combining mark or an emoji modifier would be one character and no "@" at all.
+        let parts = trimmed.unicodeScalars.split(separator: "@", omittingEmptySubsequences: false)
         // No whitespace and no control character (C0, DEL, C1): the API's schema says the same.
         guard trimmed.unicodeScalars.count <= 254, parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty,
               !trimmed.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.properties.generalCategory == .control }) else {
