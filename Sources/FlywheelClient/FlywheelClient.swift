@@ -12,7 +12,7 @@ import NIOHTTP1
 /// let client = try FlywheelClient(server: "http://127.0.0.1:8080", credentials: .signIn(store))
 /// try await client.signIn(email: "me@example.com", password: "…")
 /// let session = try await client.createSession(agentId: agent.id, task: "run the tests")
-/// for try await event in client.follow(sessionId: session.id) { print(event.type) }
+/// let final = try await client.follow(sessionId: session.id) { event in print(event.seq, event.type) }
 /// ```
 public final class FlywheelClient: Sendable {
     /// How the client proves who it is.
@@ -23,12 +23,20 @@ public final class FlywheelClient: Sendable {
         case signIn(any TokenStore)
         /// No credentials: only `/health` and `signIn` work.
         case none
+
+        /// The token store of a sign-in.
+        public var store: (any TokenStore)? {
+            if case .signIn(let store) = self { return store }
+            return nil
+        }
     }
 
     /// The server's base URL, normalized (no trailing slash).
     public let server: String
     let http: HTTPClient
     let authorizer: Authorizer
+    /// How the client proves who it is.
+    public var credentials: Credentials { authorizer.credentials }
     let logger: Logger
     /// The longest a request may take, connection included.
     public let timeout: TimeAmount
@@ -218,6 +226,11 @@ public final class FlywheelClient: Sendable {
         return decoder
     }()
 
+    /// Decodes JSON as the API writes it (times in ISO 8601, with or without milliseconds).
+    public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+        try decoder.decode(type, from: data)
+    }
+
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -331,6 +344,9 @@ private let processHTTPClient: HTTPClient = {
     var configuration = HTTPClient.Configuration(
         redirectConfiguration: .disallow, timeout: .init(connect: .seconds(10), read: .seconds(60)))
     configuration.connectionPool.retryConnectionEstablishment = false
+    // Idle connections are dropped well before the server's 60 s: a request never goes out on a
+    // connection the server is closing at that moment.
+    configuration.connectionPool.idleTimeout = .seconds(30)
     return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
 }()
 

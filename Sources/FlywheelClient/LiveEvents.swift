@@ -31,10 +31,18 @@ extension FlywheelClient {
             try Task.checkCancellation()
             var configuration = WebSocketClientConfiguration()
             configuration.maxFrameSize = 1 << 24
+            // A ping frame every 20 s that must be answered: a connection the network dropped
+            // without a word is closed, and opened again, instead of waiting on TCP for minutes.
+            configuration.autoPing = .enabled(timePeriod: .seconds(20))
+            configuration.closeTimeout = .seconds(5)
             if let bearer = try await authorizer.bearer(using: self) {
                 configuration.additionalHeaders[.authorization] = "Bearer \(bearer)"
             }
-            state.withLockedValue { $0.subscribed = false }
+            state.withLockedValue {
+                $0.subscribed = false
+                $0.receivedSinceCheck = false
+                $0.checkedEnded = false
+            }
             var failure: (any Error)?
             do {
                 try await WebSocketClient.connect(url: url, configuration: configuration, tlsConfiguration: url.hasPrefix("wss:") ? .makeClientConfiguration() : nil,
@@ -50,41 +58,62 @@ extension FlywheelClient {
                     defer { pinger.cancel() }
                     for try await message in inbound.messages(maxSize: 1 << 24) {
                         guard case .text(let text) = message else { continue }
-                        let live: LiveMessage
-                        do {
-                            live = try Self.decoder.decode(LiveMessage.self, from: Data(text.utf8))
-                        } catch {
-                            throw FlywheelClientError(.unexpectedResponse, "/ws sent a message that is not the API's: \(text.prefix(200))")
+                        guard let live = try? Self.decoder.decode(LiveMessage.self, from: Data(text.utf8)) else {
+                            throw FollowStop(FlywheelClientError(.unexpectedResponse, "/ws sent a message that is not the API's: \(text.prefix(200))"))
                         }
                         switch live.kind {
                         case "subscribed":
                             state.withLockedValue { $0.subscribed = true }
+                            if untilEnded, let final = try await self.endedWithNothingMore(sessionId, state: state) {
+                                state.withLockedValue { $0.finalState = final }
+                                return
+                            }
+                        case "heartbeat":
+                            if untilEnded, let final = try await self.endedWithNothingMore(sessionId, state: state) {
+                                state.withLockedValue { $0.finalState = final }
+                                return
+                            }
                         case "event":
                             guard live.channel == channel, let event = live.event else { continue }
                             guard event.seq > state.withLockedValue({ $0.last }) else { continue }
-                            try await body(event)
+                            state.withLockedValue { $0.receivedSinceCheck = true }
+                            do {
+                                try await body(event)
+                            } catch {
+                                throw FollowStop(error)
+                            }
                             state.withLockedValue { $0.last = event.seq }
                             if untilEnded, let final = event.finalState {
                                 state.withLockedValue { $0.finalState = final }
                                 return
                             }
+                        case "error" where live.code == "FEED_FAILED" || live.code == "INTERNAL":
+                            // The server's feed stopped: subscribing again resumes from our last seq.
+                            throw FlywheelClientError(.unreachable, "the server's feed stopped (\(live.code ?? "")): \(live.message ?? "")")
                         case "error":
-                            throw FlywheelAPIError(status: live.code == "SESSION_NOT_FOUND" ? 404 : 400, code: live.code ?? "ERROR",
-                                                   message: live.message ?? "the server refused the subscription")
+                            throw FollowStop(FlywheelAPIError(status: live.code == "SESSION_NOT_FOUND" ? 404 : 400, code: live.code ?? "ERROR",
+                                                              message: live.message ?? "the server refused the subscription"))
                         default:
                             continue
                         }
                     }
                 }
-            } catch let error as FlywheelAPIError {
-                throw error
+            } catch let stop as FollowStop {
+                throw stop.error
             } catch is CancellationError {
                 throw CancellationError()
             } catch let error as WebSocketClientError where error == .webSocketUpgradeFailed {
                 // Refused at the upgrade: ask the HTTP API why, which also renews an expired token.
-                // An answer there means the refusal was passing (a restart, a rate limit): try again.
-                _ = try await me()
-                failure = error
+                // A refusal there ends the follow; a rate limit or an unreachable server is one more try.
+                do {
+                    _ = try await me()
+                    failure = error
+                } catch let refused as FlywheelAPIError where refused.status == 429 {
+                    failure = refused
+                    if let seconds = refused.retryAfter { delay = max(delay, .seconds(seconds)) }
+                } catch let unreachable as FlywheelClientError where unreachable.kind == .unreachable {
+                    failure = unreachable
+                }
             } catch {
                 if Task.isCancelled { throw CancellationError() }
                 failure = error
@@ -93,7 +122,7 @@ extension FlywheelClient {
             if let final { return final }
             if subscribed {
                 // It worked for a while, then the socket closed (1001: the server is stopping;
-                // 4008: we read too slowly): open it again soon.
+                // 4008: we read too slowly; no answer to a ping): open it again soon.
                 state.withLockedValue { $0.attempts = 0 }
                 delay = .milliseconds(200)
             } else {
@@ -105,6 +134,23 @@ extension FlywheelClient {
             try await Task.sleep(for: delay)
             delay = min(delay * 2, .seconds(5))
         }
+    }
+
+    /// The session's final state when it has ended and nothing more will come: every event up to
+    /// its last was handed over, or none came since the previous check (its history was removed
+    /// by retention). Nil while it runs, or while its events are still arriving.
+    private func endedWithNothingMore(_ sessionId: String, state: NIOLockedValueBox<FollowState>) async throws -> String? {
+        let session = try await self.session(sessionId)
+        guard session.hasEnded else { return nil }
+        let (last, received, checkedBefore) = state.withLockedValue { state -> (Int64, Bool, Bool) in
+            defer {
+                state.receivedSinceCheck = false
+                state.checkedEnded = true
+            }
+            return (state.last, state.receivedSinceCheck, state.checkedEnded)
+        }
+        if session.lastSeq <= last || (checkedBefore && !received) { return session.state }
+        return nil
     }
 
     /// `/ws` on the server: `ws://` for `http://`, `wss://` for `https://`.
@@ -123,6 +169,17 @@ private struct FollowState: Sendable {
     var subscribed = false
     var attempts = 0
     var finalState: String?
+    /// Whether an event came since the last look at the session's state, and whether this
+    /// connection looked already.
+    var receivedSinceCheck = false
+    var checkedEnded = false
+}
+
+/// An error that ends a follow, as opposed to one that a new connection may get past: the server
+/// refused the subscription, the caller's `body` threw, or the server spoke something else.
+private struct FollowStop: Error {
+    let error: any Error
+    init(_ error: any Error) { self.error = error }
 }
 
 /// A message of `/ws` (docs/api.md): `kind` says which members it has.

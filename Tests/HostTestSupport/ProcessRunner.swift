@@ -11,7 +11,7 @@ public enum ProcessRunner {
     /// Runs `executable` with `arguments`, feeding `input` on standard input.
     public static func run(
         _ executable: URL, _ arguments: [String], input: String? = nil, currentDirectory: URL? = nil,
-        environment: [String: String]? = nil
+        environment: [String: String]? = nil, timeout: TimeInterval? = nil
     ) throws -> ProcessOutput {
         let process = Process()
         process.executableURL = executable
@@ -30,6 +30,13 @@ public enum ProcessRunner {
         DispatchQueue.global().async(group: group) { errData = stderr.fileHandleForReading.readDataToEndOfFile() }
         if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
         try? stdin.fileHandleForWriting.close()
+        // A program that hangs fails its test instead of hanging the suite: killed, its output kept.
+        if let timeout {
+            let pid = process.processIdentifier
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { [weak process] in
+                if process?.isRunning == true { kill(pid, SIGKILL) }
+            }
+        }
         process.waitUntilExit()
         group.wait()
         return ProcessOutput(status: process.terminationStatus,
@@ -47,10 +54,10 @@ extension ProcessRunner {
     /// `run`, waited for from async code without holding one of Swift's cooperative threads while
     /// the program runs (the server under test may need them).
     public static func runDetached(_ executable: URL, _ arguments: [String], input: String? = nil,
-                                   environment: [String: String]? = nil) async throws -> ProcessOutput {
+                                   environment: [String: String]? = nil, timeout: TimeInterval = 120) async throws -> ProcessOutput {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
-                continuation.resume(with: Result { try run(executable, arguments, input: input, environment: environment) })
+                continuation.resume(with: Result { try run(executable, arguments, input: input, environment: environment, timeout: timeout) })
             }
         }
     }

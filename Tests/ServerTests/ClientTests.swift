@@ -44,6 +44,33 @@ struct ClientTests {
         await server.remove()
     }
 
+    @Test("following an ended session from its last seq returns its state at once; an error thrown by the caller ends the follow")
+    func followEdges() async throws {
+        let server = try await ServerHarness()
+        let agent = try await server.sessions.agent()
+        let session = try await server.sessions.submit("events=20", agent: agent)
+        let stored = try await server.sessions.waitForState(session.id, [.done])
+        try await server.run(live: LiveSettings()) { _, port in
+            let client = try Self.client(port: port)
+            try await client.signIn(email: "viewer@example.com", password: "password-viewer")
+            // Nothing after its last seq will ever come: the follow sees that it ended.
+            let calls = TestLock(0)
+            #expect(try await client.follow(sessionId: session.id, after: stored.lastSeq) { _ in calls.withLock { $0 += 1 } } == "done")
+            #expect(calls.withLock { $0 } == 0)
+            // The caller's error is the follow's error, after one call: never a reconnect that replays the event.
+            struct Refused: Error {}
+            let handed = TestLock<[Int64]>([])
+            await #expect(throws: Refused.self) {
+                try await client.follow(sessionId: session.id, after: 3) { event in
+                    handed.withLock { $0.append(event.seq) }
+                    throw Refused()
+                }
+            }
+            #expect(handed.withLock { $0 } == [4])
+        }
+        await server.remove()
+    }
+
     @Test("a follower whose connection the server closes comes back and resumes from its last seq, with nothing lost or repeated")
     func followResumesAfterClose() async throws {
         let server = try await ServerHarness()
@@ -93,8 +120,11 @@ struct ClientTests {
             #expect(await code { _ = try await operatorClient.createAgent(NewAgent(name: "x", driverId: "no.such.driver")) }
                 .map { "\($0.0) \($0.1)" } == "422 DRIVER_NOT_LOADED")
             // After signing out, the old access token is refused by the server, not just forgotten.
+            let oldToken = try #require(try await (operatorClient.credentials.store?.current())?.token)
             try await operatorClient.signOut()
             await #expect(throws: FlywheelClientError.self) { _ = try await operatorClient.me() }
+            let stale = try FlywheelClient(server: "http://127.0.0.1:\(port)", credentials: .bearer(oldToken))
+            #expect(await code { _ = try await stale.me() }.map { "\($0.0) \($0.1)" } == "401 TOKEN_REVOKED")
         }
         for bad in ["localhost:8080", "ftp://example.com", "http://", "http://example.com/?q=1", "http://user:pw@example.com"] {
             #expect(throws: FlywheelClientError.self, "\(bad)") { _ = try FlywheelClient(server: bad, credentials: .none) }
@@ -192,7 +222,7 @@ struct ClientTests {
     @Test("a token the server says expired is renewed and the request sent again")
     func renewsOnExpiredAnswer() async throws {
         var settings = SessionHarness.testServerSettings
-        settings.accessTokenSeconds = 1
+        settings.accessTokenSeconds = 3
         let server = try await ServerHarness(server: settings)
         try await server.run(live: LiveSettings()) { _, port in
             let store = CountingStore(MemoryTokenStore())
@@ -202,7 +232,7 @@ struct ClientTests {
             _ = try await store.inner.update { _ in SignIn(email: signIn.email, token: signIn.token, refreshToken: signIn.refreshToken,
                                                            expiresAt: Date().addingTimeInterval(3600)) }
             let pinned = try Self.client(port: port, store: store)
-            try await Task.sleep(for: .milliseconds(2100))
+            try await Task.sleep(for: .milliseconds(3500))
             #expect(try await pinned.me().email == "viewer@example.com")
             #expect(store.refreshes.withLock { $0 } == 1)
         }

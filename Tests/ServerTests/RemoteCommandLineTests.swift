@@ -24,21 +24,38 @@ struct RemoteCommandLineTests {
             try await ProcessRunner.runDetached(TestPaths.flywheel, arguments, input: input, environment: environment)
         }
 
-        /// Starts a command and returns it running, with what it prints so far.
-        func start(_ arguments: [String]) throws -> (Process, TestLock<Data>) {
+        /// Starts a command; `Running.finish` waits for it and returns its status and all it printed.
+        func start(_ arguments: [String]) throws -> Running {
             let process = Process()
             process.executableURL = TestPaths.flywheel
             process.arguments = arguments
             process.environment = environment
-            let output = TestLock(Data()), pipe = Pipe()
+            let pipe = Pipe()
             process.standardOutput = pipe
             process.standardError = pipe
-            pipe.fileHandleForReading.readabilityHandler = { handle in
-                let data = handle.availableData
-                output.withLock { $0.append(data) }
-            }
             try process.run()
-            return (process, output)
+            // Read on a thread of its own until the pipe closes: nothing the program printed is missed.
+            let output = TestLock<Data?>(nil)
+            let handle = pipe.fileHandleForReading
+            Thread.detachNewThread { let data = handle.readDataToEndOfFile(); output.withLock { $0 = data } }
+            return Running(process: process, output: output)
+        }
+    }
+
+    struct Running {
+        let process: Process
+        let output: TestLock<Data?>
+
+        /// Waits up to `timeout` for the program to end (it is killed after that); its status, nil
+        /// if it had to be killed, and everything it printed.
+        func finish(timeout: Duration = .seconds(30)) async throws -> (status: Int32?, printed: String) {
+            let deadline = ContinuousClock.now + timeout
+            while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            let killed = process.isRunning
+            if killed { kill(process.processIdentifier, SIGKILL) }
+            while output.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(10)) }
+            while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
+            return (killed ? nil : process.terminationStatus, String(decoding: output.withLock { $0 } ?? Data(), as: UTF8.self))
         }
     }
 
@@ -70,7 +87,7 @@ struct RemoteCommandLineTests {
             let submitted = try await cli("sessions", "create", "--agent", "cli-agent", "command=git+stash+drop+||+echo+ran events=2")
             #expect(submitted.status == 0, "\(submitted.stderr)")
             let sessionID = submitted.stdout.trimmingCharacters(in: .newlines)
-            let (tail, output) = try cli.start(["sessions", "tail", sessionID])
+            let tail = try cli.start(["sessions", "tail", sessionID])
 
             // From another terminal: the held command, approved.
             var heldID: String?
@@ -84,10 +101,8 @@ struct RemoteCommandLineTests {
             let approved = try await cli("dcg", "pending", "approve", held)
             #expect(approved.stdout == "\(held) approved: git stash drop || echo ran\n", "\(approved.stderr)")
 
-            for _ in 0..<600 where tail.isRunning { try await Task.sleep(for: .milliseconds(50)) }
-            #expect(!tail.isRunning, "tail ends with the session")
-            #expect(tail.terminationStatus == 0)
-            let printed = String(decoding: output.withLock { $0 }, as: UTF8.self)
+            let (status, printed) = try await tail.finish()
+            #expect(status == 0, "tail ends with the session, exit 0 for done: \(printed)")
             let seqs = printed.split(separator: "\n").compactMap { line in line.hasPrefix("[") ? Int(line.dropFirst().prefix { $0 != "]" }) : nil }
             #expect(seqs == Array(1...seqs.count), "every event once, in order: \(printed)")
             #expect(printed.contains("host.command.decision ask git stash drop || echo ran [core.git:stash-drop]"))
@@ -106,8 +121,11 @@ struct RemoteCommandLineTests {
             #expect(cancel.status == 1)
             #expect(cancel.stderr.contains("ILLEGAL_TRANSITION"), "\(cancel.stderr)")
             let missing = try await cli("sessions", "tail", "no-such-session")
-            #expect(missing.status == 1)
+            #expect(missing.status == 3, "a session that cannot be followed is not a failed session")
             #expect(missing.stderr.contains("SESSION_NOT_FOUND"), "\(missing.stderr)")
+            // From its last seq, an ended session has nothing more: tail says how it ended, at once.
+            let ended = try await cli("sessions", "tail", sessionID, "--after", String(seqs.count))
+            #expect(ended.status == 0 && ended.stdout.isEmpty, "\(ended.stdout) \(ended.stderr)")
 
             // Scripts use an API key instead of a sign-in; a viewer's key reads but cannot create.
             let viewer = try await client.signIn(.viewer).token
@@ -119,8 +137,13 @@ struct RemoteCommandLineTests {
             #expect(forbidden.status == 1)
             #expect(forbidden.stderr.contains("FORBIDDEN"), "\(forbidden.stderr)")
 
-            let logout = try await cli("logout")
+            // login and logout manage the kept sign-in even while FLYWHEEL_TOKEN is set.
+            let relogin = try await scripted("login", "--email", "operator@example.com", "--password-stdin", input: "password-operator\n")
+            #expect(relogin.status == 0, "\(relogin.stderr)")
+            let logout = try await scripted("logout")
             #expect(logout.status == 0, "\(logout.stderr)")
+            #expect(logout.stdout == "signed out of http://127.0.0.1:\(port)\n")
+            #expect(try await cli("logout").stdout == "not signed in to http://127.0.0.1:\(port)\n")
             let after = try await cli("sessions", "list")
             #expect(after.status == 1)
             #expect(after.stderr.contains("not signed in to http://127.0.0.1:\(port): run `flywheel login"), "\(after.stderr)")
@@ -172,6 +195,11 @@ struct RemoteCommandLineTests {
         let lines = output.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         let stored = try await harness.waitForState(session.id, [.done])
         #expect(lines.compactMap { $0["seq"] as? Int } == Array(1...Int(stored.lastSeq)))
+        let ended = try await ProcessRunner.runDetached(
+            TestPaths.flywheel, ["sessions", "tail", session.id, "--after", String(stored.lastSeq), "--data-dir",
+                                 harness.gateway.configuration.dataDirectory.path, "--plugins-dir", harness.directory.file("plugins.d").path],
+            environment: ["PATH": "/usr/bin:/bin", "FLYWHEEL_SECRET_KEY": SessionHarness.secretKey])
+        #expect(ended.status == 0 && ended.stdout.isEmpty, "an ended session followed from its end: \(ended.stdout) \(ended.stderr)")
         await harness.stop()
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import FlywheelClient
 import Foundation
 import Host
+import Server
 
 struct DCGPendingCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,13 +31,7 @@ struct DCGPendingCommand: AsyncParsableCommand {
             }
             var pending: [CommandDecisionRecord] = []
             try await reportingFailures { pending = try await gateway.openGateway(readOnly: true).approvals.pending(sessionID: session) }
-            if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                encoder.dateEncodingStrategy = .iso8601
-                print(String(decoding: try encoder.encode(pending), as: UTF8.self))
-                return
-            }
+            if json { return try printJSON(FlywheelClient.decode([CommandDecision].self, from: APIShapes.decisions(pending))) }
             if pending.isEmpty { print("no commands are waiting for approval") }
             for decision in pending {
                 print("\(decision.id)  session \(decision.sessionID)  \(decision.ruleID ?? "-")  \(decision.command)")

@@ -20,7 +20,7 @@ struct LoginCommand: AsyncParsableCommand {
     @OptionGroup var server: ServerOptions
 
     func run() async throws {
-        let client = try server.requiredClient(for: "login")
+        let (client, _) = try server.signInClient(for: "login")
         let password = try readPassword()
         try await reportingFailures {
             try await client.signIn(email: email, password: password)
@@ -42,21 +42,35 @@ struct LoginCommand: AsyncParsableCommand {
         return try Self.promptWithoutEcho("Password for \(email): ")
     }
 
-    /// Reads a line from the terminal with echo off, restoring the terminal however it ends.
+    /// Reads a line from the terminal with echo off, restoring the terminal however it ends (also
+    /// on Ctrl-C or SIGTERM while it waits).
     static func promptWithoutEcho(_ prompt: String) throws -> String {
         FileHandle.standardError.write(Data(prompt.utf8))
-        var saved = termios()
-        guard tcgetattr(STDIN_FILENO, &saved) == 0 else { throw CommandFailure("cannot read the terminal's settings") }
-        var silent = saved
+        guard tcgetattr(STDIN_FILENO, &savedTerminal) == 0 else { throw CommandFailure("cannot read the terminal's settings") }
+        var silent = savedTerminal
         silent.c_lflag &= ~tcflag_t(ECHO)
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &silent)
+        let restoreAndExit: @convention(c) (Int32) -> Void = { signal in
+            tcsetattr(STDIN_FILENO, TCSAFLUSH, &savedTerminal)
+            _exit(128 + signal)
+        }
+        let previousInterrupt = Glibc.signal(SIGINT, restoreAndExit), previousTerminate = Glibc.signal(SIGTERM, restoreAndExit)
+        guard tcsetattr(STDIN_FILENO, TCSAFLUSH, &silent) == 0 else { throw CommandFailure("cannot turn the terminal's echo off") }
         defer {
-            tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved)
+            tcsetattr(STDIN_FILENO, TCSAFLUSH, &savedTerminal)
+            Glibc.signal(SIGINT, previousInterrupt)
+            Glibc.signal(SIGTERM, previousTerminate)
             FileHandle.standardError.write(Data("\n".utf8))
         }
         guard let line = readLine(strippingNewline: true), !line.isEmpty else { throw ValidationError("no password given") }
         return line
     }
+}
+
+/// The terminal's settings while a password is read without echo, for the signal handler that
+/// puts them back (a C handler cannot capture them).
+nonisolated(unsafe) private var savedTerminal = termios()
+
+extension LoginCommand {
 }
 
 struct LogoutCommand: AsyncParsableCommand {
@@ -66,8 +80,12 @@ struct LogoutCommand: AsyncParsableCommand {
     @OptionGroup var server: ServerOptions
 
     func run() async throws {
-        let client = try server.requiredClient(for: "logout")
+        let (client, store) = try server.signInClient(for: "logout")
         try await reportingFailures {
+            guard try await store.current() != nil else {
+                print("not signed in to \(client.server)")
+                return
+            }
             try await client.signOut()
             print("signed out of \(client.server)")
         }

@@ -19,25 +19,34 @@ struct ServerOptions: ParsableArguments {
 
     /// A client of the server, when one is given; nil for the local data directory.
     func client() throws -> FlywheelClient? {
-        guard let url else { return nil }
-        let normalized: String
-        do {
-            normalized = try FlywheelClient.normalized(server: url)
-        } catch {
-            throw ValidationError("--server: \(error)")
-        }
+        guard let server = try normalizedServer() else { return nil }
         if let token = ProcessInfo.processInfo.environment["FLYWHEEL_TOKEN"], !token.isEmpty {
-            return try FlywheelClient(server: normalized, credentials: .bearer(token))
+            return try FlywheelClient(server: server, credentials: .bearer(token))
         }
-        return try FlywheelClient(server: normalized, credentials: .signIn(FileTokenStore(file: FileTokenStore.defaultFile(), server: normalized)))
+        return try FlywheelClient(server: server, credentials: .signIn(signInStore(server)))
     }
 
-    /// The client, for commands that only work against a server.
-    func requiredClient(for command: String) throws -> FlywheelClient {
-        guard let client = try client() else {
+    /// A client that keeps its sign-in in the credentials file, whatever FLYWHEEL_TOKEN says: for
+    /// `login` and `logout`, which manage that sign-in.
+    func signInClient(for command: String) throws -> (FlywheelClient, FileTokenStore) {
+        guard let server = try normalizedServer() else {
             throw ValidationError("\(command) talks to a server: give --server URL or set FLYWHEEL_URL")
         }
-        return client
+        let store = signInStore(server)
+        return (try FlywheelClient(server: server, credentials: .signIn(store)), store)
+    }
+
+    private func signInStore(_ server: String) -> FileTokenStore {
+        FileTokenStore(file: FileTokenStore.defaultFile(), server: server)
+    }
+
+    private func normalizedServer() throws -> String? {
+        guard let url else { return nil }
+        do {
+            return try FlywheelClient.normalized(server: url)
+        } catch {
+            throw ValidationError("\(server == nil ? "FLYWHEEL_URL" : "--server"): \(error)")
+        }
     }
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import FlywheelClient
 import Foundation
 import Host
+import Server
 
 struct SessionsCreateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,13 +28,7 @@ struct SessionsCreateCommand: AsyncParsableCommand {
         try await reportingFailures {
             let gateway = try await gateway.openGateway()
             let session = try await gateway.sessions.create(agentID: try await gateway.agents.get(agent).id, task: task)
-            if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                encoder.dateEncodingStrategy = .iso8601
-                print(String(decoding: try encoder.encode(session), as: UTF8.self))
-                return
-            }
+            if json { return try printJSON(FlywheelClient.decode(Session.self, from: APIShapes.session(session))) }
             print(session.id)
         }
     }
@@ -46,7 +41,8 @@ struct SessionsTailCommand: AsyncParsableCommand {
             Against a server the events come over its WebSocket; a dropped connection (the server \
             restarting, say) is opened again and resumed from the last event printed, so none is lost or \
             printed twice. Locally it reads the data directory. It ends after the session's final state, \
-            with exit status 0 done, 1 failed, 2 cancelled; a paused session is followed until it ends.
+            with exit status 0 done, 1 failed, 2 cancelled (a paused session is followed until it ends), \
+            or 3 when the session cannot be followed (the error is printed).
             """)
 
     @Argument(help: "The session id.") var id: String
@@ -59,17 +55,24 @@ struct SessionsTailCommand: AsyncParsableCommand {
         guard after >= 0 else { throw ValidationError("--after must be 0 or more") }
         let json = self.json
         var final: String?
-        if let client = try server.client() {
-            try await reportingFailures {
-                final = try await client.follow(sessionId: id, after: after) { event in
-                    let record = EventRecord(event)
-                    await writeLine(json ? EventPrinting.json(record) : EventPrinting.line(record))
+        do {
+            if let client = try server.client() {
+                try await reportingFailures {
+                    final = try await client.follow(sessionId: id, after: after) { event in
+                        let record = EventRecord(event)
+                        await writeLine(json ? EventPrinting.json(record) : EventPrinting.line(record))
+                    }
+                }
+            } else {
+                try await reportingFailures {
+                    let gateway = try await gateway.openGateway(readOnly: true)
+                    final = try await followLocally(gateway.events, gateway.sessions, json: json)
                 }
             }
-        } else {
-            try await reportingFailures {
-                final = try await followLocally(try await gateway.openGateway(readOnly: true).events, json: json)
-            }
+        } catch let failure as CommandFailure {
+            // Not the session's outcome: it could not be followed.
+            FileHandle.standardError.write(Data("Error: \(failure.description)\n".utf8))
+            throw ExitCode(3)
         }
         switch final {
         case "done": return
@@ -79,7 +82,7 @@ struct SessionsTailCommand: AsyncParsableCommand {
     }
 
     /// Reads the store for new events: the process that runs the session may be another one.
-    private func followLocally(_ events: EventService, json: Bool) async throws -> String? {
+    private func followLocally(_ events: EventService, _ sessions: SessionService, json: Bool) async throws -> String? {
         var last = after
         while true {
             let page = try await events.events(sessionID: id, after: last, limit: 1000)
@@ -88,6 +91,15 @@ struct SessionsTailCommand: AsyncParsableCommand {
                 last = event.seq
                 if event.type == "host.session.state", let state = EventPrinting.state(of: event), state.isTerminal {
                     return state.rawValue
+                }
+            }
+            if page.isEmpty {
+                // Ended with nothing after `last` (followed from its end, or its history removed).
+                let session = try await sessions.show(id)
+                if session.state.isTerminal {
+                    // Its last events may have been stored between the two reads.
+                    if try await events.events(sessionID: id, after: last, limit: 1).isEmpty { return session.state.rawValue }
+                    continue
                 }
             }
             if page.count < 1000 { try await Task.sleep(for: .milliseconds(200)) }

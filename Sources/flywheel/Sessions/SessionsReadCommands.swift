@@ -2,6 +2,7 @@ import ArgumentParser
 import FlywheelClient
 import Foundation
 import Host
+import Server
 
 struct SessionsListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List sessions, newest first.")
@@ -12,7 +13,7 @@ struct SessionsListCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Only sessions of this agent (id).")
     var agent: String?
 
-    @Option(name: .long, help: "How many to show (1-1000).")
+    @Option(name: .long, help: "How many to show (1-1000; 1-200 on a server).")
     var limit = 50
 
     @Option(name: .long, help: "Continue after this cursor (printed by the previous page).")
@@ -47,14 +48,7 @@ struct SessionsListCommand: AsyncParsableCommand {
         try await reportingFailures {
             page = try await gateway.openGateway(readOnly: true).sessions.list(SessionFilter(states: states, agentID: agent), limit: limit, cursor: cursor)
         }
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            encoder.dateEncodingStrategy = .iso8601
-            struct Page: Encodable { var sessions: [SessionRecord]; var next_cursor: String? }
-            print(String(decoding: try encoder.encode(Page(sessions: page.sessions, next_cursor: page.nextCursor)), as: UTF8.self))
-            return
-        }
+        if json { return try printJSON(FlywheelClient.decode(APISessionPage.self, from: APIShapes.sessionPage(page))) }
         for session in page.sessions {
             print(Self.line(id: session.id, state: session.state.rawValue, createdAt: session.createdAt, task: session.task))
         }
@@ -65,6 +59,12 @@ struct SessionsListCommand: AsyncParsableCommand {
         let firstLine = task.split(separator: "\n", omittingEmptySubsequences: false).first ?? ""
         return "\(id)  \(state.padding(toLength: 9, withPad: " ", startingAt: 0))  \(ISO8601DateFormatter().string(from: createdAt))  \(firstLine.prefix(60))"
     }
+}
+
+/// What `sessions show` prints, with or without a server.
+struct SessionShown: Encodable {
+    var session: Session
+    var commandDecisions: [CommandDecision]
 }
 
 struct SessionsShowCommand: AsyncParsableCommand {
@@ -79,20 +79,16 @@ struct SessionsShowCommand: AsyncParsableCommand {
     func run() async throws {
         if let client = try server.client() {
             try await reportingFailures {
-                struct Shown: Encodable { var session: Session; var commandDecisions: [CommandDecision] }
-                try printJSON(Shown(session: try await client.session(id), commandDecisions: try await client.decisions(sessionId: id)))
+                try printJSON(SessionShown(session: try await client.session(id), commandDecisions: try await client.decisions(sessionId: id)))
             }
             return
         }
         try await reportingFailures {
             let sessions = try await gateway.openGateway(readOnly: true).sessions
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            encoder.dateEncodingStrategy = .iso8601
-            struct Shown: Encodable { var session: SessionRecord; var events: Int64; var command_decisions: [CommandDecisionRecord] }
             let session = try await sessions.show(id)
-            let shown = Shown(session: session, events: session.lastSeq, command_decisions: try await sessions.commandDecisions(id))
-            print(String(decoding: try encoder.encode(shown), as: UTF8.self))
+            try printJSON(SessionShown(session: try FlywheelClient.decode(Session.self, from: APIShapes.session(session)),
+                                       commandDecisions: try FlywheelClient.decode([CommandDecision].self,
+                                                                                   from: APIShapes.decisions(try await sessions.commandDecisions(id)))))
         }
     }
 }
