@@ -8,17 +8,22 @@ public struct SignIn: Codable, Sendable, Hashable {
     public var token: String
     public var refreshToken: String
     public var expiresAt: Date
+    /// How long the server's access tokens live, when known: a server with short-lived tokens
+    /// has them renewed closer to their end.
+    public var lifetime: TimeInterval?
 
-    public init(email: String?, token: String, refreshToken: String, expiresAt: Date) {
+    public init(email: String?, token: String, refreshToken: String, expiresAt: Date, lifetime: TimeInterval? = nil) {
         self.email = email
         self.token = token
         self.refreshToken = refreshToken
         self.expiresAt = expiresAt
+        self.lifetime = lifetime
     }
 
-    /// Whether the access token should be renewed before it is sent: it expires within `margin`.
+    /// Whether the access token should be renewed before it is sent: it expires within `margin`
+    /// (at most a quarter of its lifetime, so that a 60 s token is not renewed on every request).
     public func expires(within margin: TimeInterval, now: Date = Date()) -> Bool {
-        expiresAt.timeIntervalSince(now) < margin
+        expiresAt.timeIntervalSince(now) < min(margin, (lifetime ?? .infinity) / 4)
     }
 }
 

@@ -357,6 +357,6 @@ struct TokenPair: Decodable, Sendable {
     var expiresIn: Double
 
     func signIn(email: String?, now: Date = Date()) -> SignIn {
-        SignIn(email: email, token: token, refreshToken: refreshToken, expiresAt: now.addingTimeInterval(expiresIn))
+        SignIn(email: email, token: token, refreshToken: refreshToken, expiresAt: now.addingTimeInterval(expiresIn), lifetime: expiresIn)
     }
 }

@@ -141,6 +141,19 @@ struct ClientTests {
         await server.remove()
     }
 
+    @Test("a token is renewed 30 s before it expires, or a quarter of its lifetime when that is shorter")
+    func renewalMargin() {
+        let now = Date()
+        func signIn(expiresIn: TimeInterval, lifetime: TimeInterval?) -> SignIn {
+            SignIn(email: nil, token: "t", refreshToken: "r", expiresAt: now.addingTimeInterval(expiresIn), lifetime: lifetime)
+        }
+        #expect(signIn(expiresIn: 20, lifetime: 900).expires(within: 30, now: now))
+        #expect(!signIn(expiresIn: 40, lifetime: 900).expires(within: 30, now: now))
+        #expect(!signIn(expiresIn: 20, lifetime: 60).expires(within: 30, now: now), "a 60 s token is used for 45 s")
+        #expect(signIn(expiresIn: 10, lifetime: 60).expires(within: 30, now: now))
+        #expect(signIn(expiresIn: 20, lifetime: nil).expires(within: 30, now: now))
+    }
+
     /// A store that counts the refreshes that went through it: updates that changed the refresh token.
     final class CountingStore: TokenStore {
         let inner: any TokenStore
