@@ -1,9 +1,11 @@
 import Host
 import NIOConcurrencyHelpers
+import NIOCore
 
 /// Event messages as `/ws` writes them, encoded once and shared by every subscriber of the
 /// session: a busy session followed by many clients costs one JSON encoding per event, not one per
-/// event per client. Holds the most recent `capacity` messages.
+/// event per client, and its bytes are one buffer that every client's frame shares (no copy per
+/// client). Holds the most recent `capacity` messages.
 final class EncodedEvents: Sendable {
     let capacity: Int
     /// A session channel's name is its session's, so the event and whether it goes to the fleet
@@ -14,17 +16,17 @@ final class EncodedEvents: Sendable {
         var seq: Int64
     }
 
-    private let state = NIOLockedValueBox<(messages: [Key: String], order: [Key], next: Int)>(([:], [], 0))
+    private let state = NIOLockedValueBox<(messages: [Key: ByteBuffer], order: [Key], next: Int)>(([:], [], 0))
 
     init(capacity: Int = 4096) {
         self.capacity = capacity
     }
 
-    func message(for event: EventRecord, channel: String) -> String {
+    func message(for event: EventRecord, channel: String) -> ByteBuffer {
         // Seqs count per session: the fleet channel carries many sessions, so the key names the session too.
         let key = Key(fleet: channel == "fleet", sessionID: event.sessionID, seq: event.seq)
         if let cached = state.withLockedValue({ $0.messages[key] }) { return cached }
-        let encoded = ServerMessage.event(event, channel: channel)
+        let encoded = ByteBuffer(string: ServerMessage.event(event, channel: channel))
         state.withLockedValue { state in
             guard state.messages[key] == nil else { return }
             if state.order.count < capacity {

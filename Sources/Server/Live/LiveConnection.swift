@@ -115,7 +115,8 @@ final class LiveConnection: Sendable {
     private func write(to outbound: WebSocketOutboundWriter) async {
         do {
             while let message = await queue.next() {
-                try await outbound.write(.text(message))
+                // The buffer as it is: event messages share one buffer among all their clients.
+                try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: message)))
             }
             let closing = state.withLockedValue { $0.closing } ?? (.normalClosure, "closed")
             try await outbound.close(closing.code, reason: closing.reason)

@@ -13,8 +13,8 @@ final class OutboundQueue: Sendable {
 
     private struct State {
         /// A ring: taking the oldest is O(1) (an array's removeFirst moved every message behind it).
-        var messages = CircularBuffer<String>(initialCapacity: 16)
-        var reader: CheckedContinuation<String?, Never>?
+        var messages = CircularBuffer<ByteBuffer>(initialCapacity: 16)
+        var reader: CheckedContinuation<ByteBuffer?, Never>?
         var producers: [CheckedContinuation<Bool, Never>] = []
         var closed = false
         /// When the queue last became full with nothing written since.
@@ -28,7 +28,7 @@ final class OutboundQueue: Sendable {
     }
 
     /// Adds an event message, waiting while the queue is full; false once the queue is closed.
-    func push(_ message: String) async -> Bool {
+    func push(_ message: ByteBuffer) async -> Bool {
         while true {
             let outcome: Bool? = state.withLockedValue { state in
                 if state.closed { return false }
@@ -56,6 +56,11 @@ final class OutboundQueue: Sendable {
     /// Adds a control message if there is room; false when the queue is full or closed.
     @discardableResult
     func offer(_ message: String) -> Bool {
+        offer(ByteBuffer(string: message))
+    }
+
+    @discardableResult
+    func offer(_ message: ByteBuffer) -> Bool {
         state.withLockedValue { state in
             guard !state.closed, state.messages.count < capacity else { return false }
             deliver(message, &state)
@@ -63,7 +68,7 @@ final class OutboundQueue: Sendable {
         }
     }
 
-    private func deliver(_ message: String, _ state: inout State) {
+    private func deliver(_ message: ByteBuffer, _ state: inout State) {
         if let reader = state.reader {
             state.reader = nil
             reader.resume(returning: message)
@@ -73,15 +78,15 @@ final class OutboundQueue: Sendable {
     }
 
     /// The next message to write; nil once the queue is closed and empty.
-    func next() async -> String? {
+    func next() async -> ByteBuffer? {
         // Most calls find a message waiting (a busy client): taken without suspending.
         switch take() {
         case .message(let message): return message
         case .closed: return nil
         case .empty: break
         }
-        return await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
-            let (message, ready, woken): (String?, Bool, [CheckedContinuation<Bool, Never>]) = state.withLockedValue { state in
+        return await withCheckedContinuation { (continuation: CheckedContinuation<ByteBuffer?, Never>) in
+            let (message, ready, woken): (ByteBuffer?, Bool, [CheckedContinuation<Bool, Never>]) = state.withLockedValue { state in
                 if let message = state.messages.popFirst() {
                     state.fullSince = nil
                     let woken = state.producers
@@ -97,7 +102,7 @@ final class OutboundQueue: Sendable {
         }
     }
 
-    private enum Taken { case message(String), closed, empty }
+    private enum Taken { case message(ByteBuffer), closed, empty }
 
     /// The oldest message if there is one, waking producers that waited for room.
     private func take() -> Taken {
@@ -121,7 +126,7 @@ final class OutboundQueue: Sendable {
 
     /// Ends the queue: waiting producers get false; the reader gets what is left, then nil.
     func close() {
-        let (reader, producers) = state.withLockedValue { state -> (CheckedContinuation<String?, Never>?, [CheckedContinuation<Bool, Never>]) in
+        let (reader, producers) = state.withLockedValue { state -> (CheckedContinuation<ByteBuffer?, Never>?, [CheckedContinuation<Bool, Never>]) in
             state.closed = true
             let reader = state.reader
             state.reader = nil
