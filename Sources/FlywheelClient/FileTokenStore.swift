@@ -97,7 +97,9 @@ public struct FileTokenStore: TokenStore {
         encoder.dateEncodingStrategy = .iso8601
         let data = try encoder.encode(Contents(servers: servers))
         let temporary = file.path + ".\(getpid()).tmp"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        // A new file of our own: never one left there, nor a link someone put in its place.
+        unlink(temporary)
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw FlywheelClientError(.credentialsFile, "\(temporary): \(String(cString: strerror(errno)))") }
         let written = data.withUnsafeBytes { systemWrite(descriptor, $0.baseAddress, $0.count) }
         let synced = fsync(descriptor)
@@ -111,7 +113,11 @@ public struct FileTokenStore: TokenStore {
 
     private static func makeDirectory(_ directory: URL) throws {
         var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue { return }
+        if FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            // Only its owner may list or add files in the folder that holds sign-ins.
+            chmod(directory.path, 0o700)
+            return
+        }
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {

@@ -77,6 +77,7 @@ struct RemoteCommandLineTests {
             #expect(login.stdout == "signed in to http://127.0.0.1:\(port) as operator@example.com (operator)\n")
             let credentials = home.file("config/flywheel/credentials.json")
             #expect(try FileManager.default.attributesOfItem(atPath: credentials.path)[.posixPermissions] as? Int == 0o600)
+            #expect(try FileManager.default.attributesOfItem(atPath: home.file("config/flywheel").path)[.posixPermissions] as? Int == 0o700)
             #expect(!(try String(contentsOf: credentials, encoding: .utf8)).contains("password-operator"), "the password is never kept")
 
             let created = try await cli("agents", "create", "--name", "cli-agent", "--driver", "test.scripted", "--json")
