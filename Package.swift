@@ -109,6 +109,8 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                // The dashboard's asset names carry a hash of their content.
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Sources/Server"
         ),

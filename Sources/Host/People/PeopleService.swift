@@ -10,7 +10,7 @@ import Foundation
 public struct PeopleService: Sendable {
     let store: any PeopleStore
     let hasher: PasswordHasher
-    let refreshLifetime: TimeInterval
+    public let refreshLifetime: TimeInterval
     /// Users as every authenticated request reads them; see ``user(id:)``.
     let recentUsers = RecentUsers()
 
