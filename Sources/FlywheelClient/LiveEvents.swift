@@ -48,7 +48,7 @@ extension FlywheelClient {
                 try await WebSocketClient.connect(url: url, configuration: configuration, tlsConfiguration: url.hasPrefix("wss:") ? .makeClientConfiguration() : nil,
                                                   logger: logger) { inbound, outbound, _ in
                     let from = state.withLockedValue { $0.last }
-                    try await outbound.write(.text(#"{"type":"subscribe","channel":"\#(Self.escaped(channel))","after":\#(from)}"#))
+                    try await outbound.write(.text(String(decoding: try Self.encoder.encode(Subscribe(channel: channel, after: from)), as: UTF8.self)))
                     // The server closes sockets that say nothing for a minute.
                     let pinger = Task {
                         while (try? await Task.sleep(for: .seconds(20))) != nil {
@@ -158,9 +158,13 @@ extension FlywheelClient {
         (server.hasPrefix("https:") ? "wss:" + server.dropFirst("https:".count) : "ws:" + server.dropFirst("http:".count)) + "/ws"
     }
 
-    static func escaped(_ text: String) -> String {
-        String(decoding: (try? encoder.encode(text)) ?? Data(), as: UTF8.self).dropFirst().dropLast().description
-    }
+}
+
+/// `subscribe` for a session channel, from a seq.
+private struct Subscribe: Encodable {
+    var type = "subscribe"
+    var channel: String
+    var after: Int64
 }
 
 /// Where a follow is, across reconnects.

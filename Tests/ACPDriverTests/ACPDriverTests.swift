@@ -8,10 +8,8 @@ import Testing
 /// each a real process speaking JSON-RPC over stdio.
 @Suite("ACP driver", .serialized)
 struct ACPDriverTests {
-    /// The Python with `agent-client-protocol`: `FLYWHEEL_TEST_PYTHON`, or the virtual environment
-    /// `scripts/install-deps --tests` makes in `.build/test-venv`.
-    static let python: String = ProcessInfo.processInfo.environment["FLYWHEEL_TEST_PYTHON"]
-        ?? TestPaths.packageRoot.appendingPathComponent(".build/test-venv/bin/python3").path
+    /// The Python with `agent-client-protocol`.
+    static let python = TestPaths.testPython
 
     static let agentScript = TestPaths.packageRoot.appendingPathComponent("Tests/Fixtures/acp/test_agent.py").path
 

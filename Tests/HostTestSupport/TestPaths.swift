@@ -23,6 +23,11 @@ public enum TestPaths {
     /// The `flywheel` executable of this build.
     public static var flywheel: URL { buildDirectory.appendingPathComponent("flywheel") }
 
+    /// The Python the tests' peers run on (the ACP SDK, Playwright): `FLYWHEEL_TEST_PYTHON`, or the
+    /// virtual environment `scripts/install-deps --tests` makes in `.build/test-venv`.
+    public static let testPython: String = ProcessInfo.processInfo.environment["FLYWHEEL_TEST_PYTHON"]
+        ?? packageRoot.appendingPathComponent(".build/test-venv/bin/python3").path
+
     /// A driver library product of this build, e.g. `library("SDKDriver")`.
     public static func library(_ product: String) -> URL {
         buildDirectory.appendingPathComponent("lib\(product).so")

@@ -8,11 +8,6 @@ import Testing
 /// `scripts/install-deps --tests` installs both).
 @Suite("dashboard")
 struct DashboardTests {
-    static var python: String {
-        ProcessInfo.processInfo.environment["FLYWHEEL_TEST_PYTHON"]
-            ?? TestPaths.packageRoot.appendingPathComponent(".build/test-venv/bin/python3").path
-    }
-
     static func folder() throws -> TemporaryDirectory {
         let folder = try ServeCommandTests.folder()
         // The guard holds `git stash drop` for an operator, as the browser test approves it.
@@ -76,7 +71,7 @@ struct DashboardTests {
         let served = try await ServeCommandTests.Served(folder: folder)
         let shots = TestPaths.buildDirectory.appendingPathComponent("dashboard-screenshots")
         let run = try await ProcessRunner.runDetached(
-            URL(fileURLWithPath: Self.python),
+            URL(fileURLWithPath: TestPaths.testPython),
             [TestPaths.packageRoot.appendingPathComponent("Tests/Fixtures/dashboard/dashboard_test.py").path,
              "http://127.0.0.1:\(served.port)", "root@example.com", "root-password", shots.path],
             environment: ["PATH": "/usr/bin:/bin", "HOME": folder.url.path], timeout: 300)
