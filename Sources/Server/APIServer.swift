@@ -42,7 +42,7 @@ public enum APIServer {
     }
 
     /// HTTP/1.1 with the WebSocket upgrade, behind ``FirstRequestGuard``.
-    static func httpServer(webSocketRouter: Router<APIRequestContext>, firstByteTimeout: Duration) -> HTTPServerBuilder {
+    public static func httpServer(webSocketRouter: Router<APIRequestContext>, firstByteTimeout: Duration) -> HTTPServerBuilder {
         let webSocketResponder = webSocketRouter.buildResponder()
         return HTTPServerBuilder { responder in
             FirstRequestGuard(

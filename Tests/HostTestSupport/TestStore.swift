@@ -6,9 +6,10 @@ public struct TestStore: Sendable {
     public let directory: TemporaryDirectory
     public let store: SQLiteStore
 
-    public init() throws {
+    /// `cachesSessions` as the owner of a data directory opens it.
+    public init(cachesSessions: Bool = false) throws {
         directory = try TemporaryDirectory("store")
-        store = try SQLiteStore(configuration: StoreConfiguration(databaseFile: directory.file("flywheel.sqlite")))
+        store = try SQLiteStore(configuration: StoreConfiguration(databaseFile: directory.file("flywheel.sqlite"), cachesSessions: cachesSessions))
     }
 
     /// Opens the same database file again, as a restarted host would.

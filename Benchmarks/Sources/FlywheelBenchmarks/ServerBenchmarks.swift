@@ -40,8 +40,13 @@ enum ServerBenchmarks {
         hello.get("hello") { _, _ in "hello" }
         let bare = Application(router: hello, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                                onServerRunning: { ports.set("hello", $0.localAddress?.port ?? 0) }, logger: quiet)
+        let helloRouter = Router(context: APIRequestContext.self)
+        helloRouter.get("hello") { _, _ in "hello" }
+        let channel = Application(router: helloRouter, server: APIServer.httpServer(webSocketRouter: Router(context: APIRequestContext.self), firstByteTimeout: .seconds(10)),
+                                  configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                                  onServerRunning: { ports.set("channel", $0.localAddress?.port ?? 0) }, logger: quiet)
         guard let service = gateway.service() else { return }
-        let group = ServiceGroup(configuration: .init(services: [.init(service: service), .init(service: api), .init(service: bare)], logger: quiet))
+        let group = ServiceGroup(configuration: .init(services: [.init(service: service), .init(service: api), .init(service: bare), .init(service: channel)], logger: quiet))
         let serving = Task { try await group.run() }
         defer { serving.cancel() }
         let apiPort = try await ports.wait("api"), helloPort = try await ports.wait("hello")
@@ -52,6 +57,12 @@ enum ServerBenchmarks {
 
         if let wrk = which("wrk") {
             let bareFigures = try measure(wrk, "http://127.0.0.1:\(helloPort)/hello", header: nil)
+            let channelFigures = try measure(wrk, "http://127.0.0.1:\(try await ports.wait("channel"))/hello", header: nil)
+            BenchmarkSupport.figure("hello over the API's channel and context", String(format: "%.0f req/s, p99 %@", channelFigures.rate, channelFigures.p99))
+            let healthFigures = try measure(wrk, "http://127.0.0.1:\(apiPort)/health", header: nil)
+            BenchmarkSupport.figure("GET /health (middleware, no auth)", String(format: "%.0f req/s, p99 %@", healthFigures.rate, healthFigures.p99))
+            let meFigures = try measure(wrk, "http://127.0.0.1:\(apiPort)/api/me", header: "Authorization: Bearer \(token)")
+            BenchmarkSupport.figure("GET /api/me (auth, no store)", String(format: "%.0f req/s, p99 %@", meFigures.rate, meFigures.p99))
             let apiFigures = try measure(wrk, "http://127.0.0.1:\(apiPort)/api/sessions/\(done.id)", header: "Authorization: Bearer \(token)")
             BenchmarkSupport.figure("bare Hummingbird GET /hello", String(format: "%.0f req/s, p99 %@", bareFigures.rate, bareFigures.p99))
             BenchmarkSupport.figure("authenticated GET /api/sessions/{id}", String(format: "%.0f req/s, p99 %@", apiFigures.rate, apiFigures.p99))
@@ -113,7 +124,7 @@ enum ServerBenchmarks {
     static func measure(_ wrk: String, _ url: String, header: String?) throws -> (rate: Double, p99: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: wrk)
-        process.arguments = ["-t2", "-c32", "-d10s", "--latency"] + (header.map { ["-H", $0] } ?? []) + [url]
+        process.arguments = ["-t2", "-c32", "-d\(ProcessInfo.processInfo.environment["FLYWHEEL_BENCH_WRK_SECONDS"] ?? "10")s", "--latency"] + (header.map { ["-H", $0] } ?? []) + [url]
         let output = Pipe()
         process.standardOutput = output
         try process.run()

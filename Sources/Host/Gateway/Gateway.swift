@@ -62,7 +62,8 @@ public final class Gateway: Sendable {
         }
         let catalog = try PluginLoader(logger: logger).loadDirectory(configuration.pluginsDirectory)
         let registry = PluginRegistry(catalog)
-        let store = try SQLiteStore(configuration: StoreConfiguration(databaseFile: configuration.databaseFile))
+        // The owner makes every change to the database, so it alone may keep session rows in memory.
+        let store = try SQLiteStore(configuration: StoreConfiguration(databaseFile: configuration.databaseFile, cachesSessions: lock != nil))
         let hub = EventHub()
         let log = SessionEventLog(store: store, hub: hub)
         var limits = SessionLimits(configuration.limits)

@@ -15,10 +15,14 @@ public struct StoreConfiguration: Sendable {
     public var durability: Durability
     /// How many readers may run at once.
     public var maximumReaders: Int
+    /// Keep session rows in memory between reads. Only for the one process that makes every change
+    /// to the database (the owner of the data directory): another writer's changes would not be seen.
+    public var cachesSessions: Bool
 
-    public init(databaseFile: URL, durability: Durability = .normal, maximumReaders: Int = 4) {
+    public init(databaseFile: URL, durability: Durability = .normal, maximumReaders: Int = 4, cachesSessions: Bool = false) {
         self.databaseFile = databaseFile
         self.durability = durability
         self.maximumReaders = maximumReaders
+        self.cachesSessions = cachesSessions
     }
 }

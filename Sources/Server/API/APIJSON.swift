@@ -10,15 +10,26 @@ enum APIJSON {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+            try container.encode(APITime.string(date))
         }
         return encoder
     }()
 
     static func response<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+        response(ByteBuffer(bytes: try encoder.encode(value)), status: status)
+    }
+
+    /// The same bytes as `encoder` would write, from the type's own writer.
+    static func response<T: DirectJSON>(_ value: T, status: HTTPResponse.Status = .ok) -> Response {
+        var writer = JSONBytes()
+        value.write(to: &writer)
+        return response(writer.buffer, status: status)
+    }
+
+    private static func response(_ body: ByteBuffer, status: HTTPResponse.Status) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json; charset=utf-8"
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: body))
     }
 }
 

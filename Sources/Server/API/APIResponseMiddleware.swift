@@ -36,8 +36,25 @@ struct APIResponseMiddleware: RouterMiddleware {
         return id
     }
 
+    /// A random UUID in lowercase, written out by hand (`uuidString` goes through `snprintf` and
+    /// then needs lowercasing, on every request).
     static func newID() -> String {
-        UUID().uuidString.lowercased()
+        let hex = Array("0123456789abcdef".utf8)
+        return withUnsafeBytes(of: UUID().uuid) { bytes in
+            String(unsafeUninitializedCapacity: 36) { buffer in
+                var index = 0
+                for (position, byte) in bytes.enumerated() {
+                    if position == 4 || position == 6 || position == 8 || position == 10 {
+                        buffer[index] = UInt8(ascii: "-")
+                        index += 1
+                    }
+                    buffer[index] = hex[Int(byte >> 4)]
+                    buffer[index + 1] = hex[Int(byte & 0x0F)]
+                    index += 2
+                }
+                return index
+            }
+        }
     }
 }
 

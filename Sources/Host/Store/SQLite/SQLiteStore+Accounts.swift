@@ -53,7 +53,9 @@ extension SQLiteStore: AccountStore {
     }
 
     public func deleteAccount(id: String) async throws -> Bool {
-        try await write { db in
+        // Sessions that used the account lose it (ON DELETE SET NULL).
+        defer { sessionCache?.invalidateAll() }
+        return try await write { db in
             try db.execute(sql: "DELETE FROM accounts WHERE id = ?", arguments: [id])
             return db.changesCount == 1
         }

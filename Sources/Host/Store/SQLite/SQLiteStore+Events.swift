@@ -4,6 +4,8 @@ import GRDB
 extension SQLiteStore: EventStore, CheckpointStore {
     public func appendEvents(_ events: [NewEvent]) async throws -> [EventRecord] {
         guard !isReadOnly else { throw readOnlyError }
+        // Each session's last_seq moves with its events.
+        defer { sessionCache?.invalidate(Set(events.map(\.sessionID))) }
         do {
             return try await eventWriter.append(events)
         } catch let error as DatabaseError {

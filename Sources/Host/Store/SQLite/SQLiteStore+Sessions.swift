@@ -18,10 +18,14 @@ extension SQLiteStore: SessionStore {
     }
 
     public func session(id: String) async throws -> SessionRecord? {
+        if let cached = sessionCache?.record(id) { return cached }
+        let ticket = sessionCache?.ticket()
         // A prepared statement kept with the connection: every API read of a session comes here.
-        try await read { db in
+        let record = try await read { db in
             try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM sessions WHERE id = ?"), arguments: [id]).map(SessionRecord.init(row:))
         }
+        if let record, let ticket { sessionCache?.keep(record, ticket: ticket) }
+        return record
     }
 
     public func sessions(_ filter: SessionFilter, limit: Int, after cursor: String?) async throws -> SessionPage {
@@ -54,6 +58,7 @@ extension SQLiteStore: SessionStore {
     @discardableResult
     public func transitionSession(_ transition: SessionTransition) async throws -> SessionTransitionResult {
         let now = StoreTime.round(Date())
+        defer { sessionCache?.invalidate(transition.sessionID) }
         return try await write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE id = ?", arguments: [transition.sessionID]) else {
                 throw StoreError.notFound("session \(transition.sessionID)")
@@ -99,6 +104,7 @@ extension SQLiteStore: SessionStore {
     }
 
     public func setWaitingReason(sessionID: String, _ reason: String?) async throws {
+        defer { sessionCache?.invalidate(sessionID) }
         try await write { db in
             try db.execute(sql: "UPDATE sessions SET waiting_reason = ? WHERE id = ?", arguments: [reason, sessionID])
         }

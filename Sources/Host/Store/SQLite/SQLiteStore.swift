@@ -10,6 +10,8 @@ import GRDB
 public final class SQLiteStore: Sendable {
     let database: any DatabaseWriter
     let eventWriter: EventGroupCommit
+    /// Session rows read or written here, when ``StoreConfiguration/cachesSessions`` is on.
+    let sessionCache: SessionRecordCache?
     public let configuration: StoreConfiguration
     /// True when the database could only be opened for reading.
     public let isReadOnly: Bool
@@ -17,6 +19,7 @@ public final class SQLiteStore: Sendable {
     /// Opens (creating if needed) the database and runs pending migrations before returning.
     public init(configuration: StoreConfiguration) throws {
         self.configuration = configuration
+        sessionCache = configuration.cachesSessions ? SessionRecordCache() : nil
         let file = configuration.databaseFile
         let directory = file.deletingLastPathComponent()
         do {

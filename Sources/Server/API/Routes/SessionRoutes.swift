@@ -20,7 +20,7 @@ struct SessionRoutes {
         let group = api.group("sessions").add(middleware: RequireRole(read: .viewer, write: .operator))
         group.post { request, _ -> Response in
             let body = try await request.decodeStrictly(Create.self, limit: maxBody)
-            return try APIJSON.response(SessionJSON(try await sessions.create(agentID: body.agentId, task: body.task)), status: .created)
+            return APIJSON.response(SessionJSON(try await sessions.create(agentID: body.agentId, task: body.task)), status: .created)
         }
         group.get { request, _ -> Response in
             let query = request.uri.queryParameters
@@ -29,19 +29,19 @@ struct SessionRoutes {
             filter.agentID = query.get("agentId")
             let limit = try Self.integer(query.get("limit"), field: "limit", in: 1...Self.maxPageSize) ?? 50
             let page = try await sessions.list(filter, limit: limit, cursor: query.get("cursor"))
-            return try APIJSON.response(SessionPageJSON(sessions: page.sessions.map(SessionJSON.init), nextCursor: page.nextCursor))
+            return APIJSON.response(SessionPageJSON(sessions: page.sessions.map(SessionJSON.init), nextCursor: page.nextCursor))
         }
         group.get(":id") { _, context -> Response in
-            try APIJSON.response(SessionJSON(try await sessions.show(try context.parameters.require("id"))))
+            APIJSON.response(SessionJSON(try await sessions.show(try context.parameters.require("id"))))
         }
         group.post(":id/pause") { _, context -> Response in
-            try APIJSON.response(SessionJSON(try await sessions.pause(try context.parameters.require("id"))))
+            APIJSON.response(SessionJSON(try await sessions.pause(try context.parameters.require("id"))))
         }
         group.post(":id/resume") { _, context -> Response in
-            try APIJSON.response(SessionJSON(try await sessions.resume(try context.parameters.require("id"))))
+            APIJSON.response(SessionJSON(try await sessions.resume(try context.parameters.require("id"))))
         }
         group.post(":id/cancel") { _, context -> Response in
-            try APIJSON.response(SessionJSON(try await sessions.cancel(try context.parameters.require("id"))))
+            APIJSON.response(SessionJSON(try await sessions.cancel(try context.parameters.require("id"))))
         }
         group.get(":id/events") { request, context -> Response in
             let query = request.uri.queryParameters
