@@ -56,17 +56,20 @@ enum ServerBenchmarks {
         while try await !gateway.sessions.show(done.id).state.isTerminal { try await Task.sleep(for: .milliseconds(20)) }
 
         if let wrk = which("wrk") {
-            let bareFigures = try measure(wrk, "http://127.0.0.1:\(helloPort)/hello", header: nil)
-            let channelFigures = try measure(wrk, "http://127.0.0.1:\(try await ports.wait("channel"))/hello", header: nil)
-            BenchmarkSupport.figure("hello over the API's channel and context", String(format: "%.0f req/s, p99 %@", channelFigures.rate, channelFigures.p99))
-            let healthFigures = try measure(wrk, "http://127.0.0.1:\(apiPort)/health", header: nil)
-            BenchmarkSupport.figure("GET /health (middleware, no auth)", String(format: "%.0f req/s, p99 %@", healthFigures.rate, healthFigures.p99))
-            let meFigures = try measure(wrk, "http://127.0.0.1:\(apiPort)/api/me", header: "Authorization: Bearer \(token)")
-            BenchmarkSupport.figure("GET /api/me (auth, no store)", String(format: "%.0f req/s, p99 %@", meFigures.rate, meFigures.p99))
-            let apiFigures = try measure(wrk, "http://127.0.0.1:\(apiPort)/api/sessions/\(done.id)", header: "Authorization: Bearer \(token)")
-            BenchmarkSupport.figure("bare Hummingbird GET /hello", String(format: "%.0f req/s, p99 %@", bareFigures.rate, bareFigures.p99))
-            BenchmarkSupport.figure("authenticated GET /api/sessions/{id}", String(format: "%.0f req/s, p99 %@", apiFigures.rate, apiFigures.p99))
-            BenchmarkSupport.figure("ratio", String(format: "%.0f%% of the bare route", 100 * apiFigures.rate / bareFigures.rate), target: ">= 50%")
+            func run(_ name: String, _ url: String, header: String? = nil) throws -> Double {
+                let figures = try measure(wrk, url, header: header)
+                BenchmarkSupport.figure(name, String(format: "%.0f req/s, p99 %@", figures.rate, figures.p99))
+                return figures.rate
+            }
+            let bare = try run("bare Hummingbird GET /hello", "http://127.0.0.1:\(helloPort)/hello")
+            // Where the time goes, layer by layer: the API's connection setup and request context,
+            // then its middleware (request id, error mapping, per-client limit), then sign-in checks.
+            _ = try run("  hello over the API's channel and context", "http://127.0.0.1:\(try await ports.wait("channel"))/hello")
+            _ = try run("  GET /health (middleware, no auth)", "http://127.0.0.1:\(apiPort)/health")
+            _ = try run("  GET /api/me (auth, no store read)", "http://127.0.0.1:\(apiPort)/api/me", header: "Authorization: Bearer \(token)")
+            let api = try run("authenticated GET /api/sessions/{id}", "http://127.0.0.1:\(apiPort)/api/sessions/\(done.id)",
+                              header: "Authorization: Bearer \(token)")
+            BenchmarkSupport.figure("ratio", String(format: "%.0f%% of the bare route", 100 * api / bare), target: ">= 50%")
         } else {
             print("   (wrk is not installed: apt-get install wrk for the HTTP figures)")
         }
@@ -120,7 +123,7 @@ enum ServerBenchmarks {
         _ = try await gateway.sessions.show(session.id)
     }
 
-    /// wrk's requests/s and p99 for 10 s on 2 threads, 32 connections.
+    /// wrk's requests/s and p99 for 10 s (FLYWHEEL_BENCH_WRK_SECONDS) on 2 threads, 32 connections.
     static func measure(_ wrk: String, _ url: String, header: String?) throws -> (rate: Double, p99: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: wrk)
