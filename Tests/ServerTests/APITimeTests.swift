@@ -15,11 +15,13 @@ struct APITimeTests {
         return whole.dropLast() + "." + String(format: "%03lld", fraction) + "Z"
     }
 
-    @Test("stored times read as their calendar second and milliseconds, at calendar edges and 20,000 random times")
+    @Test("stored times read as their calendar second and milliseconds, at calendar edges and 40,000 random times up to 9999")
     func matchesCalendar() {
         var generator = SystemRandomNumberGenerator()
         var times: [Int64] = [0, -1, -86_400_500, 951_782_400_000, 4_107_542_399_999, 1_796_080_855_123, 13_569_465_599_999, -11_676_096_000_000]
         for _ in 0..<20_000 { times.append(Int64.random(in: -11_676_096_000_000..<13_569_465_600_000, using: &generator)) }
+        // Far dates, where a Double holds a millisecond least exactly.
+        for _ in 0..<20_000 { times.append(Int64.random(in: 13_569_465_600_000..<253_402_300_800_000, using: &generator)) }
         var mismatches: [String] = []
         for time in times {
             let text = APITime.string(Date(timeIntervalSince1970: Double(time) / 1000))

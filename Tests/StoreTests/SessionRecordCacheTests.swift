@@ -64,16 +64,42 @@ struct SessionRecordCacheTests {
         cache.invalidate("s1")
         cache.keep(old, ticket: early)
         #expect(cache.record("s1") == nil)
-        // Any row's invalidation counts: the ticket cannot tell which rows the read saw.
+        // Another row's invalidation does not count: busy sessions must not keep idle ones out.
         let before = cache.ticket()
         cache.invalidate("other")
         cache.keep(new, ticket: before)
-        #expect(cache.record("s1") == nil)
+        #expect(cache.record("s1") == new)
+        cache.invalidate("s1")
         let late = cache.ticket()
         cache.keep(new, ticket: late)
         #expect(cache.record("s1") == new)
+        // After everything was dropped, no ticket from before counts.
+        let stale = cache.ticket()
         cache.invalidateAll()
         #expect(cache.record("s1") == nil)
+        cache.keep(old, ticket: stale)
+        #expect(cache.record("s1") == nil)
+    }
+
+    @Test("bounded by rows and by bytes; a row with a huge task is not kept; forgotten invalidations refuse old tickets")
+    func bounds() {
+        let cache = SessionRecordCache(capacity: 4, byteCapacity: 100, largestRecord: 40)
+        func record(_ id: String, task: String = "t") -> SessionRecord { SessionRecord(id: id, agentID: "a", task: task) }
+        for index in 0..<4 { cache.keep(record("r\(index)"), ticket: cache.ticket()) }
+        #expect((0..<4).allSatisfy { cache.record("r\($0)") != nil })
+        cache.keep(record("r4"), ticket: cache.ticket())
+        #expect(cache.record("r4") != nil && cache.record("r0") == nil)
+        cache.keep(record("big", task: String(repeating: "x", count: 41)), ticket: cache.ticket())
+        #expect(cache.record("big") == nil)
+        for index in 0..<3 { cache.keep(record("w\(index)", task: String(repeating: "x", count: 40)), ticket: cache.ticket()) }
+        #expect(cache.record("w2") != nil && cache.record("w0") == nil, "120 bytes of text exceed the 100 allowed")
+        // More rows invalidated than the cache remembers: a ticket from before is refused for any row.
+        let early = cache.ticket()
+        for index in 0..<5 { cache.invalidate("x\(index)") }
+        cache.keep(record("fresh"), ticket: early)
+        #expect(cache.record("fresh") == nil)
+        cache.keep(record("fresh"), ticket: cache.ticket())
+        #expect(cache.record("fresh") != nil)
     }
 
     @Test("a read racing a write never keeps the row from before it, 300 times over")

@@ -6,11 +6,12 @@ import Foundation
 enum APITime {
     static func string(_ date: Date) -> String {
         // A stored time is a whole number of milliseconds that a Double holds only approximately
-        // (1.186 s may be 1.18599999...): within a microsecond of a millisecond counts as on it.
-        // Other fractions are cut.
-        let scaled = date.timeIntervalSince1970 * 1000
+        // (1.186 s may be 1.18599999...): within a microsecond of a millisecond, or a few units of
+        // the Double's precision for far dates, counts as on it. Other fractions are cut.
+        let since1970 = date.timeIntervalSince1970
+        let scaled = since1970 * 1000
         let nearest = scaled.rounded()
-        let milliseconds = abs(scaled - nearest) < 0.001 ? nearest : scaled.rounded(.down)
+        let milliseconds = abs(scaled - nearest) < max(0.001, 8_000 * since1970.ulp) ? nearest : scaled.rounded(.down)
         // Years 1-9999 only; anything else (never stored by the gateway) takes the slow path.
         guard milliseconds.isFinite, milliseconds < 253_402_300_800_000, milliseconds >= -62_135_596_800_000 else {
             return date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
