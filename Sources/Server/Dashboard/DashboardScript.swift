@@ -244,16 +244,24 @@ async function fleetPage(live) {
 }
 
 async function sessionsPage(live) {
+  // The filters live in the address (?state=&agent=), so a reload or a shared link keeps them.
+  const params = new URLSearchParams(location.search);
+  const agents = (await api('GET', '/api/agents')).items;
+  const agentNames = new Map(agents.map((agent) => [agent.id, agent.name]));
   const filter = el('select', { name: 'state', id: 'state-filter' }, el('option', { value: '', text: 'all' }),
     STATES.map((state) => el('option', { value: state, text: state })));
+  filter.value = STATES.includes(params.get('state')) ? params.get('state') : '';
+  const agentFilter = el('select', { name: 'agent', id: 'agent-filter' }, el('option', { value: '', text: 'all' }),
+    agents.map((agent) => el('option', { value: agent.id, text: agent.name })));
+  agentFilter.value = agentNames.has(params.get('agent')) ? params.get('agent') : '';
   const list = el('div');
   const more = el('button', { type: 'button', class: 'secondary', text: 'Next page', hidden: true });
   let cursor = null;
-  const agentNames = new Map((await api('GET', '/api/agents')).items.map((agent) => [agent.id, agent.name]));
 
   async function show(append = false) {
     const query = new URLSearchParams({ limit: '50' });
     if (filter.value) query.set('state', filter.value);
+    if (agentFilter.value) query.set('agentId', agentFilter.value);
     if (append && cursor) query.set('cursor', cursor);
     const result = await api('GET', '/api/sessions?' + query);
     cursor = result.nextCursor;
@@ -267,13 +275,24 @@ async function sessionsPage(live) {
       list.dataset.extended = 'true';
     } else {
       delete list.dataset.extended;
-      list.replaceChildren(table(['Session', 'Agent', 'State', 'Created', 'Task'], rows));
+      list.replaceChildren(rows.length ? table(['Session', 'Agent', 'State', 'Created', 'Task'], rows)
+        : el('p', { class: 'empty', text: 'No sessions match.' }));
     }
   }
 
-  filter.addEventListener('change', () => show().catch(failed));
+  function filtered() {
+    const kept = new URLSearchParams();
+    if (filter.value) kept.set('state', filter.value);
+    if (agentFilter.value) kept.set('agent', agentFilter.value);
+    history.replaceState(null, '', kept.size ? `?${kept}` : location.pathname);
+    show().catch(failed);
+  }
+
+  filter.addEventListener('change', filtered);
+  agentFilter.addEventListener('change', filtered);
   more.addEventListener('click', () => show(true).catch(failed));
-  content.append(el('div', { class: 'row' }, el('label', { for: 'state-filter', text: 'State' }), filter), list, more);
+  content.append(el('div', { class: 'row' }, el('label', { for: 'state-filter', text: 'State' }), filter,
+    el('label', { for: 'agent-filter', text: 'Filter by agent' }), agentFilter), list, more);
   if (can('operator')) {
     content.append(el('h2', { text: 'New session' }), form('New session', [
       field('Agent', 'agentId', { tag: 'select', options: [...agentNames].map(([id, name]) => el('option', { value: id, text: name })) }),

@@ -8,6 +8,7 @@ Exits non-zero, with a screenshot of where it stopped, when anything is not as e
 """
 import json
 import os
+import re
 import sys
 import urllib.request
 
@@ -70,7 +71,7 @@ with sync_playwright() as playwright:
         page.wait_for_url(BASE + "/ui/sessions")
         expect(page.locator("main")).to_have_attribute("data-ready", "true")
         expect(page.locator("main")).to_have_attribute("data-live", "true")
-        page.get_by_label("Agent").select_option(label="web-agent")
+        page.locator("select[name=agentId]").select_option(label="web-agent")
         page.get_by_label("Task").fill("command=git+stash+drop+||+echo+ran events=3 rate=20")
         page.get_by_role("button", name="Start session").click()
         page.wait_for_url("**/ui/sessions/*")
@@ -88,6 +89,23 @@ with sync_playwright() as playwright:
         seqs = [int(text) for text in page.locator("#events .seq").all_inner_texts()]
         assert seqs == list(range(1, len(seqs) + 1)), seqs
         page.screenshot(path=os.path.join(SHOTS, "session-done.png"), full_page=True)
+        session_id = session_url.rsplit("/", 1)[1]
+
+        # The sessions list filtered by agent and state; the filters survive a reload.
+        page.get_by_role("link", name="Sessions").click()
+        expect(page.locator("main")).to_have_attribute("data-ready", "true")
+        page.get_by_label("Filter by agent").select_option(label="web-agent")
+        page.get_by_label("State").select_option("done")
+        expect(page).to_have_url(re.compile(r"/ui/sessions\?state=done&agent="))
+        expect(page.locator(f'tr[data-session="{session_id}"]')).to_be_visible()
+        page.reload()
+        expect(page.locator("main")).to_have_attribute("data-ready", "true")
+        expect(page.get_by_label("State")).to_have_value("done")
+        expect(page.locator(f'tr[data-session="{session_id}"]')).to_be_visible()
+        page.get_by_label("State").select_option("failed")
+        expect(page.locator("tr[data-session]")).to_have_count(0)
+        expect(page.locator("main")).to_contain_text("No sessions match.")
+        page.screenshot(path=os.path.join(SHOTS, "sessions-filtered.png"), full_page=True)
         assert not problems, problems
 
         # A viewer sees the same session and the fleet, without a button that changes anything.
