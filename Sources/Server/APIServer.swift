@@ -83,7 +83,8 @@ public enum APIServer {
         let system = SystemRoutes(gateway: gateway)
         system.add(to: router)
         AuthRoutes(people: gateway.people, tokens: tokens, maxBody: maxBody, limit: limits.signIn).add(to: router)
-        DashboardRoutes(people: gateway.people, tokens: tokens, maxBody: maxBody, limit: limits.signIn).add(to: router)
+        DashboardRoutes(people: gateway.people, tokens: tokens, maxBody: maxBody, limit: limits.signIn,
+                        secureCookies: settings.secureCookies).add(to: router)
         let api = router.group("api").add(middleware: Authenticator(tokens: tokens, people: gateway.people)).add(middleware: limits.perIdentity)
         system.add(to: api)
         PeopleRoutes(people: gateway.people, tokens: tokens, maxBody: maxBody).add(to: api)

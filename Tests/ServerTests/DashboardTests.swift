@@ -54,6 +54,7 @@ struct DashboardTests {
         #expect(signedIn["refreshToken"] == nil && (signedIn["token"] as? String)?.isEmpty == false)
         let cookie = try #require(signedIn.headers[.setCookie])
         #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Path=/ui/session"), "\(cookie)")
+        #expect(!cookie.contains("Secure"), "plain HTTP on loopback: a Secure cookie would not come back")
         let pair = try #require(cookie.split(separator: ";").first.map(String.init))
         let renewed = try await client.request(.post, "/ui/session/refresh", headers: header + [(.cookie, pair)])
         #expect(renewed.status == .ok)
@@ -62,6 +63,30 @@ struct DashboardTests {
         #expect(try await client.get("/api/me", token: renewed["token"] as? String).errorCode == "TOKEN_REVOKED")
         #expect(try await client.request(.post, "/ui/session/refresh", headers: header).status == .noContent, "no cookie: not signed in")
         #expect(try await served.terminate() == 0)
+    }
+
+    @Test("the cookie is Secure when the settings say so, or when a trusted proxy says the request came over HTTPS; from anyone else the header changes nothing")
+    func secureCookie() async throws {
+        let login = ["email": "root@example.com", "password": "root-password"]
+        let dashboard = (HTTPField.Name("X-Flywheel-Dashboard")!, "1")
+        let https = (HTTPField.Name("X-Forwarded-Proto")!, "https")
+        func cookie(_ settings: String, headers: [(HTTPField.Name, String)]) async throws -> String {
+            let folder = try Self.folder()
+            defer { folder.remove() }
+            try folder.write("flywheel.toml", "[server]\npassword_cost = 4\n" + settings)
+            let served = try await ServeCommandTests.Served(folder: folder)
+            let signedIn = try await served.client!.request(.post, "/ui/session", json: login, headers: [dashboard] + headers)
+            #expect(signedIn.status == .ok)
+            let signedOut = try await served.client!.request(.delete, "/ui/session", headers: [dashboard] + headers)
+            #expect(signedOut.headers[.setCookie]?.contains("Secure") == signedIn.headers[.setCookie]?.contains("Secure"),
+                    "the cookie that clears it has the same attributes")
+            #expect(try await served.terminate() == 0)
+            return signedIn.headers[.setCookie] ?? ""
+        }
+        #expect(!(try await cookie("", headers: [https])).contains("Secure"), "no trusted proxy: anyone can write the header")
+        #expect(try await cookie("trusted_proxies = [\"127.0.0.1\"]\n", headers: [https]).contains("; Secure"))
+        #expect(!(try await cookie("trusted_proxies = [\"127.0.0.1\"]\n", headers: [(https.0, "http")])).contains("Secure"))
+        #expect(try await cookie("secure_cookies = true\n", headers: []).contains("; Secure"))
     }
 
     @Test("in a real browser: sign in, create an agent and a session, watch its events live, approve a held command; a viewer gets no buttons")

@@ -110,7 +110,7 @@ struct RateLimitTests {
         for bad in ["", "10.0.0.0/33", "10.0.0.0/", "10.0.0.0/+8", "300.1.1.1", "example.com", "::1/129"] { #expect(IPRange(bad) == nil, "\(bad)") }
     }
 
-    @Test("trusted_proxies in flywheel.toml: ranges read, a bad one refused with its line")
+    @Test("trusted_proxies and secure_cookies in flywheel.toml: read, a bad value refused naming it")
     func trustedProxiesSetting() throws {
         let folder = try TemporaryDirectory("proxies")
         defer { folder.remove() }
@@ -120,6 +120,12 @@ struct RateLimitTests {
         let error = #expect(throws: ConfigurationError.self) { try GatewayConfiguration.load(contentsOf: bad) }
         #expect(error?.line == 3)
         #expect(error?.reason.contains("10.0.0.0/40") == true)
+        #expect(try GatewayConfiguration.load(contentsOf: good).server.secureCookies == false)
+        let secure = try folder.write("secure.toml", "[server]\nsecure_cookies = true\n")
+        #expect(try GatewayConfiguration.load(contentsOf: secure).server.secureCookies)
+        let notBool = try folder.write("not-bool.toml", "[server]\nsecure_cookies = \"yes\"\n")
+        let refused = #expect(throws: ConfigurationError.self) { try GatewayConfiguration.load(contentsOf: notBool) }
+        #expect(refused?.reason.contains("secure_cookies") == true, "\(String(describing: refused))")
     }
 
     @Test("requests are limited per client address, signed in or not")

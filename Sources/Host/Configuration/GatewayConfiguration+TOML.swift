@@ -57,7 +57,7 @@ extension GatewayConfiguration {
         if let server = try reader.table("server") {
             try server.allowKeys(["host", "port", "access_token_seconds", "refresh_token_seconds", "max_body_bytes", "password_cost",
                                   "rate_limit_per_second", "rate_limit_burst", "client_rate_limit_per_second", "client_rate_limit_burst",
-                                  "login_attempts_per_minute", "trusted_proxies"])
+                                  "login_attempts_per_minute", "trusted_proxies", "secure_cookies"])
             if let host = try server.string("host") {
                 guard !host.isEmpty else { throw server.error("host", "must not be empty") }
                 configuration.server.host = host
@@ -89,6 +89,7 @@ extension GatewayConfiguration {
                 }
                 configuration.server.trustedProxies.append(range)
             }
+            if let secure = try server.bool("secure_cookies") { configuration.server.secureCookies = secure }
             if let cost = try server.positiveInt("password_cost") {
                 guard (4...31).contains(cost) else { throw server.error("password_cost", "must be 4-31") }
                 configuration.server.passwordCost = cost

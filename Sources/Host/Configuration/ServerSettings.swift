@@ -25,6 +25,10 @@ public struct ServerSettings: Sendable, Equatable {
     /// is limited by the client address in `X-Forwarded-For` instead. None by default, since the
     /// header is anyone's to write.
     public var trustedProxies: [IPRange] = []
+    /// Mark the dashboard's sign-in cookie `Secure` (sent over HTTPS only) on every answer. Without
+    /// it, the cookie is marked `Secure` when a trusted proxy says the request came over HTTPS
+    /// (`X-Forwarded-Proto: https`).
+    public var secureCookies = false
 
     public init() {}
 }

@@ -25,6 +25,8 @@ public struct APIRequestContext: RequestContext, WebSocketRequestContext {
     /// The connection's peer address, or the client's behind a trusted proxy (for per-client rate
     /// limits; see ``ClientAddressMiddleware``).
     public var clientAddress: String?
+    /// True when a trusted proxy says the client's request came over HTTPS (`X-Forwarded-Proto`).
+    public var forwardedHTTPS = false
 
     public init(source: Source) {
         coreContext = .init(source: source)

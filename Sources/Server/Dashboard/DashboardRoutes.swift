@@ -19,6 +19,9 @@ struct DashboardRoutes {
     let tokens: AccessTokens
     let maxBody: Int
     let limit: RateLimitMiddleware
+    /// `[server] secure_cookies`: the cookie is `Secure` on every answer, not only behind a proxy
+    /// that says the request came over HTTPS.
+    var secureCookies = false
 
     static let cookieName = "flywheel_refresh"
     static let cookiePath = "/ui/session"
@@ -59,23 +62,23 @@ struct DashboardRoutes {
         // Only the password sign-in counts against the password-guessing limit: every page load
         // renews, and the per-client limit of all routes covers that.
         let session = router.group("ui/session").add(middleware: RequireDashboardHeader())
-        session.group().add(middleware: limit).post { request, _ -> Response in
+        session.group().add(middleware: limit).post { request, context -> Response in
             let body = try await request.decodeStrictly(AuthRoutes.Login.self, limit: maxBody)
             let user = try await people.authenticate(email: body.email, password: body.password)
-            return try await signedIn(user, refresh: try await people.issueRefreshToken(userID: user.id))
+            return try await signedIn(user, refresh: try await people.issueRefreshToken(userID: user.id), context: context)
         }
-        session.post("refresh") { request, _ -> Response in
+        session.post("refresh") { request, context -> Response in
             // No cookie is a state, not an error: the page goes to the sign-in form.
             guard let cookie = request.cookies[Self.cookieName]?.value, !cookie.isEmpty else { return Response(status: .noContent) }
             do {
                 let (user, next) = try await people.rotate(refreshToken: cookie)
-                return try await signedIn(user, refresh: next)
+                return try await signedIn(user, refresh: next, context: context)
             } catch let rejected as RefreshTokenRejected {
                 if let signIn = rejected.signIn { tokens.endSignIn(signIn) }
                 throw rejected
             }
         }
-        session.delete { request, _ -> Response in
+        session.delete { request, context -> Response in
             if let cookie = request.cookies[Self.cookieName]?.value, !cookie.isEmpty {
                 do {
                     tokens.endSignIn(try await people.signOut(refreshToken: cookie))
@@ -84,7 +87,7 @@ struct DashboardRoutes {
                 }
             }
             var response = Response(status: .noContent)
-            response.setCookie(Cookie(name: Self.cookieName, value: "", maxAge: 0, path: Self.cookiePath, httpOnly: true, sameSite: .strict))
+            response.setCookie(cookie("", maxAge: 0, context: context))
             return response
         }
     }
@@ -95,12 +98,18 @@ struct DashboardRoutes {
         var user: UserJSON
     }
 
-    private func signedIn(_ user: UserRecord, refresh: PeopleService.IssuedRefreshToken) async throws -> Response {
+    /// The sign-in cookie: HttpOnly, SameSite=Strict, for `/ui/session` only; `Secure` when the
+    /// settings say so or a trusted proxy says the request came over HTTPS.
+    private func cookie(_ value: String, maxAge: Int, context: APIRequestContext) -> Cookie {
+        Cookie(name: Self.cookieName, value: value, maxAge: maxAge, path: Self.cookiePath,
+               secure: secureCookies || context.forwardedHTTPS, httpOnly: true, sameSite: .strict)
+    }
+
+    private func signedIn(_ user: UserRecord, refresh: PeopleService.IssuedRefreshToken, context: APIRequestContext) async throws -> Response {
         let token = try await tokens.issue(userID: user.id, signIn: refresh.record.familyID)
         var response = try APIJSON.response(SignedIn(token: token, expiresIn: Int(tokens.lifetime), user: UserJSON(user)))
         response.headers[.cacheControl] = "no-store"
-        response.setCookie(Cookie(name: Self.cookieName, value: refresh.token, maxAge: Int(people.refreshLifetime),
-                                  path: Self.cookiePath, httpOnly: true, sameSite: .strict))
+        response.setCookie(cookie(refresh.token, maxAge: Int(people.refreshLifetime), context: context))
         return response
     }
 
