@@ -72,7 +72,7 @@ with sync_playwright() as playwright:
         expect(page.locator("main")).to_have_attribute("data-ready", "true")
         expect(page.locator("main")).to_have_attribute("data-live", "true")
         page.locator("select[name=agentId]").select_option(label="web-agent")
-        page.get_by_label("Task").fill("command=git+stash+drop+||+echo+ran events=3 rate=20")
+        page.get_by_label("Task").fill("command=git+stash+drop+||+echo+ran events=3 rate=20 checkpoint_every=1")
         page.get_by_role("button", name="Start session").click()
         page.wait_for_url("**/ui/sessions/*")
         session_url = page.url
@@ -86,6 +86,12 @@ with sync_playwright() as playwright:
         expect(page.locator("#events")).to_contain_text("state: done")
         expect(page.locator("main .state").first).to_have_text("done")
         expect(page.get_by_role("button", name="Cancel")).to_have_count(0)
+        # Checkpoints saved while the page was open are listed without a reload.
+        checkpoints = page.locator("section", has=page.get_by_role("heading", name="Checkpoints"))
+        expect(checkpoints.locator("tbody tr").first).to_be_visible()
+        saved = len(page.locator('#events li[data-type="host.checkpoint"]').all())
+        assert saved >= 1, saved
+        expect(checkpoints.locator("tbody tr")).to_have_count(saved)
         seqs = [int(text) for text in page.locator("#events .seq").all_inner_texts()]
         assert seqs == list(range(1, len(seqs) + 1)), seqs
         page.screenshot(path=os.path.join(SHOTS, "session-done.png"), full_page=True)
