@@ -132,6 +132,55 @@ struct LiveTests {
         await server.remove()
     }
 
+    @Test("a socket lives as long as its credential: sign-out (token or ticket), a revoked key and a deleted user close it (4001); others stay open")
+    func credentialEnds() async throws {
+        let server = try await ServerHarness()
+        var settings = LiveSettings()
+        settings.heartbeat = .milliseconds(200)
+        try await server.run(live: settings) { client, port in
+            let admin = try await client.signIn(.admin).token
+            // Signed in with a token, then signed out.
+            let signedIn = try await client.signIn(.viewer)
+            let byToken = LiveClient(port: port, token: signedIn.token)
+            // The browser's way: a ticket bought with the access token of a sign-in that then ends.
+            let browser = try await client.signIn(.viewer)
+            let ticket = try #require(try await client.post("/api/ws-ticket", token: browser.token)["ticket"] as? String)
+            let byTicket = LiveClient(port: port, query: "?ticket=\(ticket)")
+            // An API key, then revoked.
+            let created = try await client.post("/api/api-keys", token: admin, ["name": "socket"])
+            let byKey = LiveClient(port: port, token: try #require(created["key"] as? String))
+            // A user, then deleted.
+            let doomed = try await client.post("/api/users", token: admin, ["email": "doomed@example.com", "password": "doomed-password", "role": "viewer"])
+            let doomedToken = try #require(try await client.post("/auth/login", ["email": "doomed@example.com", "password": "doomed-password"])["token"] as? String)
+            let byDeletedUser = LiveClient(port: port, token: doomedToken)
+            // Untouched: another sign-in of the same user.
+            let other = LiveClient(port: port, token: try await client.signIn(.viewer).token)
+            for live in [byToken, byTicket, byKey, byDeletedUser, other] {
+                try await live.waitFor("a heartbeat") { $0["kind"] as? String == "heartbeat" }
+            }
+
+            #expect(try await client.post("/auth/logout", ["refreshToken": signedIn.refresh]).status == .noContent)
+            #expect(try await client.post("/auth/logout", ["refreshToken": browser.refresh]).status == .noContent)
+            #expect(try await client.request(.delete, "/api/api-keys/\(try #require(created["id"] as? String))", token: admin).status == .noContent)
+            #expect(try await client.request(.delete, "/api/users/\(try #require(doomed["id"] as? String))", token: admin).status == .noContent)
+            for (name, live) in [("token", byToken), ("ticket", byTicket), ("API key", byKey), ("deleted user", byDeletedUser)] {
+                let frame = try await live.closed(timeout: .seconds(30))
+                #expect(frame?.closeCode == .unknown(4001), "\(name): \(String(describing: frame))")
+                #expect(frame?.reason?.contains("sign in again") == true, "\(name): \(String(describing: frame?.reason))")
+            }
+            // Several heartbeats later the untouched socket still gets them.
+            let beats = other.received.withLock { $0.filter { $0["kind"] as? String == "heartbeat" }.count }
+            var seen = 0
+            _ = try await other.waitFor("three more heartbeats") { message in
+                if message["kind"] as? String == "heartbeat" { seen += 1 }
+                return seen >= beats + 3
+            }
+            #expect(!other.isClosed)
+            await other.stop()
+        }
+        await server.remove()
+    }
+
     @Test("bad messages get an error message with a code, and the connection stays usable")
     func errors() async throws {
         let server = try await ServerHarness()

@@ -150,6 +150,18 @@ public struct PeopleService: Sendable {
         try await store.refreshTokens(familyID: familyID).contains { $0.revokedAt != nil }
     }
 
+    /// Why a credential checked earlier no longer holds, or nil while it does: for connections that
+    /// outlive the request that authenticated them (the WebSocket).
+    public func credentialProblem(userID: String, signIn: String?, apiKeyID: String?, now: Date = Date()) async throws -> String? {
+        guard try await store.user(id: userID) != nil else { return "the user no longer exists" }
+        if let signIn, try await signInHasEnded(signIn) { return "the sign-in has ended (signed out)" }
+        if let apiKeyID {
+            guard let key = try await store.apiKey(id: apiKeyID), key.revokedAt == nil else { return "the API key was revoked" }
+            if let expiry = key.expiresAt, expiry <= now { return "the API key has expired" }
+        }
+        return nil
+    }
+
     private func reuse(of record: RefreshTokenRecord, now: Date) async throws -> RefreshTokenRejected {
         try await store.revokeRefreshTokens(familyID: record.familyID, at: now)
         return RefreshTokenRejected(reason: .reused, signIn: record.familyID)

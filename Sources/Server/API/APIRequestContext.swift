@@ -10,6 +10,8 @@ public struct Identity: Sendable, Equatable {
     public var role: UserRecord.Role
     /// The API key the request came with; nil for an access token.
     public var credentialID: String?
+    /// The sign-in (refresh-token family) of the access token the request came with.
+    public var signIn: String? = nil
 }
 
 /// The per-request context of every route: the request id, and the identity once authenticated.

@@ -61,10 +61,15 @@ public struct AccessTokens: Sendable {
     /// answer is kept with the verified token, and ``endSignIn(_:now:)`` overrides it at once).
     public func verify(_ token: String, now: Date = Date(),
                        hasEnded: @Sendable (String) async throws -> Bool = { _ in false }) async throws -> String {
-        let revoked = APIError.unauthenticated("the access token's sign-in has ended (signed out); sign in again", code: "TOKEN_REVOKED")
+        try await verifySignIn(token, now: now, hasEnded: hasEnded).userID
+    }
+
+    /// ``verify(_:now:hasEnded:)``, with the sign-in the token belongs to (nil for tokens of none).
+    public func verifySignIn(_ token: String, now: Date = Date(),
+                             hasEnded: @Sendable (String) async throws -> Bool = { _ in false }) async throws -> (userID: String, signIn: String?) {
         if let entry = verified.entry(for: token, now: now) {
-            if let signIn = entry.signIn, ended.contains(signIn, now: now) { throw revoked }
-            return entry.userID
+            if let signIn = entry.signIn, ended.contains(signIn, now: now) { throw Self.revoked }
+            return (entry.userID, entry.signIn)
         }
         let claims: Claims
         do {
@@ -77,14 +82,22 @@ public struct AccessTokens: Sendable {
         // Taken before the store is asked: an answer older than a later recheck is not kept.
         let checkedAt = Date()
         if let signIn = claims.sid {
-            if ended.contains(signIn, now: now) { throw revoked }
+            if ended.contains(signIn, now: now) { throw Self.revoked }
             if try await hasEnded(signIn) {
                 ended.add(signIn, until: claims.exp.value, now: now)
-                throw revoked
+                throw Self.revoked
             }
         }
         verified.remember(token, userID: claims.sub.value, signIn: claims.sid, expires: claims.exp.value, now: now, checkedAt: checkedAt)
-        return claims.sub.value
+        return (claims.sub.value, claims.sid)
+    }
+
+    static let revoked = APIError.unauthenticated("the access token's sign-in has ended (signed out); sign in again", code: "TOKEN_REVOKED")
+
+    /// Whether a sign-in ended in this process (sign-out, reuse of a refresh token) while its
+    /// access tokens could still be alive.
+    public func hasEnded(signIn: String, now: Date = Date()) -> Bool {
+        ended.contains(signIn, now: now)
     }
 }
 

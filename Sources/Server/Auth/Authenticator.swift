@@ -14,12 +14,14 @@ struct Authenticator: RouterMiddleware {
         if let tickets, let ticket = request.uri.queryParameters.get("ticket") {
             let invalid = APIError.unauthenticated("the ticket is unknown, used or expired; get a new one from POST /api/ws-ticket",
                                                    code: "INVALID_TICKET")
-            guard let userID = tickets.redeem(ticket) else { throw invalid }
+            guard let redeemed = tickets.redeem(ticket) else { throw invalid }
+            let user: UserRecord
             do {
-                return try await next(request, authenticated(context, as: try await people.user(id: userID)))
+                user = try await people.user(id: redeemed.userID)
             } catch is UserNotFound {
                 throw invalid
             }
+            return try await next(request, authenticated(context, as: user, key: redeemed.keyID, signIn: redeemed.signIn))
         }
         guard let header = request.headers[.authorization] else { throw APIError.unauthenticated("this route needs a signed-in user") }
         let parts = header.split(separator: " ", maxSplits: 1)
@@ -29,24 +31,26 @@ struct Authenticator: RouterMiddleware {
         let credential = String(parts[1])
         let user: UserRecord
         var keyID: String?
+        var signIn: String?
         if credential.hasPrefix(PeopleService.apiKeyPrefix) {
             let (keyUser, key) = try await people.authenticate(apiKey: credential)
             user = keyUser
             keyID = key.id
         } else {
-            let userID = try await tokens.verify(credential) { [people] signIn in try await people.signInHasEnded(signIn) }
+            let verified = try await tokens.verifySignIn(credential) { [people] signIn in try await people.signInHasEnded(signIn) }
+            signIn = verified.signIn
             do {
-                user = try await people.user(id: userID)
+                user = try await people.user(id: verified.userID)
             } catch is UserNotFound {
                 throw APIError.unauthenticated("the token's user no longer exists", code: "INVALID_TOKEN")
             }
         }
-        return try await next(request, authenticated(context, as: user, key: keyID))
+        return try await next(request, authenticated(context, as: user, key: keyID, signIn: signIn))
     }
 
-    private func authenticated(_ context: Context, as user: UserRecord, key: String? = nil) -> Context {
+    private func authenticated(_ context: Context, as user: UserRecord, key: String?, signIn: String?) -> Context {
         var context = context
-        context.identity = Identity(userID: user.id, email: user.email, role: user.role, credentialID: key)
+        context.identity = Identity(userID: user.id, email: user.email, role: user.role, credentialID: key, signIn: signIn)
         context.logger[metadataKey: "flywheel.user.id"] = .string(user.id)
         return context
     }

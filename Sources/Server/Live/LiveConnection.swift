@@ -15,6 +15,10 @@ final class LiveConnection: Sendable {
     let statistics: LiveStatistics
     let encoded: EncodedEvents
     let logger: Logger
+    /// Why the credential the socket was opened with no longer holds (nil while it does); asked at
+    /// each heartbeat.
+    typealias CredentialCheck = @Sendable () async throws -> String?
+    let credentialProblem: CredentialCheck
     private let queue: OutboundQueue
     private let state = NIOLockedValueBox(State())
 
@@ -35,9 +39,13 @@ final class LiveConnection: Sendable {
     /// resume each channel from its last seq.
     static let slowConsumer = WebSocketErrorCode(codeNumber: 4008)
     static let idle = WebSocketErrorCode(codeNumber: 4000)
+    /// The credential the socket was opened with no longer holds: sign in again before reconnecting.
+    static let credentialEnded = WebSocketErrorCode(codeNumber: 4001)
 
-    init(events: EventService, settings: LiveSettings, statistics: LiveStatistics, encoded: EncodedEvents, logger: Logger) {
+    init(events: EventService, settings: LiveSettings, statistics: LiveStatistics, encoded: EncodedEvents,
+         credentialProblem: @escaping CredentialCheck = { nil }, logger: Logger) {
         self.events = events
+        self.credentialProblem = credentialProblem
         self.encoded = encoded
         self.settings = settings
         self.statistics = statistics
@@ -151,8 +159,20 @@ final class LiveConnection: Sendable {
                 continue
             }
             if now >= nextHeartbeat {
-                queue.offer(ServerMessage.heartbeat)
                 nextHeartbeat = now + settings.heartbeat
+                let problem: String?
+                do {
+                    problem = try await credentialProblem()
+                } catch {
+                    // The store could not be asked: keep the socket, ask again next time.
+                    logger.warning("could not check a websocket client's credential", metadata: ["error": "\(error)"])
+                    problem = nil
+                }
+                if let problem {
+                    end(code: Self.credentialEnded, reason: "\(problem): sign in again")
+                    continue
+                }
+                queue.offer(ServerMessage.heartbeat)
             }
         }
     }

@@ -19,7 +19,9 @@ struct LiveRoutes {
 
     func add(to api: RouterGroup<APIRequestContext>) {
         api.group("ws-ticket").add(middleware: RequireRole(.viewer)).post { _, context -> Response in
-            var response = try APIJSON.response(Ticket(ticket: tickets.issue(userID: try context.authenticated().userID),
+            let identity = try context.authenticated()
+            let holder = WebSocketTickets.Holder(userID: identity.userID, signIn: identity.signIn, keyID: identity.credentialID)
+            var response = try APIJSON.response(Ticket(ticket: tickets.issue(to: holder),
                                                        expiresIn: Int(WebSocketTickets.lifetime.components.seconds)), status: .created)
             response.headers[.cacheControl] = "no-store"
             return response
@@ -38,7 +40,16 @@ struct LiveRoutes {
         router.ws("ws") { _, _ in
             .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
-            let connection = LiveConnection(events: events, settings: settings, statistics: statistics, encoded: encoded, logger: context.logger)
+            // The socket lives as long as the credential it was opened with: a sign-out, a revoked
+            // key or a deleted user closes it at the next heartbeat.
+            let identity = context.requestContext.identity
+            let credentialProblem: LiveConnection.CredentialCheck = {
+                guard let identity else { return "not signed in" }
+                if let signIn = identity.signIn, tokens.hasEnded(signIn: signIn) { return "the sign-in has ended (signed out)" }
+                return try await people.credentialProblem(userID: identity.userID, signIn: identity.signIn, apiKeyID: identity.credentialID)
+            }
+            let connection = LiveConnection(events: events, settings: settings, statistics: statistics, encoded: encoded,
+                                            credentialProblem: credentialProblem, logger: context.logger)
             await connection.run(inbound: inbound, outbound: outbound)
         }
         return router

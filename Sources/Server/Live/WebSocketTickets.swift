@@ -7,23 +7,31 @@ import NIOConcurrencyHelpers
 /// Kept in memory: a ticket outlives neither its 30 seconds nor the process.
 final class WebSocketTickets: Sendable {
     static let lifetime: Duration = .seconds(30)
-    private let tickets = NIOLockedValueBox<[String: (userID: String, expires: ContinuousClock.Instant)]>([:])
+    /// Who a ticket was issued to: the user, and the credential they held (a sign-in or an API
+    /// key), which the socket it opens keeps checking.
+    struct Holder: Sendable, Equatable {
+        var userID: String
+        var signIn: String?
+        var keyID: String?
+    }
 
-    func issue(userID: String) -> String {
+    private let tickets = NIOLockedValueBox<[String: (holder: Holder, expires: ContinuousClock.Instant)]>([:])
+
+    func issue(to holder: Holder) -> String {
         let ticket = "fwt_" + PeopleService.randomToken(bytes: 24)
         let now = ContinuousClock.now
         tickets.withLockedValue { tickets in
             tickets = tickets.filter { $0.value.expires > now }
-            tickets[ticket] = (userID, now + Self.lifetime)
+            tickets[ticket] = (holder, now + Self.lifetime)
         }
         return ticket
     }
 
-    /// The user a ticket was issued to, using it up; nil for an unknown, used or expired ticket.
-    func redeem(_ ticket: String) -> String? {
+    /// Who a ticket was issued to, using it up; nil for an unknown, used or expired ticket.
+    func redeem(_ ticket: String) -> Holder? {
         tickets.withLockedValue { tickets in
             guard let entry = tickets.removeValue(forKey: ticket), entry.expires > .now else { return nil }
-            return entry.userID
+            return entry.holder
         }
     }
 }
