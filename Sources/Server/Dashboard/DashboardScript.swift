@@ -352,8 +352,13 @@ async function sessionPage(live) {
     if (!['done', 'failed', 'cancelled'].includes(session.state)) controls.append(action('Cancel', 'cancel', 'danger'));
   }
 
+  let shownHeld = null;
   async function showPending() {
     const held = (await api('GET', `/api/dcg/pending?sessionId=${encodeURIComponent(id)}`)).items;
+    // Redrawn only when the held commands changed, so a button in focus keeps it.
+    const key = held.map((decision) => decision.id).join(' ');
+    if (key === shownHeld) return;
+    shownHeld = key;
     pending.replaceChildren(el('h2', { text: 'Held commands' }), held.length === 0 ? el('p', { text: 'None.' })
       : table(['Command', 'Rule', 'Reason', ''], held.map((decision) => el('tr', { 'data-held': decision.id },
         el('td', {}, el('code', { text: decision.command })), el('td', { text: decision.ruleId || '' }), el('td', { text: decision.reason || '' }),

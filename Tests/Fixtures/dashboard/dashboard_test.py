@@ -3,7 +3,8 @@
 Usage: dashboard_test.py BASE_URL ADMIN_EMAIL ADMIN_PASSWORD SCREENSHOT_FOLDER
 
 Signs in as an operator, creates an agent and a session, watches its events arrive live, approves
-the command the guard holds, and checks that a viewer gets no buttons. Screenshots go to the folder.
+the command the guard holds (from the keyboard), and checks that a viewer (signed in with the
+keyboard only) gets no buttons; text contrast is checked on the pages it passes. Screenshots go to the folder.
 Exits non-zero, with a screenshot of where it stopped, when anything is not as expected.
 """
 import json
@@ -41,6 +42,65 @@ def sign_in(page, email, password):
     expect(page.locator("main")).to_have_attribute("data-ready", "true")
 
 
+def sign_in_by_keyboard(page, email, password):
+    """Signs in without the mouse: Tab to the email field (its focus must show), type, Tab, type, Enter."""
+    page.goto(BASE + "/")
+    expect(page).to_have_url(BASE + "/ui/login?next=%2Fui%2Ffleet")
+    expect(page.get_by_label("Email")).to_be_visible()
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement && document.activeElement.name") == "email":
+            break
+    else:
+        raise AssertionError("Tab never reached the email field")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline not in ("", "none"), "the focused field shows no outline: " + outline
+    page.keyboard.type(email)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.name") == "password"
+    page.keyboard.type(password)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(BASE + "/ui/fleet")
+    expect(page.locator("main")).to_have_attribute("data-ready", "true")
+
+
+# Every visible element with text of its own, against the first opaque background behind it: the
+# WCAG contrast ratio, which must be at least 4.5:1 for text of normal size.
+LOW_CONTRAST = """() => {
+  const parse = (text) => {
+    const match = text.match(/rgba?\\(([^)]+)\\)/);
+    if (!match) return null;
+    const parts = match[1].split(',').map((part) => parseFloat(part));
+    return { r: parts[0], g: parts[1], b: parts[2], a: parts.length > 3 ? parts[3] : 1 };
+  };
+  const channel = (value) => { value /= 255; return value <= 0.03928 ? value / 12.92 : Math.pow((value + 0.055) / 1.055, 2.4); };
+  const luminance = (colour) => 0.2126 * channel(colour.r) + 0.7152 * channel(colour.g) + 0.0722 * channel(colour.b);
+  const background = (node) => {
+    for (let at = node; at; at = at.parentElement) {
+      const colour = parse(getComputedStyle(at).backgroundColor);
+      if (colour && colour.a > 0) return colour;
+    }
+    return { r: 255, g: 255, b: 255, a: 1 };
+  };
+  const low = [];
+  for (const node of document.querySelectorAll('body *')) {
+    if (node.getClientRects().length === 0) continue;
+    if (![...node.childNodes].some((child) => child.nodeType === 3 && child.textContent.trim())) continue;
+    const colour = parse(getComputedStyle(node).color);
+    if (!colour) { low.push(`${node.tagName}: unreadable colour ${getComputedStyle(node).color}`); continue; }
+    const [light, dark] = [luminance(colour), luminance(background(node))].sort((a, b) => b - a);
+    const ratio = (light + 0.05) / (dark + 0.05);
+    if (ratio < 4.5) low.push(`${node.tagName}.${node.className} ${ratio.toFixed(2)}:1 "${node.textContent.trim().slice(0, 40)}"`);
+  }
+  return low;
+}"""
+
+
+def check_contrast(page, where):
+    low = page.evaluate(LOW_CONTRAST)
+    assert not low, where + ": text below 4.5:1 contrast: " + "; ".join(low)
+
+
 with sync_playwright() as playwright:
     browser = playwright.chromium.launch(executable_path=os.environ.get("FLYWHEEL_CHROMIUM", "/usr/bin/chromium"), args=["--no-sandbox"])
     page = None
@@ -66,6 +126,12 @@ with sync_playwright() as playwright:
         page.get_by_role("button", name="Create agent").click()
         expect(page.locator('tr[data-agent="web-agent"]')).to_be_visible()
         page.screenshot(path=os.path.join(SHOTS, "fleet.png"), full_page=True)
+        check_contrast(page, "fleet")
+        # The check itself sees grey on white (2.8:1), so a pass above means something.
+        page.evaluate("() => { const probe = document.createElement('p'); probe.id = 'probe'; probe.textContent = 'probe'; "
+                      "probe.style.color = '#999'; probe.style.background = '#fff'; document.body.append(probe); }")
+        assert any("probe" in line for line in page.evaluate(LOW_CONTRAST)), "the contrast check missed grey on white"
+        page.evaluate("() => document.getElementById('probe').remove()")
 
         page.get_by_role("link", name="Sessions").click()
         page.wait_for_url(BASE + "/ui/sessions")
@@ -81,7 +147,9 @@ with sync_playwright() as playwright:
         expect(approve).to_be_visible()
         expect(page.locator('#events li[data-type="host.command.decision"]')).to_contain_text("guard: ask git stash drop")
         page.screenshot(path=os.path.join(SHOTS, "session-held.png"), full_page=True)
-        approve.click()
+        check_contrast(page, "session with a held command")
+        # Approved from the keyboard: focus the button, press Enter.
+        approve.press("Enter")
         expect(page.locator('#events li[data-type="host.command.approval"]')).to_contain_text("approved by operator@example.com")
         expect(page.locator("#events")).to_contain_text("state: done")
         expect(page.locator("main .state").first).to_have_text("done")
@@ -95,6 +163,7 @@ with sync_playwright() as playwright:
         seqs = [int(text) for text in page.locator("#events .seq").all_inner_texts()]
         assert seqs == list(range(1, len(seqs) + 1)), seqs
         page.screenshot(path=os.path.join(SHOTS, "session-done.png"), full_page=True)
+        check_contrast(page, "finished session")
         session_id = session_url.rsplit("/", 1)[1]
 
         # The sessions list filtered by agent and state; the filters survive a reload.
@@ -117,7 +186,7 @@ with sync_playwright() as playwright:
         # A viewer sees the same session and the fleet, without a button that changes anything.
         viewer_context = browser.new_context(viewport={"width": 1366, "height": 800})
         page = viewer_context.new_page()
-        sign_in(page, "viewer@example.com", "viewer-password")
+        sign_in_by_keyboard(page, "viewer@example.com", "viewer-password")
         expect(page.locator('tr[data-agent="web-agent"]')).to_be_visible()
         expect(page.get_by_role("heading", name="New agent")).to_have_count(0)
         page.goto(session_url)
