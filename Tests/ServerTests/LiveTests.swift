@@ -206,7 +206,7 @@ struct LiveTests {
         await server.remove()
     }
 
-    @Test("the fleet channel carries every session's live events")
+    @Test("the fleet channel carries every session's live events; fleet:states only their state changes")
     func fleet() async throws {
         let server = try await ServerHarness()
         let agent = try await server.sessions.agent()
@@ -215,12 +215,22 @@ struct LiveTests {
             let live = LiveClient(port: port, token: token)
             try await live.subscribe("fleet")
             try await live.waitFor("subscribed") { $0["kind"] as? String == "subscribed" }
+            let states = LiveClient(port: port, token: token)
+            try await states.subscribe("fleet:states")
+            let subscribed = try await states.waitFor("subscribed") { $0["kind"] as? String == "subscribed" }
+            #expect(subscribed["channel"] as? String == "fleet:states" && subscribed["after"] == nil)
             let first = try await server.sessions.submit("events=3", agent: agent)
             let second = try await server.sessions.submit("events=3", agent: agent)
             for id in [first.id, second.id] {
                 try await live.waitFor("the end of \(id)") { Self.isFinal($0) && $0["sessionId"] as? String == id }
+                try await states.waitFor("the end of \(id) among the states") { Self.isFinal($0) && $0["sessionId"] as? String == id }
             }
+            let everything = live.events("fleet"), changes = states.events("fleet:states")
+            #expect(everything.contains { $0["type"] as? String != "host.session.state" }, "the fleet channel has the driver's events too")
+            #expect(!changes.isEmpty && changes.allSatisfy { $0["type"] as? String == "host.session.state" }, "\(changes.map { $0["type"] ?? "" })")
+            #expect(changes.count == everything.filter { $0["type"] as? String == "host.session.state" }.count)
             await live.stop()
+            await states.stop()
         }
         await server.remove()
     }

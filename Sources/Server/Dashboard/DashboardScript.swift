@@ -126,7 +126,7 @@ class Live {
     this.delay = Math.min(this.delay * 2, 30000);
   }
   send(message) { if (this.socket && this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message)); }
-  subscribe(channel, after) { this.send(channel === 'fleet' ? { type: 'subscribe', channel } : { type: 'subscribe', channel, after }); }
+  subscribe(channel, after) { this.send(channel.startsWith('fleet') ? { type: 'subscribe', channel } : { type: 'subscribe', channel, after }); }
   follow(channel, handler, { after = 0, resync = null } = {}) {
     this.channels.set(channel, { handler, last: after, resync });
     this.subscribe(channel, after);
@@ -141,7 +141,7 @@ class Live {
     if (message.kind === 'event') {
       const follower = this.channels.get(message.channel);
       if (!follower) return;
-      if (message.channel !== 'fleet') {
+      if (!message.channel.startsWith('fleet')) {
         if (message.seq <= follower.last) return;
         follower.last = message.seq;
       }
@@ -240,7 +240,7 @@ async function fleetPage(live) {
   const refresh = async () => showAgents(await showCounts());
   await refresh();
   const later = debounce(() => refresh().catch(failed));
-  live.follow('fleet', (event) => { if (event.type === 'host.session.state') later(); }, { resync: later });
+  live.follow('fleet:states', later, { resync: later });
 }
 
 async function sessionsPage(live) {
@@ -305,7 +305,7 @@ async function sessionsPage(live) {
   await show();
   // A state change redraws the first page, unless more pages were added by hand.
   const later = debounce(() => { if (!list.dataset.extended) show().catch(failed); });
-  live.follow('fleet', (event) => { if (event.type === 'host.session.state') later(); }, { resync: later });
+  live.follow('fleet:states', later, { resync: later });
 }
 
 function describe(event) {

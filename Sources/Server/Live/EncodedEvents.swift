@@ -8,10 +8,10 @@ import NIOCore
 /// client). Holds the most recent `capacity` messages.
 final class EncodedEvents: Sendable {
     let capacity: Int
-    /// A session channel's name is its session's, so the event and whether it goes to the fleet
-    /// channel say which message it is (no key string built per client and event).
+    /// A session channel's name is its session's, so the event and which kind of channel it goes to
+    /// say which message it is (no key string built per client and event).
     private struct Key: Hashable {
-        var fleet: Bool
+        var channel: LiveChannel.Kind
         var sessionID: String
         var seq: Int64
     }
@@ -24,7 +24,7 @@ final class EncodedEvents: Sendable {
 
     func message(for event: EventRecord, channel: String) -> ByteBuffer {
         // Seqs count per session: the fleet channel carries many sessions, so the key names the session too.
-        let key = Key(fleet: channel == "fleet", sessionID: event.sessionID, seq: event.seq)
+        let key = Key(channel: LiveChannel.kind(of: channel), sessionID: event.sessionID, seq: event.seq)
         if let cached = state.withLockedValue({ $0.messages[key] }) { return cached }
         let encoded = ByteBuffer(string: ServerMessage.event(event, channel: channel))
         state.withLockedValue { state in
@@ -39,5 +39,29 @@ final class EncodedEvents: Sendable {
             state.messages[key] = encoded
         }
         return encoded
+    }
+}
+
+/// The channels of `/ws`.
+enum LiveChannel {
+    /// Every session's events.
+    static let fleet = "fleet"
+    /// Every session's state changes (`host.session.state`) only: enough for an overview.
+    static let fleetStates = "fleet:states"
+
+    enum Kind: Hashable, Sendable {
+        case session, fleet, fleetStates
+    }
+
+    static func kind(of channel: String) -> Kind {
+        switch channel {
+        case fleet: .fleet
+        case fleetStates: .fleetStates
+        default: .session
+        }
+    }
+
+    static func isFleet(_ channel: String) -> Bool {
+        channel == fleet || channel == fleetStates
     }
 }

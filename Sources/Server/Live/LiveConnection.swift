@@ -203,7 +203,7 @@ final class LiveConnection: Sendable {
 
     private func subscribe(_ message: ClientMessage) async {
         guard let channel = message.channel else {
-            queue.offer(ServerMessage.error("INVALID_MESSAGE", "subscribe needs a 'channel': session:<id> or fleet"))
+            queue.offer(ServerMessage.error("INVALID_MESSAGE", "subscribe needs a 'channel': session:<id>, fleet or fleet:states"))
             return
         }
         if let after = message.after, after < 0 {
@@ -222,9 +222,9 @@ final class LiveConnection: Sendable {
             return
         }
         let follow: @Sendable () async -> Void
-        if channel == "fleet" {
+        if LiveChannel.isFleet(channel) {
             let feed = events.subscribeFleet()
-            follow = { await self.follow(fleet: feed) }
+            follow = { await self.follow(fleet: feed, channel: channel) }
         } else if channel.hasPrefix("session:") {
             let sessionID = String(channel.dropFirst("session:".count))
             let feed: SessionEventFeed
@@ -240,11 +240,11 @@ final class LiveConnection: Sendable {
             }
             follow = { await self.follow(session: feed, channel: channel) }
         } else {
-            queue.offer(ServerMessage.error("INVALID_MESSAGE", "unknown channel '\(channel)': session:<id> or fleet", channel: channel))
+            queue.offer(ServerMessage.error("INVALID_MESSAGE", "unknown channel '\(channel)': session:<id>, fleet or fleet:states", channel: channel))
             return
         }
         // `subscribed` goes out before the channel's first event.
-        queue.offer(ServerMessage.subscribed(channel, after: channel == "fleet" ? nil : message.after ?? 0))
+        queue.offer(ServerMessage.subscribed(channel, after: LiveChannel.isFleet(channel) ? nil : message.after ?? 0))
         let task = Task { await follow() }
         let duplicate = state.withLockedValue { state -> Bool in
             if state.closing != nil || state.subscriptions[channel] != nil { return true }
@@ -266,15 +266,18 @@ final class LiveConnection: Sendable {
         }
     }
 
-    private func follow(fleet feed: FleetEventFeed) async {
+    /// `fleet`, or `fleet:states` (state changes only, dropped here before they are encoded).
+    private func follow(fleet feed: FleetEventFeed, channel: String) async {
+        let statesOnly = channel == LiveChannel.fleetStates
         for await item in feed {
             switch item {
             case .event(let event):
-                guard await queue.push(encoded.message(for: event, channel: "fleet")) else { return }
+                if statesOnly, event.type != "host.session.state" { continue }
+                guard await queue.push(encoded.message(for: event, channel: channel)) else { return }
             case .fellBehind:
-                state.withLockedValue { _ = $0.subscriptions.removeValue(forKey: "fleet") }
-                queue.offer(ServerMessage.error("FELL_BEHIND", "the fleet channel dropped you for reading too slowly; subscribe again, and follow sessions by seq",
-                                                channel: "fleet"))
+                state.withLockedValue { _ = $0.subscriptions.removeValue(forKey: channel) }
+                queue.offer(ServerMessage.error("FELL_BEHIND", "the \(channel) channel dropped you for reading too slowly; subscribe again, and follow sessions by seq",
+                                                channel: channel))
                 return
             }
         }

@@ -1,7 +1,7 @@
 import Foundation
 import Host
 
-/// What a client sends on `/ws`: `{"type": "subscribe", "channel": "session:<id>" | "fleet", "after": <seq>}`,
+/// What a client sends on `/ws`: `{"type": "subscribe", "channel": "session:<id>" | "fleet" | "fleet:states", "after": <seq>}`,
 /// `{"type": "unsubscribe", "channel": …}`, `{"type": "ping"}`.
 struct ClientMessage: Decodable {
     var type: String
