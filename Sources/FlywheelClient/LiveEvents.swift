@@ -45,8 +45,10 @@ extension FlywheelClient {
             }
             var failure: (any Error)?
             do {
-                try await WebSocketClient.connect(url: url, configuration: configuration, tlsConfiguration: url.hasPrefix("wss:") ? .makeClientConfiguration() : nil,
-                                                  logger: logger) { inbound, outbound, _ in
+                let closed = try await WebSocketClient.connect(
+                    url: url, configuration: configuration, tlsConfiguration: url.hasPrefix("wss:") ? .makeClientConfiguration() : nil,
+                    logger: logger
+                ) { inbound, outbound, _ in
                     let from = state.withLockedValue { $0.last }
                     try await outbound.write(.text(String(decoding: try Self.encoder.encode(Subscribe(channel: channel, after: from)), as: UTF8.self)))
                     // The server closes sockets that say nothing for a minute.
@@ -96,6 +98,17 @@ extension FlywheelClient {
                         default:
                             continue
                         }
+                    }
+                }
+                if closed?.closeCode == .unknown(4001) {
+                    // The credential the socket was opened with has ended: renew it (or learn that it
+                    // cannot be) before reconnecting; a refusal ends the follow.
+                    do {
+                        _ = try await me()
+                    } catch let refused as FlywheelAPIError where refused.status == 401 || refused.status == 403 {
+                        throw FollowStop(refused)
+                    } catch let local as FlywheelClientError where local.kind != .unreachable {
+                        throw FollowStop(local)
                     }
                 }
             } catch let stop as FollowStop {

@@ -44,6 +44,37 @@ struct ClientTests {
         await server.remove()
     }
 
+    @Test("a follower whose sign-in ends is closed by the server (4001) and stops with the refusal instead of reconnecting")
+    func followEndsWithTheSignIn() async throws {
+        let server = try await ServerHarness()
+        let agent = try await server.sessions.agent()
+        var settings = LiveSettings()
+        settings.heartbeat = .milliseconds(200)
+        try await server.run(live: settings) { _, port in
+            let client = try Self.client(port: port)
+            let signIn = try await client.signIn(email: "viewer@example.com", password: "password-viewer")
+            // A session that runs well past the test: the follow can only end through the sign-in.
+            let session = try await server.sessions.submit("command=sleep+60 events=1", agent: agent)
+            let following = Task { try await client.follow(sessionId: session.id) { _ in } }
+            try await Task.sleep(for: .milliseconds(500))
+            // Signed out elsewhere (another tab, an admin): the store says the sign-in ended.
+            try await server.gateway.people.signOut(refreshToken: signIn.refreshToken)
+            let started = ContinuousClock.now
+            let error: FlywheelAPIError
+            do {
+                let final = try await following.value
+                Issue.record("the follow ended as \(final) instead of stopping")
+                return
+            } catch let refused as FlywheelAPIError {
+                error = refused
+            }
+            #expect(error.status == 401, "\(error)")
+            #expect(ContinuousClock.now - started < .seconds(20), "ended by the server's check, not by a timeout")
+            _ = try? await server.gateway.sessions.cancel(session.id)
+        }
+        await server.remove()
+    }
+
     @Test("following an ended session from its last seq returns its state at once; an error thrown by the caller ends the follow")
     func followEdges() async throws {
         let server = try await ServerHarness()

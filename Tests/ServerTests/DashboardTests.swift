@@ -75,9 +75,16 @@ struct DashboardTests {
             defer { folder.remove() }
             try folder.write("flywheel.toml", "[server]\npassword_cost = 4\n" + settings)
             let served = try await ServeCommandTests.Served(folder: folder)
-            let signedIn = try await served.client!.request(.post, "/ui/session", json: login, headers: [dashboard] + headers)
+            let answers: (APIResponse, APIResponse)
+            do {
+                let signedIn = try await served.client!.request(.post, "/ui/session", json: login, headers: [dashboard] + headers)
+                answers = (signedIn, try await served.client!.request(.delete, "/ui/session", headers: [dashboard] + headers))
+            } catch {
+                _ = try? await served.terminate()
+                throw error
+            }
+            let (signedIn, signedOut) = answers
             #expect(signedIn.status == .ok)
-            let signedOut = try await served.client!.request(.delete, "/ui/session", headers: [dashboard] + headers)
             #expect(signedOut.headers[.setCookie]?.contains("Secure") == signedIn.headers[.setCookie]?.contains("Secure"),
                     "the cookie that clears it has the same attributes")
             #expect(try await served.terminate() == 0)

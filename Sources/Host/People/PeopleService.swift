@@ -147,13 +147,17 @@ public struct PeopleService: Sendable {
 
     /// Whether a sign-in (a refresh-token family) has ended: signed out, or revoked after a reuse.
     public func signInHasEnded(_ familyID: String) async throws -> Bool {
-        try await store.refreshTokens(familyID: familyID).contains { $0.revokedAt != nil }
+        try await store.refreshTokenFamilyRevoked(familyID: familyID)
     }
 
     /// Why a credential checked earlier no longer holds, or nil while it does: for connections that
     /// outlive the request that authenticated them (the WebSocket).
     public func credentialProblem(userID: String, signIn: String?, apiKeyID: String?, now: Date = Date()) async throws -> String? {
-        guard try await store.user(id: userID) != nil else { return "the user no longer exists" }
+        do {
+            _ = try await user(id: userID)
+        } catch is UserNotFound {
+            return "the user no longer exists"
+        }
         if let signIn, try await signInHasEnded(signIn) { return "the sign-in has ended (signed out)" }
         if let apiKeyID {
             guard let key = try await store.apiKey(id: apiKeyID), key.revokedAt == nil else { return "the API key was revoked" }

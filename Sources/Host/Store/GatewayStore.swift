@@ -124,6 +124,8 @@ public protocol PeopleStore: Sendable {
     func refreshToken(hash: String) async throws -> RefreshTokenRecord?
     /// Every token of one sign-in, oldest first.
     func refreshTokens(familyID: String) async throws -> [RefreshTokenRecord]
+    /// Whether any token of the family was revoked (the sign-in ended), without reading them all.
+    func refreshTokenFamilyRevoked(familyID: String) async throws -> Bool
     /// Uses `oldID` up and stores `next` in one transaction, compare-and-set: false (and nothing
     /// written) when the old token was already used or revoked.
     func rotateRefreshToken(oldID: String, next: RefreshTokenRecord, at time: Date) async throws -> Bool

@@ -15,6 +15,8 @@ struct Authenticator: RouterMiddleware {
             let invalid = APIError.unauthenticated("the ticket is unknown, used or expired; get a new one from POST /api/ws-ticket",
                                                    code: "INVALID_TICKET")
             guard let redeemed = tickets.redeem(ticket) else { throw invalid }
+            // A ticket bought just before its sign-in ended opens nothing.
+            if let signIn = redeemed.signIn, tokens.hasEnded(signIn: signIn) { throw AccessTokens.revoked }
             let user: UserRecord
             do {
                 user = try await people.user(id: redeemed.userID)

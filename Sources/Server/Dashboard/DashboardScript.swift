@@ -115,7 +115,13 @@ class Live {
         this.pinger = setInterval(() => this.send({ type: 'ping' }), 20000);
       });
       socket.addEventListener('message', (message) => this.receive(JSON.parse(message.data)));
-      socket.addEventListener('close', () => { clearInterval(this.pinger); this.socket = null; this.retry(); });
+      socket.addEventListener('close', (event) => {
+        clearInterval(this.pinger);
+        this.socket = null;
+        // 4001: the sign-in behind the socket ended. Renew before reconnecting (or go to sign-in).
+        if (event.code === 4001) auth = null;
+        this.retry();
+      });
     } catch (error) {
       failed(error);
       this.retry();
@@ -284,7 +290,7 @@ async function sessionsPage(live) {
     const kept = new URLSearchParams();
     if (filter.value) kept.set('state', filter.value);
     if (agentFilter.value) kept.set('agent', agentFilter.value);
-    history.replaceState(null, '', kept.size ? `?${kept}` : location.pathname);
+    history.replaceState(null, '', kept.toString() ? `?${kept}` : location.pathname);
     show().catch(failed);
   }
 

@@ -15,8 +15,8 @@ final class LiveConnection: Sendable {
     let statistics: LiveStatistics
     let encoded: EncodedEvents
     let logger: Logger
-    /// Why the credential the socket was opened with no longer holds (nil while it does); asked at
-    /// each heartbeat.
+    /// Why the credential the socket was opened with no longer holds (nil while it does); asked
+    /// once a heartbeat period.
     typealias CredentialCheck = @Sendable () async throws -> String?
     let credentialProblem: CredentialCheck
     private let queue: OutboundQueue
@@ -61,9 +61,10 @@ final class LiveConnection: Sendable {
                 try await withThrowingDiscardingTaskGroup { group in
                     group.addTask { await self.write(to: outbound) }
                     group.addTask { try await self.watch() }
+                    group.addTask { await self.checkCredential() }
                     group.addTask {
                         await self.read(inbound)
-                        // The client is gone (or took our close frame): end the other two as well.
+                        // The client is gone (or took our close frame): end the other tasks as well.
                         throw Ended()
                     }
                 }
@@ -159,20 +160,33 @@ final class LiveConnection: Sendable {
                 continue
             }
             if now >= nextHeartbeat {
-                nextHeartbeat = now + settings.heartbeat
-                let problem: String?
-                do {
-                    problem = try await credentialProblem()
-                } catch {
-                    // The store could not be asked: keep the socket, ask again next time.
-                    logger.warning("could not check a websocket client's credential", metadata: ["error": "\(error)"])
-                    problem = nil
-                }
-                if let problem {
-                    end(code: Self.credentialEnded, reason: "\(problem): sign in again")
-                    continue
-                }
                 queue.offer(ServerMessage.heartbeat)
+                nextHeartbeat = now + settings.heartbeat
+            }
+        }
+    }
+
+    /// Once a heartbeat period (with a little jitter, so sockets opened together do not ask the
+    /// store together), whether the credential the socket was opened with still holds; closes it
+    /// with 4001 once it does not. A task of its own, so a slow store never holds up the heartbeats
+    /// and the close, idle and stall handling of ``watch()``.
+    private func checkCredential() async {
+        while !Task.isCancelled {
+            let period = settings.heartbeat
+            do { try await Task.sleep(for: period + period * Double.random(in: 0..<0.2)) } catch { return }
+            if state.withLockedValue({ $0.closing != nil }) { return }
+            let problem: String?
+            do {
+                problem = try await credentialProblem()
+            } catch {
+                // The store could not be asked: keep the socket, ask again next time.
+                logger.warning("could not check a websocket client's credential", metadata: ["error": "\(error)"])
+                problem = nil
+            }
+            if let problem {
+                statistics.update { $0.closedCredential += 1 }
+                end(code: Self.credentialEnded, reason: "\(problem): sign in again")
+                return
             }
         }
     }

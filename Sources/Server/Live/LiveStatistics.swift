@@ -11,6 +11,8 @@ public final class LiveStatistics: Sendable {
         public var closedSlow = 0
         /// Closed for sending nothing (4000).
         public var closedIdle = 0
+        /// Closed because their credential ended (4001).
+        public var closedCredential = 0
         /// Dropped without their close frame: they read nothing at all.
         public var dropped = 0
     }

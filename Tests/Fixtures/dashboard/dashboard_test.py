@@ -47,6 +47,8 @@ def sign_in_by_keyboard(page, email, password):
     page.goto(BASE + "/")
     expect(page).to_have_url(BASE + "/ui/login?next=%2Fui%2Ffleet")
     expect(page.get_by_label("Email")).to_be_visible()
+    # The page puts the cursor in the email field; start from nothing to walk the tab order.
+    page.evaluate("document.activeElement && document.activeElement.blur()")
     for _ in range(10):
         page.keyboard.press("Tab")
         if page.evaluate("document.activeElement && document.activeElement.name") == "email":

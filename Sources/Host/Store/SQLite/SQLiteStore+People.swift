@@ -107,6 +107,13 @@ extension SQLiteStore: PeopleStore {
         return stored
     }
 
+    public func refreshTokenFamilyRevoked(familyID: String) async throws -> Bool {
+        try await read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = ? AND revoked_at IS NOT NULL)",
+                              arguments: [familyID]) ?? false
+        }
+    }
+
     public func refreshTokens(familyID: String) async throws -> [RefreshTokenRecord] {
         try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM refresh_tokens WHERE family_id = ? ORDER BY id", arguments: [familyID])

@@ -20,7 +20,8 @@ struct MetricsRoutes {
             }
             let clients = live.current
             registry.makeGauge(name: "flywheel_websocket_clients", help: "WebSocket clients connected now").set(Double(clients.connected))
-            for (reason, count) in [("slow", clients.closedSlow), ("idle", clients.closedIdle), ("dropped", clients.dropped)] {
+            for (reason, count) in [("slow", clients.closedSlow), ("idle", clients.closedIdle), ("credential", clients.closedCredential),
+                                  ("dropped", clients.dropped)] {
                 registry.makeGauge(name: "flywheel_websocket_closed", labels: [("reason", reason)],
                                    help: "WebSocket clients the server closed since it started, by reason").set(Double(count))
             }
