@@ -150,15 +150,15 @@ public struct PeopleService: Sendable {
         try await store.refreshTokenFamilyRevoked(familyID: familyID)
     }
 
-    /// Why a credential checked earlier no longer holds, or nil while it does: for connections that
-    /// outlive the request that authenticated them (the WebSocket).
-    public func credentialProblem(userID: String, signIn: String?, apiKeyID: String?, now: Date = Date()) async throws -> String? {
+    /// Why a user, or the API key they came with, checked earlier no longer holds, or nil while both
+    /// do: for connections that outlive the request that authenticated them (the WebSocket). A
+    /// sign-in is checked with ``signInHasEnded(_:)``.
+    public func credentialProblem(userID: String, apiKeyID: String?, now: Date = Date()) async throws -> String? {
         do {
             _ = try await user(id: userID)
         } catch is UserNotFound {
             return "the user no longer exists"
         }
-        if let signIn, try await signInHasEnded(signIn) { return "the sign-in has ended (signed out)" }
         if let apiKeyID {
             guard let key = try await store.apiKey(id: apiKeyID), key.revokedAt == nil else { return "the API key was revoked" }
             if let expiry = key.expiresAt, expiry <= now { return "the API key has expired" }

@@ -39,8 +39,7 @@ struct APIResponseMiddleware: RouterMiddleware {
     /// A random UUID in lowercase, written out by hand (`uuidString` goes through `snprintf` and
     /// then needs lowercasing, on every request).
     static func newID() -> String {
-        let hex = Array("0123456789abcdef".utf8)
-        return withUnsafeBytes(of: UUID().uuid) { bytes in
+        withUnsafeBytes(of: UUID().uuid) { bytes in
             String(unsafeUninitializedCapacity: 36) { buffer in
                 var index = 0
                 for (position, byte) in bytes.enumerated() {
@@ -48,13 +47,17 @@ struct APIResponseMiddleware: RouterMiddleware {
                         buffer[index] = UInt8(ascii: "-")
                         index += 1
                     }
-                    buffer[index] = hex[Int(byte >> 4)]
-                    buffer[index + 1] = hex[Int(byte & 0x0F)]
+                    buffer[index] = hexDigit(byte >> 4)
+                    buffer[index + 1] = hexDigit(byte & 0x0F)
                     index += 2
                 }
                 return index
             }
         }
+    }
+
+    private static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
     }
 }
 

@@ -20,22 +20,25 @@ enum APITime {
         let (days, dayMilliseconds) = floorDivide(total, 86_400_000)
         let (year, month, day) = civil(days: days)
         let seconds = dayMilliseconds / 1000
-        let fields: [(Int64, Int)] = [(year, 4), (month, 2), (day, 2), (seconds / 3600, 2), (seconds / 60 % 60, 2), (seconds % 60, 2),
-                                      (dayMilliseconds % 1000, 3)]
-        let separators: [UInt8] = [UInt8(ascii: "-"), UInt8(ascii: "-"), UInt8(ascii: "T"), UInt8(ascii: ":"), UInt8(ascii: ":"),
-                                   UInt8(ascii: "."), UInt8(ascii: "Z")]
         return String(unsafeUninitializedCapacity: 24) { buffer in
             var index = 0
-            for (field, (value, width)) in fields.enumerated() {
+            // `value` in `width` digits, then `separator`.
+            func put(_ value: Int64, _ width: Int, _ separator: Unicode.Scalar) {
                 var value = value
                 for position in stride(from: index + width - 1, through: index, by: -1) {
                     buffer[position] = UInt8(ascii: "0") + UInt8(value % 10)
                     value /= 10
                 }
-                index += width
-                buffer[index] = separators[field]
-                index += 1
+                buffer[index + width] = UInt8(ascii: separator)
+                index += width + 1
             }
+            put(year, 4, "-")
+            put(month, 2, "-")
+            put(day, 2, "T")
+            put(seconds / 3600, 2, ":")
+            put(seconds / 60 % 60, 2, ":")
+            put(seconds % 60, 2, ".")
+            put(dayMilliseconds % 1000, 3, "Z")
             return index
         }
     }

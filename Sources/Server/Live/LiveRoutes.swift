@@ -45,12 +45,17 @@ struct LiveRoutes {
             let identity = context.requestContext.identity
             let credentialProblem: LiveConnection.CredentialCheck = {
                 guard let identity else { return "not signed in" }
-                if let signIn = identity.signIn, tokens.hasEnded(signIn: signIn) { return "the sign-in has ended (signed out)" }
-                let problem = try await people.credentialProblem(userID: identity.userID, signIn: identity.signIn, apiKeyID: identity.credentialID)
-                // Ended without this process hearing of it: its access tokens end here too, so the
-                // client cannot simply reconnect with one.
-                if problem != nil, let signIn = identity.signIn, try await people.signInHasEnded(signIn) { tokens.endSignIn(signIn) }
-                return problem
+                if let signIn = identity.signIn {
+                    let ended = "the sign-in has ended (signed out)"
+                    if tokens.hasEnded(signIn: signIn) { return ended }
+                    if try await people.signInHasEnded(signIn) {
+                        // Ended without this process hearing of it: its access tokens end here too,
+                        // so the client cannot simply reconnect with one.
+                        tokens.endSignIn(signIn)
+                        return ended
+                    }
+                }
+                return try await people.credentialProblem(userID: identity.userID, apiKeyID: identity.credentialID)
             }
             let connection = LiveConnection(events: events, settings: settings, statistics: statistics, encoded: encoded,
                                             credentialProblem: credentialProblem, logger: context.logger)
