@@ -33,6 +33,11 @@ struct AgentServiceTests {
         #expect(relative?.field == "workspace")
         let normalized = try await agents.create(AgentService.Definition(name: "n", driverID: "test.scripted", workspace: "/srv/agents/../work/./n"))
         #expect(normalized.workspace == "/srv/work/n")
+        // "/" and a combining skin-tone modifier are one Character but still an absolute path
+        // (found by schemathesis).
+        let modified = try await agents.create(AgentService.Definition(name: "m", driverID: "test.scripted", workspace: "/\u{1F3FB}work"))
+        #expect(modified.workspace == "/\u{1F3FB}work")
+        try await agents.delete(modified.id)
         try await agents.delete(normalized.id)
         // A workspace is what the agent's sandboxed commands may write: never the system, a whole
         // top-level folder, or the gateway's own files.
