@@ -386,7 +386,7 @@ package struct ShellParser {
             case UInt8(ascii: "["): sawOpenBracket = true
             case UInt8(ascii: "]") where sawOpenBracket: word.hasGlob = true
             case UInt8(ascii: "{"): sawOpenBrace = true
-            case UInt8(ascii: ","), UInt8(ascii: ".") where sawOpenBrace: word.hasBraces = true
+            case UInt8(ascii: ","), UInt8(ascii: "."): if sawOpenBrace { word.hasBraces = true }
             default: break
             }
         }

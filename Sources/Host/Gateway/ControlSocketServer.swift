@@ -6,37 +6,62 @@ import Glibc
 
 /// Serves the control socket. Accepting and each connection's blocking reads and writes run on
 /// threads of their own, never on Swift's cooperative pool; requests are carried out by async code.
+///
+/// `stop()` waits for the requests already taken to be answered: a process that exits right after
+/// (`sessions run` once its session is cancelled from another process) must not leave the caller
+/// without the answer to the request that ended it.
 final class ControlSocketServer: Sendable {
     private let descriptor: Int32
     private let path: String
+    /// Threads still at work: the accepting one until it returns, and one per connection until its
+    /// answer is written.
+    private let busy = Locked(1)
 
     /// Largest request line accepted.
     static let maximumRequest = 64 * 1024
+    /// How long `stop()` waits for requests in flight.
+    static let drainTime = Duration.seconds(10)
 
-    init(path: String, handler: ControlRequestHandler, logger: Logger) throws {
+    init(path: String, logger: Logger, handle: @escaping @Sendable (ControlRequest) async -> ControlResponse) throws {
         self.path = path
         descriptor = try UnixSocket.listen(path: path)
-        let descriptor = self.descriptor
+        let descriptor = self.descriptor, busy = self.busy
         Thread.detachNewThread {
+            defer {
+                close(descriptor)  // Only once accept() has returned, so the number cannot be reused under it.
+                busy.withLock { $0 -= 1 }
+            }
             while true {
                 let connection = accept(descriptor, nil, nil)
                 if connection < 0 {
                     if errno == EINTR || errno == ECONNABORTED { continue }
-                    return  // Closed by stop().
+                    return  // Shut down by stop().
                 }
-                Thread.detachNewThread { Self.serve(connection, handler: handler, logger: logger) }
+                busy.withLock { $0 += 1 }
+                Thread.detachNewThread {
+                    defer { busy.withLock { $0 -= 1 } }
+                    Self.serve(connection, logger: logger, handle: handle)
+                }
             }
         }
     }
 
-    /// Stops accepting and removes the socket file.
-    func stop() {
+    /// Stops accepting, removes the socket file, and returns once every request already taken has
+    /// been answered (or after `drainTime`, for a request stuck in its handler).
+    func stop() async {
         shutdown(descriptor, Int32(SHUT_RDWR))
-        close(descriptor)
         unlink(path)
+        let busy = self.busy
+        // In a task of its own so that a cancelled caller still waits instead of spinning.
+        await Task {
+            let deadline = ContinuousClock.now + Self.drainTime
+            while busy.withLock({ $0 }) > 0, ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(5))
+            }
+        }.value
     }
 
-    private static func serve(_ connection: Int32, handler: ControlRequestHandler, logger: Logger) {
+    private static func serve(_ connection: Int32, logger: Logger, handle: @escaping @Sendable (ControlRequest) async -> ControlResponse) {
         defer { close(connection) }
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -44,7 +69,7 @@ final class ControlSocketServer: Sendable {
         do {
             let line = try UnixSocket.readLine(connection, limit: maximumRequest)
             let request = try ControlCoding.decoder().decode(ControlRequest.self, from: line)
-            response = Self.wait { await handler.handle(request) }
+            response = Self.wait { await handle(request) }
         } catch {
             response = ControlResponse(error: ControlFailure(InvalidRequest(field: "request", reason: "unreadable control request: \(error)")))
         }
@@ -109,7 +134,11 @@ struct ControlClient: Sendable {
                     var timeout = timeval(tv_sec: 60, tv_usec: 0)
                     setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
                     try UnixSocket.write(descriptor, line)
-                    return try UnixSocket.readLine(descriptor, limit: 16 * 1024 * 1024)
+                    do {
+                        return try UnixSocket.readLine(descriptor, limit: 16 * 1024 * 1024)
+                    } catch let failure as UnixSocket.Failure {
+                        throw ControlUnavailable(reason: "the flywheel process that owns the data directory did not answer: \(failure)")
+                    }
                 })
             }
         }

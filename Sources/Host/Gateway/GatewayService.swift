@@ -16,9 +16,10 @@ public struct GatewayService: Service {
         let logger = gateway.logger
         let catalog = gateway.plugins.catalog
         _ = try await SessionRecovery.recover(store: gateway.store, log: gateway.log, catalog: catalog, logger: logger)
-        let server = try ControlSocketServer(path: ControlSocket.path(in: gateway.configuration.dataDirectory),
-                                             handler: ControlRequestHandler(gateway: gateway), logger: logger)
-        defer { server.stop() }
+        let handler = ControlRequestHandler(gateway: gateway)
+        let server = try ControlSocketServer(path: ControlSocket.path(in: gateway.configuration.dataDirectory), logger: logger) {
+            await handler.handle($0)
+        }
         _ = gateway.readiness.setOnce()
         let scheduler = self.scheduler
         let retention = gateway.configuration.historyRetentionDays.map { days in
@@ -34,5 +35,6 @@ public struct GatewayService: Service {
             logger.notice("shutting down: no new sessions start; running ones checkpoint or end")
             scheduler.beginShutdown()
         }
+        await server.stop()
     }
 }

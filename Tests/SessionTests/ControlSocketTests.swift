@@ -1,0 +1,116 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import Host
+import HostTestSupport
+import Logging
+import Testing
+
+/// The control socket's server, on a real Unix socket: stopping it never drops an answer it owes.
+@Suite("control socket", .serialized)
+struct ControlSocketTests {
+    static let request: Data = {
+        var line = try! ControlCoding.encoder().encode(ControlRequest.cancel(sessionID: "s-1"))
+        line.append(UInt8(ascii: "\n"))
+        return line
+    }()
+
+    static func answer(for request: ControlRequest) -> ControlResponse {
+        guard case .cancel(let id) = request else { return ControlResponse(error: ControlFailure(InvalidRequest(field: "request", reason: "not a cancel"))) }
+        return ControlResponse(error: ControlFailure(SessionNotFound(sessionID: id)))
+    }
+
+    /// What a non-blocking read finds on the client's end once the server has stopped.
+    enum Found: Equatable {
+        case answer(String)
+        case closed
+        case nothingYet
+    }
+
+    static func readNow(_ descriptor: Int32) -> Found {
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if count > 0 {
+                data.append(contentsOf: buffer[0..<count])
+                continue
+            }
+            if count < 0, errno == EAGAIN || errno == EWOULDBLOCK {
+                return data.isEmpty ? .nothingYet : .answer(String(decoding: data, as: UTF8.self))
+            }
+            return data.isEmpty ? .closed : .answer(String(decoding: data, as: UTF8.self))
+        }
+    }
+
+    @Test("stop returns only once the request being handled has been answered")
+    func stopWaitsForTheAnswer() async throws {
+        let folder = try TemporaryDirectory("control")
+        defer { folder.remove() }
+        let path = folder.file("control.sock").path
+        let started = AsyncFlag()
+        let server = try ControlSocketServer(path: path, logger: Logger(label: "test")) { request in
+            started.set()
+            try? await Task.sleep(for: .milliseconds(300))
+            return Self.answer(for: request)
+        }
+        let client = try UnixSocket.connect(path: path)
+        defer { close(client) }
+        try UnixSocket.write(client, Self.request)
+        try await started.wait(timeout: .seconds(10))
+        await server.stop()
+
+        guard case .answer(let line) = Self.readNow(client) else { Issue.record("no answer when stop returned"); return }
+        #expect(line.hasSuffix("\n"))
+        let response = try ControlCoding.decoder().decode(ControlResponse.self, from: Data(line.utf8.dropLast()))
+        #expect(response.error?.code == "SESSION_NOT_FOUND")
+        #expect(response.error?.id == "s-1")
+        #expect(!FileManager.default.fileExists(atPath: path), "the socket file is removed")
+        #expect(throws: ControlUnavailable.self) { try UnixSocket.connect(path: path) }
+    }
+
+    @Test("a request racing stop is answered in full or refused, never left hanging (300 rounds)")
+    func requestRacesStop() async throws {
+        let folder = try TemporaryDirectory("control")
+        defer { folder.remove() }
+        let path = folder.file("control.sock").path
+        var answered = 0, refused = 0
+        for round in 0..<300 {
+            let server = try ControlSocketServer(path: path, logger: Logger(label: "test")) { Self.answer(for: $0) }
+            let client = try UnixSocket.connect(path: path)
+            defer { close(client) }
+            try UnixSocket.write(client, Self.request)
+            if round % 3 == 1 { await Task.yield() }
+            if round % 3 == 2 { try await Task.sleep(for: .microseconds(200)) }
+            await server.stop()
+            switch Self.readNow(client) {
+            case .answer(let line):
+                #expect(line.hasSuffix("\n") && line.contains("SESSION_NOT_FOUND"), "round \(round): a whole answer, not \(line)")
+                answered += 1
+            case .closed:
+                refused += 1
+            case .nothingYet:
+                Issue.record("round \(round): stop returned while the request was still unanswered")
+            }
+        }
+        #expect(answered + refused == 300)
+    }
+}
+
+/// Set once from any thread; awaited by a test.
+private final class AsyncFlag: Sendable {
+    private let isSet = Locked(false)
+
+    func set() {
+        isSet.withLock { $0 = true }
+    }
+
+    func wait(timeout: Duration) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !isSet.withLock({ $0 }) {
+            guard ContinuousClock.now < deadline else { throw CancellationError() }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+    }
+}
