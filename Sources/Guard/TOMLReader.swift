@@ -66,6 +66,14 @@ package struct TOMLReader {
         return number
     }
 
+    package func nonNegativeNumber(_ key: String) throws(ConfigurationError) -> Double? {
+        guard let value = table[key] else { return nil }
+        guard let number = value.double ?? value.int.map(Double.init), number >= 0, number.isFinite else {
+            throw error(key, "must be zero or a positive number")
+        }
+        return number
+    }
+
     package func table(_ key: String) throws(ConfigurationError) -> TOMLReader? {
         guard let value = table[key] else { return nil }
         guard let nested = value.table else { throw error(key, "must be a table") }

@@ -50,7 +50,9 @@ struct AuthTests {
             let second = try #require(rotated["refreshToken"] as? String)
             #expect(second != first.refresh)
             #expect(try await client.get("/api/me", token: try #require(rotated["token"] as? String)).status == .ok)
-            // The first token again: reuse. The sign-in's tokens are all revoked, its successor too.
+            #expect(try await client.post("/auth/refresh", ["refreshToken": second]).status == .ok)
+            // The first token again, its successor used since: reuse. The sign-in's tokens are all
+            // revoked, the latest one too.
             let reuse = try await client.post("/auth/refresh", ["refreshToken": first.refresh])
             #expect(reuse.status == .unauthorized)
             #expect(reuse.errorCode == "REFRESH_TOKEN_REUSED")
@@ -62,6 +64,87 @@ struct AuthTests {
             #expect(try await client.post("/auth/refresh", ["refreshToken": "fwr_made-up"]).errorCode == "INVALID_REFRESH_TOKEN")
         }
         await server.remove()
+    }
+
+    @Test("a used token presented again soon, its successor unused, is exchanged again (the answer was lost); the lost successor is then reuse")
+    func lostAnswer() async throws {
+        let server = try await ServerHarness()
+        try await server.run { client in
+            let first = try await client.signIn(.viewer)
+            let lost = try #require(try await client.post("/auth/refresh", ["refreshToken": first.refresh])["refreshToken"] as? String)
+            // The client never saw `lost` and sends what it holds, twice (two reloads cut short).
+            let again = try await client.post("/auth/refresh", ["refreshToken": first.refresh])
+            #expect(again.status == .ok, "\(again.text)")
+            let third = try await client.post("/auth/refresh", ["refreshToken": first.refresh])
+            #expect(third.status == .ok, "\(third.text)")
+            let live = try #require(third["refreshToken"] as? String)
+            #expect(try await client.get("/api/me", token: third["token"] as? String).status == .ok)
+            // Only the newest is live; the lost answer, should it turn up, ends the sign-in.
+            let replaced = try #require(again["refreshToken"] as? String)
+            #expect(try await client.post("/auth/refresh", ["refreshToken": lost]).errorCode == "REFRESH_TOKEN_REUSED")
+            #expect(try await client.post("/auth/refresh", ["refreshToken": live]).errorCode == "INVALID_REFRESH_TOKEN")
+            #expect(try await client.post("/auth/refresh", ["refreshToken": replaced]).errorCode == "INVALID_REFRESH_TOKEN")
+            #expect(try await client.get("/api/me", token: third["token"] as? String).errorCode == "TOKEN_REVOKED")
+        }
+        await server.remove()
+    }
+
+    @Test("the grace is only for a lost answer: not once the successor was used, not after the grace, not when turned off")
+    func graceLimits() async throws {
+        let server = try await ServerHarness()
+        let people = server.gateway.people
+        let user = try #require(try await server.gateway.store.user(email: "viewer@example.com"))
+        let start = Date()
+        func family(_ token: String) async throws -> [RefreshTokenRecord] {
+            let record = try #require(try await server.gateway.store.refreshToken(hash: PeopleService.digest(token)))
+            return try await server.gateway.store.refreshTokens(familyID: record.familyID)
+        }
+        func reused(_ token: String, at now: Date, by service: PeopleService) async -> Bool {
+            do {
+                _ = try await service.rotate(refreshToken: token, now: now)
+                return false
+            } catch let error as RefreshTokenRejected {
+                return error.reason == .reused
+            } catch {
+                return false
+            }
+        }
+
+        // The successor used: the first token again is reuse, however soon.
+        let a = try await people.issueRefreshToken(userID: user.id)
+        let a1 = try await people.rotate(refreshToken: a.token, now: start)
+        _ = try await people.rotate(refreshToken: a1.next.token, now: start.addingTimeInterval(1))
+        #expect(await reused(a.token, at: start.addingTimeInterval(2), by: people))
+        #expect(try await family(a.token).allSatisfy { $0.revokedAt != nil })
+
+        // Past the grace: reuse, though the successor is unused.
+        let b = try await people.issueRefreshToken(userID: user.id)
+        _ = try await people.rotate(refreshToken: b.token, now: start)
+        #expect(await reused(b.token, at: start.addingTimeInterval(people.refreshReuseGrace + 1), by: people))
+        #expect(try await family(b.token).allSatisfy { $0.revokedAt != nil })
+
+        // Within it: exchanged again; the family keeps one usable token, the newest.
+        let c = try await people.issueRefreshToken(userID: user.id)
+        let c1 = try await people.rotate(refreshToken: c.token, now: start)
+        let c2 = try await people.rotate(refreshToken: c.token, now: start.addingTimeInterval(people.refreshReuseGrace - 1))
+        let usable = try await family(c.token).filter { $0.usedAt == nil && $0.revokedAt == nil }
+        #expect(usable.map(\.id) == [c2.next.record.id])
+        // The successor it replaced, presented at once, gets no grace of its own: reuse.
+        #expect(await reused(c1.next.token, at: start.addingTimeInterval(people.refreshReuseGrace - 1), by: people))
+        #expect(try await family(c.token).allSatisfy { $0.revokedAt != nil })
+
+        await server.remove()
+
+        // Turned off: at once is reuse.
+        var settings = SessionHarness.testServerSettings
+        settings.refreshReuseGraceSeconds = 0
+        let strictServer = try await ServerHarness(server: settings)
+        let strict = strictServer.gateway.people
+        let strictUser = try #require(try await strictServer.gateway.store.user(email: "viewer@example.com"))
+        let d = try await strict.issueRefreshToken(userID: strictUser.id)
+        _ = try await strict.rotate(refreshToken: d.token, now: start)
+        #expect(await reused(d.token, at: start, by: strict))
+        await strictServer.remove()
     }
 
     @Test("logout revokes the sign-in's refresh tokens")
@@ -95,6 +178,7 @@ struct AuthTests {
             let rotated = try await client.post("/auth/refresh", ["refreshToken": other.refresh])
             let rotatedToken = try #require(rotated["token"] as? String)
             #expect(try await client.get("/api/me", token: rotatedToken).status == .ok)
+            #expect(try await client.post("/auth/refresh", ["refreshToken": try #require(rotated["refreshToken"] as? String)]).status == .ok)
             #expect(try await client.post("/auth/refresh", ["refreshToken": other.refresh]).errorCode == "REFRESH_TOKEN_REUSED")
             #expect(try await client.get("/api/me", token: rotatedToken).errorCode == "TOKEN_REVOKED")
             #expect(try await client.get("/api/me", token: other.token).errorCode == "TOKEN_REVOKED")
@@ -115,25 +199,33 @@ struct AuthTests {
         await server.remove()
     }
 
-    @Test("two refreshes of one token at once: exactly one wins, the other is reuse (200 rounds)")
-    func refreshRace() async throws {
-        let server = try await ServerHarness()
+    @Test("two refreshes of one token at once: with the grace both succeed and one token stays usable; without it one wins and the other is reuse (200 rounds)",
+          arguments: [10.0, 0])
+    func refreshRace(grace: Double) async throws {
+        var settings = SessionHarness.testServerSettings
+        settings.refreshReuseGraceSeconds = grace
+        let server = try await ServerHarness(server: settings)
         let people = server.gateway.people
         let user = try await people.user(id: try #require(try await server.gateway.store.user(email: "viewer@example.com")).id)
         for _ in 0..<200 {
             let issued = try await people.issueRefreshToken(userID: user.id)
-            let outcomes = await withTaskGroup(of: Bool.self) { group in
+            let successors = await withTaskGroup(of: String?.self) { group in
                 for _ in 0..<2 {
-                    group.addTask { (try? await people.rotate(refreshToken: issued.token)) != nil }
+                    group.addTask { try? await people.rotate(refreshToken: issued.token).next.token }
                 }
-                return await group.reduce(into: [Bool]()) { $0.append($1) }
+                return await group.reduce(into: [String]()) { if let token = $1 { $0.append(token) } }
             }
-            #expect(outcomes.filter { $0 }.count <= 1)
-            // Whoever lost made it reuse: the family is revoked, winner's successor included.
-            if outcomes.filter({ $0 }).count == 1, outcomes.count == 2 {
-                let family = try #require(try await server.gateway.store.refreshToken(hash: PeopleService.digest(issued.token))).familyID
-                let live = try await server.gateway.store.refreshTokens(familyID: family).filter { $0.revokedAt == nil }
-                #expect(live.isEmpty)
+            let family = try #require(try await server.gateway.store.refreshToken(hash: PeopleService.digest(issued.token))).familyID
+            let usable = try await server.gateway.store.refreshTokens(familyID: family).filter { $0.usedAt == nil && $0.revokedAt == nil }
+            if grace > 0 {
+                #expect(successors.count == 2)
+                // Exactly one of the two is usable; the other was replaced by it.
+                #expect(usable.count == 1)
+                #expect(successors.filter { PeopleService.digest($0) == usable.first?.tokenHash }.count == 1)
+            } else {
+                #expect(successors.count == 1)
+                // The loser made it reuse: the family is revoked, the winner's successor included.
+                #expect(usable.isEmpty)
             }
         }
         await server.remove()

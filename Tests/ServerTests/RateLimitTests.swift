@@ -110,7 +110,7 @@ struct RateLimitTests {
         for bad in ["", "10.0.0.0/33", "10.0.0.0/", "10.0.0.0/+8", "300.1.1.1", "example.com", "::1/129"] { #expect(IPRange(bad) == nil, "\(bad)") }
     }
 
-    @Test("trusted_proxies and secure_cookies in flywheel.toml: read, a bad value refused naming it")
+    @Test("trusted_proxies, secure_cookies and refresh_reuse_grace_seconds in flywheel.toml: read, a bad value refused naming it")
     func trustedProxiesSetting() throws {
         let folder = try TemporaryDirectory("proxies")
         defer { folder.remove() }
@@ -126,6 +126,17 @@ struct RateLimitTests {
         let notBool = try folder.write("not-bool.toml", "[server]\nsecure_cookies = \"yes\"\n")
         let refused = #expect(throws: ConfigurationError.self) { try GatewayConfiguration.load(contentsOf: notBool) }
         #expect(refused?.reason.contains("secure_cookies") == true, "\(String(describing: refused))")
+
+        #expect(try GatewayConfiguration.load(contentsOf: good).server.refreshReuseGraceSeconds == 10)
+        for (value, seconds) in [("0", 0.0), ("2.5", 2.5), ("300", 300)] {
+            let file = try folder.write("grace.toml", "[server]\nrefresh_reuse_grace_seconds = \(value)\n")
+            #expect(try GatewayConfiguration.load(contentsOf: file).server.refreshReuseGraceSeconds == seconds)
+        }
+        for value in ["-1", "301", "\"10\"", "nan"] {
+            let file = try folder.write("grace.toml", "[server]\nrefresh_reuse_grace_seconds = \(value)\n")
+            let error = #expect(throws: ConfigurationError.self, "\(value)") { try GatewayConfiguration.load(contentsOf: file) }
+            #expect(error?.reason.contains("refresh_reuse_grace_seconds") == true, "\(String(describing: error))")
+        }
     }
 
     @Test("requests are limited per client address, signed in or not")

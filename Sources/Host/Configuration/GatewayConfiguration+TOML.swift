@@ -55,7 +55,7 @@ extension GatewayConfiguration {
             if let network = try sandbox.bool("network") { configuration.sandbox.network = network }
         }
         if let server = try reader.table("server") {
-            try server.allowKeys(["host", "port", "access_token_seconds", "refresh_token_seconds", "max_body_bytes", "password_cost",
+            try server.allowKeys(["host", "port", "access_token_seconds", "refresh_token_seconds", "refresh_reuse_grace_seconds", "max_body_bytes", "password_cost",
                                   "rate_limit_per_second", "rate_limit_burst", "client_rate_limit_per_second", "client_rate_limit_burst",
                                   "login_attempts_per_minute", "trusted_proxies", "secure_cookies"])
             if let host = try server.string("host") {
@@ -74,6 +74,10 @@ extension GatewayConfiguration {
             if let seconds = try server.positiveNumber("refresh_token_seconds") {
                 guard seconds <= tenYears else { throw server.error("refresh_token_seconds", "must be at most ten years") }
                 configuration.server.refreshTokenSeconds = seconds
+            }
+            if let seconds = try server.nonNegativeNumber("refresh_reuse_grace_seconds") {
+                guard seconds <= 300 else { throw server.error("refresh_reuse_grace_seconds", "must be at most 300: past it a stolen token's use goes unnoticed too long") }
+                configuration.server.refreshReuseGraceSeconds = seconds
             }
             if let bytes = try server.positiveInt("max_body_bytes") { configuration.server.maxBodyBytes = bytes }
             if let rate = try server.positiveNumber("rate_limit_per_second") { configuration.server.rateLimitPerSecond = rate }

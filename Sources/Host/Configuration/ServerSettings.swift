@@ -9,6 +9,12 @@ public struct ServerSettings: Sendable, Equatable {
     public var accessTokenSeconds: Double = 900
     /// Refresh tokens last this long unless used (each use issues the next).
     public var refreshTokenSeconds: Double = 30 * 86_400
+    /// A used refresh token presented again within this many seconds of its use, while the token
+    /// that replaced it has not been used, is exchanged once more (for a new token that replaces the
+    /// unused one) instead of ending the sign-in: the answer to the first exchange was lost, as when
+    /// a page reload interrupts it. Later, or once the replacement was used, it is reuse. 0 turns
+    /// this off.
+    public var refreshReuseGraceSeconds: Double = 10
     /// Request bodies larger than this are refused with 413.
     public var maxBodyBytes = 1 << 20
     /// bcrypt's cost for new password hashes (4...31; each step doubles the work).

@@ -6,11 +6,17 @@ import Foundation
 ///
 /// A refresh token is used up when it is exchanged; its successor belongs to the same family (the
 /// sign-in). A used token that comes back means two parties hold tokens of that sign-in, so the
-/// whole family is revoked and both must sign in again.
+/// whole family is revoked and both must sign in again, with one exception: within
+/// `refreshReuseGrace` of its use, while its successor is still unused, the answer to the exchange
+/// is taken to be lost (a reload cut it off) and the token is exchanged again, the unused successor
+/// counting as used from then on. Should the lost answer turn up after all, its token is refused as
+/// reuse and the sign-in ends, as it would have without the grace.
 public struct PeopleService: Sendable {
     let store: any PeopleStore
     let hasher: PasswordHasher
     public let refreshLifetime: TimeInterval
+    /// See the type's description; 0 turns the grace off.
+    public let refreshReuseGrace: TimeInterval
     /// Users as every authenticated request reads them; see ``user(id:)``.
     let recentUsers = RecentUsers()
 
@@ -18,6 +24,7 @@ public struct PeopleService: Sendable {
         self.store = store
         hasher = PasswordHasher(cost: UInt8(clamping: settings.passwordCost))
         refreshLifetime = settings.refreshTokenSeconds
+        refreshReuseGrace = settings.refreshReuseGraceSeconds
     }
 
     /// How long a password may be, in characters (Unicode scalars).
@@ -125,15 +132,36 @@ public struct PeopleService: Sendable {
 
     /// Exchanges a refresh token for its successor, returning the user it signs in.
     public func rotate(refreshToken token: String, now: Date = Date()) async throws -> (user: UserRecord, next: IssuedRefreshToken) {
-        guard let record = try await store.refreshToken(hash: Self.digest(token)) else { throw RefreshTokenRejected(reason: .unknown) }
+        let digest = Self.digest(token)
+        guard let record = try await store.refreshToken(hash: digest) else { throw RefreshTokenRejected(reason: .unknown) }
         if record.revokedAt != nil { throw RefreshTokenRejected(reason: .revoked) }
-        if record.usedAt != nil { throw try await reuse(of: record, now: now) }
+        if record.usedAt != nil { return try await exchangeAgain(record, now: now) }
         guard record.expiresAt > now else { throw RefreshTokenRejected(reason: .expired) }
         guard let user = try await store.user(id: record.userID) else { throw RefreshTokenRejected(reason: .unknown) }
         let (nextToken, nextRecord) = makeRefreshToken(userID: user.id, familyID: record.familyID)
-        // Compare-and-set: of two exchanges of one token, one wins and the other is reuse.
-        guard try await store.rotateRefreshToken(oldID: record.id, next: nextRecord, at: now) else { throw try await reuse(of: record, now: now) }
+        // Compare-and-set: of two exchanges of one token, one wins; the other is judged as a token
+        // presented again, by what the winner stored.
+        guard try await store.rotateRefreshToken(oldID: record.id, next: nextRecord, at: now) else {
+            guard let current = try await store.refreshToken(hash: digest) else { throw RefreshTokenRejected(reason: .unknown) }
+            if current.revokedAt != nil { throw RefreshTokenRejected(reason: .revoked) }
+            return try await exchangeAgain(current, now: now)
+        }
         return (user, IssuedRefreshToken(token: nextToken, record: nextRecord))
+    }
+
+    /// A used token presented again: exchanged once more within the grace while its successor is
+    /// unused (the answer was lost), otherwise reuse, which ends the sign-in.
+    private func exchangeAgain(_ record: RefreshTokenRecord, now: Date) async throws -> (user: UserRecord, next: IssuedRefreshToken) {
+        // A second of slack before the use: two processes' clocks, or the store's rounding.
+        if refreshReuseGrace > 0, let usedAt = record.usedAt, let successor = record.replacedBy,
+           (-1...refreshReuseGrace).contains(now.timeIntervalSince(usedAt)),
+           let user = try await store.user(id: record.userID) {
+            let (nextToken, nextRecord) = makeRefreshToken(userID: user.id, familyID: record.familyID)
+            if try await store.replaceUnusedSuccessor(oldID: record.id, successorID: successor, next: nextRecord, at: now) {
+                return (user, IssuedRefreshToken(token: nextToken, record: nextRecord))
+            }
+        }
+        throw try await reuse(of: record, now: now)
     }
 
     /// Signs out the sign-in this refresh token belongs to: every token of its family is revoked.

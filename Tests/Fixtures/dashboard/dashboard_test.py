@@ -123,6 +123,26 @@ with sync_playwright() as playwright:
         for _ in range(15):
             page.reload()
             expect(page.locator("main")).to_have_attribute("data-ready", "true")
+        # A load whose renewal answer is lost on the way back: the server has used the cookie's
+        # token, and the browser never got its successor. The next load is still signed in.
+        # (Not route.fetch(): its answer's cookie would reach the browser's jar.)
+        def lose_answer(route):
+            cookie = "; ".join(f"{c['name']}={c['value']}" for c in context.cookies(BASE + "/ui/session/refresh"))
+            renewal = urllib.request.Request(BASE + "/ui/session/refresh", data=b"", method="POST",
+                                             headers={"X-Flywheel-Dashboard": "1", "Cookie": cookie})
+            with urllib.request.urlopen(renewal) as answer:
+                assert answer.status == 200, answer.status  # the server renews...
+            route.abort()  # ...and the browser sees no answer and no new cookie
+        before = len(problems)
+        page.route("**/ui/session/refresh", lose_answer)
+        page.reload()
+        expect(page.locator("#status.error")).not_to_be_empty()
+        page.unroute("**/ui/session/refresh")
+        del problems[before:]  # the failed request the browser logged
+        page.reload()
+        expect(page.locator("main")).to_have_attribute("data-ready", "true")
+        expect(page.get_by_role("heading", name="New agent")).to_be_visible()
+        expect(page).to_have_url(BASE + "/ui/fleet")
         page.get_by_label("Name").fill("web-agent")
         page.get_by_label("Driver").select_option("test.scripted")
         page.get_by_role("button", name="Create agent").click()
