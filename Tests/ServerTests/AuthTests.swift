@@ -199,9 +199,9 @@ struct AuthTests {
         await server.remove()
     }
 
-    @Test("two refreshes of one token at once: with the grace both succeed and one token stays usable; without it one wins and the other is reuse (200 rounds)",
-          arguments: [10.0, 0])
-    func refreshRace(grace: Double) async throws {
+    @Test("refreshes of one token at once: with the grace all succeed and one token stays usable; without it one wins and the other is reuse (200 rounds)",
+          arguments: zip([10.0, 0], [3, 2]))
+    func refreshRace(grace: Double, atOnce: Int) async throws {
         var settings = SessionHarness.testServerSettings
         settings.refreshReuseGraceSeconds = grace
         let server = try await ServerHarness(server: settings)
@@ -210,7 +210,7 @@ struct AuthTests {
         for _ in 0..<200 {
             let issued = try await people.issueRefreshToken(userID: user.id)
             let successors = await withTaskGroup(of: String?.self) { group in
-                for _ in 0..<2 {
+                for _ in 0..<atOnce {
                     group.addTask { try? await people.rotate(refreshToken: issued.token).next.token }
                 }
                 return await group.reduce(into: [String]()) { if let token = $1 { $0.append(token) } }
@@ -218,8 +218,8 @@ struct AuthTests {
             let family = try #require(try await server.gateway.store.refreshToken(hash: PeopleService.digest(issued.token))).familyID
             let usable = try await server.gateway.store.refreshTokens(familyID: family).filter { $0.usedAt == nil && $0.revokedAt == nil }
             if grace > 0 {
-                #expect(successors.count == 2)
-                // Exactly one of the two is usable; the other was replaced by it.
+                #expect(successors.count == atOnce)
+                // Exactly one of them is usable; each of the others was replaced by a later one.
                 #expect(usable.count == 1)
                 #expect(successors.filter { PeopleService.digest($0) == usable.first?.tokenHash }.count == 1)
             } else {
@@ -228,6 +228,34 @@ struct AuthTests {
                 #expect(usable.isEmpty)
             }
         }
+        await server.remove()
+    }
+
+    @Test("after a lost answer, the old token presented three times at once: each is exchanged, one token stays usable (100 rounds); after sign-out it is refused")
+    func graceExchangesAtOnce() async throws {
+        let server = try await ServerHarness()
+        let people = server.gateway.people
+        let user = try #require(try await server.gateway.store.user(email: "viewer@example.com"))
+        for _ in 0..<100 {
+            let issued = try await people.issueRefreshToken(userID: user.id)
+            _ = try await people.rotate(refreshToken: issued.token)  // the answer lost
+            let successors = await withTaskGroup(of: String?.self) { group in
+                for _ in 0..<3 {
+                    group.addTask { try? await people.rotate(refreshToken: issued.token).next.token }
+                }
+                return await group.reduce(into: [String]()) { if let token = $1 { $0.append(token) } }
+            }
+            #expect(successors.count == 3)
+            let family = try #require(try await server.gateway.store.refreshToken(hash: PeopleService.digest(issued.token))).familyID
+            let tokens = try await server.gateway.store.refreshTokens(familyID: family)
+            #expect(tokens.allSatisfy { $0.revokedAt == nil })
+            #expect(tokens.filter { $0.usedAt == nil }.count == 1)
+        }
+        let signedOut = try await people.issueRefreshToken(userID: user.id)
+        _ = try await people.rotate(refreshToken: signedOut.token)
+        try await people.signOut(refreshToken: signedOut.token)
+        let error = await #expect(throws: RefreshTokenRejected.self) { try await people.rotate(refreshToken: signedOut.token) }
+        #expect(error?.reason == .revoked)
         await server.remove()
     }
 

@@ -109,7 +109,7 @@ public final class Gateway: Sendable {
             events: EventService(store: store, hub: hub),
             approvals: ApprovalService(store: store, log: log, gate: gate, control: control),
             agents: agents, plugins: plugins, accounts: AccountService(store: store, pool: accounts), policy: policies,
-            people: PeopleService(store: store, settings: configuration.server), sandbox: sandboxStatus, store: store, log: log,
+            people: PeopleService(store: store, settings: configuration.server, logger: logger), sandbox: sandboxStatus, store: store, log: log,
             scheduler: scheduler, lock: lock, logger: logger)
     }
 

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Logging
 
 /// People who sign in to the HTTP API: users with bcrypt-hashed passwords, and the rotating refresh
 /// tokens of their sign-ins. Only hashes of passwords and tokens are stored.
@@ -20,8 +21,11 @@ public struct PeopleService: Sendable {
     /// Users as every authenticated request reads them; see ``user(id:)``.
     let recentUsers = RecentUsers()
 
-    init(store: any PeopleStore, settings: ServerSettings) {
+    let logger: Logger
+
+    init(store: any PeopleStore, settings: ServerSettings, logger: Logger) {
         self.store = store
+        self.logger = logger
         hasher = PasswordHasher(cost: UInt8(clamping: settings.passwordCost))
         refreshLifetime = settings.refreshTokenSeconds
         refreshReuseGrace = settings.refreshReuseGraceSeconds
@@ -149,15 +153,18 @@ public struct PeopleService: Sendable {
         return (user, IssuedRefreshToken(token: nextToken, record: nextRecord))
     }
 
-    /// A used token presented again: exchanged once more within the grace while its successor is
-    /// unused (the answer was lost), otherwise reuse, which ends the sign-in.
+    /// A used token presented again: exchanged once more within the grace, counted from its one
+    /// use, while the token replacing it is unused (the answer was lost); otherwise reuse, which
+    /// ends the sign-in. Several at once all succeed, one after another, each replacing the last.
     private func exchangeAgain(_ record: RefreshTokenRecord, now: Date) async throws -> (user: UserRecord, next: IssuedRefreshToken) {
         // A second of slack before the use: two processes' clocks, or the store's rounding.
-        if refreshReuseGrace > 0, let usedAt = record.usedAt, let successor = record.replacedBy,
-           (-1...refreshReuseGrace).contains(now.timeIntervalSince(usedAt)),
-           let user = try await store.user(id: record.userID) {
+        if refreshReuseGrace > 0, let usedAt = record.usedAt, record.replacedBy != nil,
+           (-1...refreshReuseGrace).contains(now.timeIntervalSince(usedAt)) {
+            guard let user = try await store.user(id: record.userID) else { throw RefreshTokenRejected(reason: .unknown) }
             let (nextToken, nextRecord) = makeRefreshToken(userID: user.id, familyID: record.familyID)
-            if try await store.replaceUnusedSuccessor(oldID: record.id, successorID: successor, next: nextRecord, at: now) {
+            if try await store.replaceUnusedSuccessor(oldID: record.id, next: nextRecord, at: now) {
+                logger.notice("refresh token exchanged again within the grace: its answer is taken to be lost",
+                               metadata: ["sign_in": .string(record.familyID), "user": .string(user.id)])
                 return (user, IssuedRefreshToken(token: nextToken, record: nextRecord))
             }
         }

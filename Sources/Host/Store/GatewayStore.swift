@@ -129,11 +129,12 @@ public protocol PeopleStore: Sendable {
     /// Uses `oldID` up and stores `next` in one transaction, compare-and-set: false (and nothing
     /// written) when the old token was already used or revoked.
     func rotateRefreshToken(oldID: String, next: RefreshTokenRecord, at time: Date) async throws -> Bool
-    /// For a used token whose answer was lost: in one transaction, compare-and-set, `successorID`
-    /// (what `oldID` was exchanged for) is marked used, with no replacement, without having been
-    /// presented; `next` is stored, and `oldID` now names `next` as its replacement. False (and nothing written) unless
-    /// `oldID` is replaced by `successorID`, neither is revoked, and `successorID` is unused.
-    func replaceUnusedSuccessor(oldID: String, successorID: String, next: RefreshTokenRecord, at time: Date) async throws -> Bool
+    /// For a used token whose answer was lost: in one transaction, compare-and-set, the token that
+    /// replaces `oldID` now is marked used (with no replacement) without having been presented;
+    /// `next` is stored, and `oldID` now names `next` as its replacement. False (and nothing
+    /// written) unless `oldID` is used and not revoked, and the token replacing it is unused and not
+    /// revoked.
+    func replaceUnusedSuccessor(oldID: String, next: RefreshTokenRecord, at time: Date) async throws -> Bool
     /// Revokes every token of a family that is not revoked yet; returns how many.
     @discardableResult
     func revokeRefreshTokens(familyID: String, at time: Date) async throws -> Int

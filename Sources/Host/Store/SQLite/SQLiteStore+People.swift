@@ -144,23 +144,23 @@ extension SQLiteStore: PeopleStore {
         }
     }
 
-    public func replaceUnusedSuccessor(oldID: String, successorID: String, next: RefreshTokenRecord, at time: Date) async throws -> Bool {
+    public func replaceUnusedSuccessor(oldID: String, next: RefreshTokenRecord, at time: Date) async throws -> Bool {
         var next = next
         next.expiresAt = StoreTime.round(next.expiresAt)
         let stored = next
         return try await write { db in
-            // Both checks before any change, in the write transaction: nothing else writes in between.
-            let successorUnused = try Bool.fetchOne(db, sql: """
-                SELECT EXISTS (SELECT 1 FROM refresh_tokens WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL)
-                """, arguments: [successorID]) ?? false
-            guard successorUnused else { return false }
-            try db.execute(sql: """
-                UPDATE refresh_tokens SET replaced_by = ?
-                WHERE id = ? AND replaced_by = ? AND used_at IS NOT NULL AND revoked_at IS NULL
-                """, arguments: [stored.id, oldID, successorID])
-            guard db.changesCount == 1 else { return false }
+            // The successor as it is now, read in the write transaction: nothing else writes in between,
+            // so a grace exchange that committed just before this one is seen, and its token replaced.
+            let successorID = try String.fetchOne(db, sql: """
+                SELECT successor.id FROM refresh_tokens AS used
+                JOIN refresh_tokens AS successor ON successor.id = used.replaced_by
+                WHERE used.id = ? AND used.used_at IS NOT NULL AND used.revoked_at IS NULL
+                  AND successor.used_at IS NULL AND successor.revoked_at IS NULL
+                """, arguments: [oldID])
+            guard let successorID else { return false }
             // Used, replaced by nothing: it was never exchanged, so it never gets the grace itself.
             try db.execute(sql: "UPDATE refresh_tokens SET used_at = ? WHERE id = ?", arguments: [StoreTime.encode(time), successorID])
+            try db.execute(sql: "UPDATE refresh_tokens SET replaced_by = ? WHERE id = ?", arguments: [stored.id, oldID])
             try Self.insert(stored, db)
             return true
         }
