@@ -70,14 +70,18 @@ struct ControlSocketTests {
         #expect(throws: ControlUnavailable.self) { try UnixSocket.connect(path: path) }
     }
 
-    @Test("a request racing stop is answered in full or refused, never left hanging (300 rounds)")
+    @Test("a request racing stop is answered in full, or refused without being carried out; never left hanging (300 rounds)")
     func requestRacesStop() async throws {
         let folder = try TemporaryDirectory("control")
         defer { folder.remove() }
         let path = folder.file("control.sock").path
-        var answered = 0, refused = 0
+        let carriedOut = Locked(0)
+        var answered = 0, unavailable = 0, refused = 0
         for round in 0..<300 {
-            let server = try ControlSocketServer(path: path, logger: Logger(label: "test")) { Self.answer(for: $0) }
+            let server = try ControlSocketServer(path: path, logger: Logger(label: "test")) { request in
+                carriedOut.withLock { $0 += 1 }
+                return Self.answer(for: request)
+            }
             let client = try UnixSocket.connect(path: path)
             defer { close(client) }
             try UnixSocket.write(client, Self.request)
@@ -85,16 +89,44 @@ struct ControlSocketTests {
             if round % 3 == 2 { try await Task.sleep(for: .microseconds(200)) }
             await server.stop()
             switch Self.readNow(client) {
-            case .answer(let line):
-                #expect(line.hasSuffix("\n") && line.contains("SESSION_NOT_FOUND"), "round \(round): a whole answer, not \(line)")
+            case .answer(let line) where line.hasSuffix("\n") && line.contains("SESSION_NOT_FOUND"):
                 answered += 1
+            case .answer(let line) where line.hasSuffix("\n") && line.contains("UNAVAILABLE") && line.contains("shutting down"):
+                unavailable += 1
+            case .answer(let line):
+                Issue.record("round \(round): not a whole answer: \(line)")
             case .closed:
                 refused += 1
             case .nothingYet:
                 Issue.record("round \(round): stop returned while the request was still unanswered")
             }
         }
-        #expect(answered + refused == 300)
+        #expect(answered + unavailable + refused == 300)
+        #expect(carriedOut.withLock { $0 } == answered, "only the requests answered were carried out")
+    }
+
+    @Test("a client that connects and sends nothing does not hold the stop up; stopping twice is harmless")
+    func idleClient() async throws {
+        let folder = try TemporaryDirectory("control")
+        defer { folder.remove() }
+        let path = folder.file("control.sock").path
+        // A drain time far beyond the test's patience: only cutting the idle client off ends the stop.
+        let server = try ControlSocketServer(path: path, logger: Logger(label: "test"), drainTime: .seconds(600)) { Self.answer(for: $0) }
+        let idle = try UnixSocket.connect(path: path)
+        defer { close(idle) }
+        let partial = try UnixSocket.connect(path: path)
+        defer { close(partial) }
+        try UnixSocket.write(partial, Self.request.prefix(10))
+        try await Task.sleep(for: .milliseconds(50))  // both accepted and reading
+        let started = ContinuousClock.now
+        await server.stop()
+        #expect(ContinuousClock.now - started < .seconds(60))
+        for client in [idle, partial] {
+            guard case .answer(let line) = Self.readNow(client) else { Issue.record("no answer"); continue }
+            #expect(line.contains("UNAVAILABLE") && line.contains("shutting down"), "\(line)")
+        }
+        await server.stop()
+        #expect(throws: ControlUnavailable.self) { try UnixSocket.connect(path: path) }
     }
 }
 

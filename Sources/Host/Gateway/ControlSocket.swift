@@ -49,6 +49,7 @@ struct ControlFailure: Codable, Sendable, Equatable {
         case let error as HeldCommandAlreadyDecided:
             code = "APPROVAL_ALREADY_DECIDED"; id = error.id; status = error.status.rawValue; decidedBy = error.decidedBy
         case let error as InvalidRequest: code = "INVALID_REQUEST"; id = error.field; message = error.reason
+        case let error as ControlUnavailable: code = "UNAVAILABLE"; message = error.reason
         default: code = "INTERNAL"
         }
     }
@@ -68,6 +69,7 @@ struct ControlFailure: Codable, Sendable, Equatable {
                 return HeldCommandAlreadyDecided(id: id ?? "?", status: status, decidedBy: decidedBy)
             }
         case "INVALID_REQUEST": return InvalidRequest(field: id ?? "request", reason: message)
+        case "UNAVAILABLE": return ControlUnavailable(reason: message)
         default: break
         }
         return ControlUnavailable(reason: "the owning process failed: \(message)")

@@ -9,67 +9,115 @@ import Glibc
 ///
 /// `stop()` waits for the requests already taken to be answered: a process that exits right after
 /// (`sessions run` once its session is cancelled from another process) must not leave the caller
-/// without the answer to the request that ended it.
+/// without the answer to the request that ended it. A connection still sending its request when
+/// the server stops is cut off, and a request read after that is answered `UNAVAILABLE` without
+/// being carried out, so an idle client cannot hold the stop up.
 final class ControlSocketServer: Sendable {
     private let descriptor: Int32
     private let path: String
-    /// Threads still at work: the accepting one until it returns, and one per connection until its
-    /// answer is written.
-    private let busy = Locked(1)
+    private let state = Locked(State())
+    /// How long `stop()` waits for requests in flight.
+    private let drainTime: Duration
+
+    private struct State {
+        var stopping = false
+        /// Threads still at work: the accepting one until it returns, and one per connection until
+        /// its answer is written.
+        var busy = 1
+        /// Connections still reading their request. Each leaves the set before it is closed, so the
+        /// numbers here are always open.
+        var reading: Set<Int32> = []
+    }
 
     /// Largest request line accepted.
     static let maximumRequest = 64 * 1024
-    /// How long `stop()` waits for requests in flight.
-    static let drainTime = Duration.seconds(10)
 
-    init(path: String, logger: Logger, handle: @escaping @Sendable (ControlRequest) async -> ControlResponse) throws {
+    init(path: String, logger: Logger, drainTime: Duration = .seconds(10),
+         handle: @escaping @Sendable (ControlRequest) async -> ControlResponse) throws {
         self.path = path
+        self.drainTime = drainTime
         descriptor = try UnixSocket.listen(path: path)
-        let descriptor = self.descriptor, busy = self.busy
+        let descriptor = self.descriptor, state = self.state
         Thread.detachNewThread {
             defer {
                 close(descriptor)  // Only once accept() has returned, so the number cannot be reused under it.
-                busy.withLock { $0 -= 1 }
+                state.withLock { $0.busy -= 1 }
             }
             while true {
                 let connection = accept(descriptor, nil, nil)
                 if connection < 0 {
-                    if errno == EINTR || errno == ECONNABORTED { continue }
-                    return  // Shut down by stop().
+                    let failure = errno
+                    if state.withLock({ $0.stopping }) { return }  // Shut down by stop().
+                    if failure == EINTR || failure == ECONNABORTED { continue }
+                    // Out of descriptors or memory, say: the socket still stands, so try again shortly.
+                    logger.error("the control socket cannot accept a connection; trying again",
+                                 metadata: ["error": .string(String(cString: strerror(failure)))])
+                    usleep(100_000)
+                    continue
                 }
-                busy.withLock { $0 += 1 }
+                let taken = state.withLock { state -> Bool in
+                    guard !state.stopping else { return false }
+                    state.busy += 1
+                    state.reading.insert(connection)
+                    return true
+                }
+                guard taken else {
+                    close(connection)  // Queued before the stop: refused, never carried out.
+                    continue
+                }
                 Thread.detachNewThread {
-                    defer { busy.withLock { $0 -= 1 } }
-                    Self.serve(connection, logger: logger, handle: handle)
+                    Self.serve(connection, state: state, logger: logger, handle: handle)
+                    close(connection)
+                    state.withLock { $0.busy -= 1 }
                 }
             }
         }
     }
 
-    /// Stops accepting, removes the socket file, and returns once every request already taken has
-    /// been answered (or after `drainTime`, for a request stuck in its handler).
+    /// Stops accepting, removes the socket file, cuts off connections still sending their request,
+    /// and returns once every request already read has been answered (or after `drainTime`, for a
+    /// request stuck in its handler). Calling it again only waits again.
     func stop() async {
-        shutdown(descriptor, Int32(SHUT_RDWR))
-        unlink(path)
-        let busy = self.busy
+        let descriptor = self.descriptor
+        state.withLock { state in
+            guard !state.stopping else { return }
+            state.stopping = true
+            // Under the lock: the listening socket is closed only after `stopping` is seen, and a
+            // reading connection only after it left `reading`.
+            shutdown(descriptor, Int32(SHUT_RDWR))
+            for connection in state.reading { shutdown(connection, Int32(SHUT_RD)) }
+            unlink(path)
+        }
+        let state = self.state, drainTime = self.drainTime
         // In a task of its own so that a cancelled caller still waits instead of spinning.
         await Task {
-            let deadline = ContinuousClock.now + Self.drainTime
-            while busy.withLock({ $0 }) > 0, ContinuousClock.now < deadline {
+            let deadline = ContinuousClock.now + drainTime
+            while state.withLock({ $0.busy }) > 0, ContinuousClock.now < deadline {
                 try? await Task.sleep(for: .milliseconds(5))
             }
         }.value
     }
 
-    private static func serve(_ connection: Int32, logger: Logger, handle: @escaping @Sendable (ControlRequest) async -> ControlResponse) {
-        defer { close(connection) }
+    private static func serve(_ connection: Int32, state: Locked<State>, logger: Logger,
+                              handle: @escaping @Sendable (ControlRequest) async -> ControlResponse) {
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(connection, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let line = Result { try UnixSocket.readLine(connection, limit: maximumRequest) }
+        let stopping = state.withLock { state in
+            state.reading.remove(connection)
+            return state.stopping
+        }
         let response: ControlResponse
         do {
-            let line = try UnixSocket.readLine(connection, limit: maximumRequest)
-            let request = try ControlCoding.decoder().decode(ControlRequest.self, from: line)
-            response = Self.wait { await handle(request) }
+            if stopping {
+                // Cut off while reading, or read just as the stop began: not carried out.
+                response = ControlResponse(error: ControlFailure(ControlUnavailable(
+                    reason: "the flywheel process that owns the data directory is shutting down; the request was not carried out")))
+            } else {
+                let request = try ControlCoding.decoder().decode(ControlRequest.self, from: try line.get())
+                response = Self.wait { await handle(request) }
+            }
         } catch {
             response = ControlResponse(error: ControlFailure(InvalidRequest(field: "request", reason: "unreadable control request: \(error)")))
         }

@@ -35,6 +35,7 @@ public struct GatewayService: Service {
             logger.notice("shutting down: no new sessions start; running ones checkpoint or end")
             scheduler.beginShutdown()
         }
+        // Nothing from the server's start to here throws: every way out stops it.
         await server.stop()
     }
 }
