@@ -50,6 +50,7 @@ struct FailClosedTests {
         // Temporary paths that can leave the temporary directory.
         ("temporary", "D=..; rm -rf /tmp/$D/etc"), ("temporary", "rm -rf /tmp/../etc"), ("temporary", "rm -rf /tmp/{x,../../etc}"),
         ("temporary", "ln -s / /tmp/r && rm -rf /tmp/r/*"), ("temporary", "rm -rf /tmp/*/../../home"), ("temporary", "rm -rf /tmp//../etc"),
+        ("temporary", "rm -rf /tmp/../\u{301}etc"), ("temporary", "rm -rf /tmp/x/../\u{301}/../../home"),
         // git history and settings.
         ("git", "git -c alias.x='!rm -rf /home' x"), ("git", "git -c alias.nuke='reset --hard' nuke"), ("git", "git checkout HEAD ."),
         ("git", "git checkout HEAD -- src"), ("git", "git read-tree -u --reset HEAD"), ("git", "git rebase -x 'rm -rf /home' HEAD~1"),

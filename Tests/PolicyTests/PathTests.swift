@@ -26,4 +26,50 @@ struct PathTests {
         #expect(!Paths.isNormal("/usr/../etc"))
         #expect(!Paths.isNormal("/tmp/*"))
     }
+
+    /// The kernel splits paths at `/` bytes. Read as Characters, a combining mark after a slash
+    /// makes one Character with it, and the slash stops separating.
+    @Test("paths are read as bytes: a combining mark after a slash hides no part; relative names stay in the workspace")
+    func bytesNotCharacters() {
+        func word(_ text: String, expansion: Bool = false) -> ShellWord { ShellWord(text: text, quoted: false, hasExpansion: expansion) }
+        let temporary: [(String, Bool)] = [
+            ("/tmp/build", true), ("/tmp//build/x", true), ("/var/tmp/x", true), ("${TMPDIR:-/tmp}/x", true), ("$TMPDIR/x", true),
+            ("/tmp/x/*", true), ("/tmp/x/\u{301}", true),
+            ("/tmp/../\u{301}etc", false), ("/tmp/a/../\u{301}/../x", false), ("/tmp/..", false), ("/tmp/.", false), ("/tmp/", false),
+            ("/tmp/*/x", false), ("/tmp/$D/x", false), ("/tmpx/y", false), ("tmp/x", false), ("${TMPDIR:-/tmp}", false),
+        ]
+        for (path, expected) in temporary {
+            #expect(Paths.isTemporary(word(path), exemptions: true) == expected, "\(path)")
+            #expect(!Paths.isTemporary(word(path), exemptions: false), "\(path)")
+        }
+        let critical: [(String, Bool)] = [
+            ("/", true), ("//", true), ("/home", true), ("/home/bob", true), ("/Users/ann/", true), ("/etc/", true), ("~", true), ("~bob", true),
+            ("~/", true), ("$HOME", true), ("${HOME}/", true), ("$HOME/x/../..", true), ("..", true), ("../x", true), ("./../x", true),
+            ("/\u{301}", false), ("/home/bob/src", false), ("./home/bob", false), ("./Users/x", false), ("~/src", false), ("$HOME/src", false),
+            ("build", false), ("/tmp/x", false), ("$X/home", false),
+        ]
+        for (path, expected) in critical {
+            #expect(Paths.isCritical(word(path, expansion: path.contains("$X"))) == expected, "\(path)")
+        }
+        #expect(Paths.isInsideWorkspace(word("src/../build")))
+        #expect(Paths.isInsideWorkspace(word("./home/bob")))
+        #expect(!Paths.isInsideWorkspace(word("src/../../x")))
+        #expect(!Paths.isInsideWorkspace(word("/\u{301}x")))
+        #expect(!Paths.isInsideWorkspace(word("~/x")))
+    }
+}
+
+@Suite("brace patterns in words")
+struct BraceHintTests {
+    /// Only `{…,…}` and `{…..…}` expand; a comma or a dot before the first `{` is literal text.
+    @Test("a word is marked for brace expansion only with a comma or dot after an opening brace and a closing one")
+    func hint() {
+        let cases: [(String, Bool)] = [
+            ("{a,b}", true), ("x{1..3}", true), ("a,b*}", false), ("a.b}", false), ("a,b{c}", false), ("'{a,b}'", false), ("{a,b", false),
+        ]
+        for (text, expected) in cases {
+            let words = ShellParser.parse("echo \(text)").commands.first?.words ?? []
+            #expect(words.count == 2 && words[1].hasBraces == expected, "\(text)")
+        }
+    }
 }

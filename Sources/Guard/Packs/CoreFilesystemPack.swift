@@ -160,60 +160,75 @@ enum Paths {
     }
 
     /// The root, a home directory, a system directory (or everything in it), or a path above the
-    /// working directory.
+    /// working directory. Read as bytes, as the kernel reads paths: a combining mark after a `/`
+    /// does not hide the slash.
     static func isCritical(_ word: ShellWord) -> Bool {
         let text = word.text
+        let bytes = text.utf8
         // A plain relative name (`build`, `src/x`) stays in the workspace: nothing to work out.
-        guard let first = text.utf8.first, first == UInt8(ascii: "/") || first == UInt8(ascii: "~") || first == UInt8(ascii: "$")
-            || first == UInt8(ascii: ".") else { return false }
-        if text.hasPrefix("~") {
-            let rest = text.dropFirst().drop { $0 != "/" }
-            return normalized(String(rest)).count <= 1 || rest.isEmpty
+        guard let first = bytes.first, first == slash || first == UInt8(ascii: "~") || first == dollar || first == UInt8(ascii: ".") else {
+            return false
         }
-        for home in Self.homeVariables where text.hasPrefix(home) {
-            return normalized(String(text.dropFirst(home.count))) == "/" || text.count == home.count
+        if first == UInt8(ascii: "~") {
+            // `~` or `~user`, then what follows its first slash.
+            guard let firstSlash = bytes.firstIndex(of: slash) else { return true }
+            return normalized(String(text[firstSlash...])).utf8.count <= 1
         }
-        if word.hasExpansion, text.contains(Character("$")) { return false }
+        for home in Self.homeVariables where bytes.starts(with: home.utf8) {
+            let rest = text.utf8.dropFirst(home.utf8.count)
+            return rest.isEmpty || normalized(String(Substring(rest))) == "/"
+        }
+        if word.hasExpansion, bytes.contains(dollar) { return false }
         let path = normalized(text)
-        if path == "/" || path == ".." || path.hasPrefix("../") { return true }
+        let normal = path.utf8
+        if path == "/" || path == ".." || normal.starts(with: "../".utf8) { return true }
+        guard normal.first == slash else { return false }
         if systemDirectories.contains(path) { return true }
-        // A user's home: /home/NAME.
-        let parts = path.split(separator: "/")
-        return parts.count == 2 && (parts[0] == "home" || parts[0] == "Users")
+        // A user's home: /home/NAME or /Users/NAME (normalized: no empty part, no trailing slash).
+        let parts = normal.dropFirst().split(separator: slash, omittingEmptySubsequences: false)
+        return parts.count == 2 && (parts[0].elementsEqual("home".utf8) || parts[0].elementsEqual("Users".utf8))
     }
 
     /// A relative path that stays inside the working directory (the workspace, for agents).
     static func isInsideWorkspace(_ word: ShellWord) -> Bool {
-        let text = word.text
-        if text.hasPrefix("/") || text.hasPrefix("~") || (word.hasExpansion && text.contains(Character("$"))) { return false }
-        let path = normalized(text)
-        return path != ".." && !path.hasPrefix("../")
+        let bytes = word.text.utf8
+        if bytes.first == slash || bytes.first == UInt8(ascii: "~") || (word.hasExpansion && bytes.contains(dollar)) { return false }
+        let path = normalized(word.text)
+        return path != ".." && !path.utf8.starts(with: "../".utf8)
     }
 
     /// Strictly inside a temporary directory, and unable to leave it: no `..`, no expansion but a
     /// leading `$TMPDIR`, no glob before the last part, and no symbolic link made in the same line.
     static func isTemporary(_ word: ShellWord, exemptions: Bool) -> Bool {
         guard exemptions else { return false }
-        var path = word.text
-        if path.contains("//") {
-            var bytes: [UInt8] = []
-            for byte in path.utf8 where !(byte == UInt8(ascii: "/") && bytes.last == UInt8(ascii: "/")) { bytes.append(byte) }
-            path = String(decoding: bytes, as: UTF8.self)
-        }
-        var rest: Substring?
-        for prefix in Self.temporaryPrefixes where path.hasPrefix(prefix) {
-            rest = path.dropFirst(prefix.count)
+        // `//` read as `/`, as the kernel does.
+        var path: [UInt8] = []
+        path.reserveCapacity(word.text.utf8.count)
+        for byte in word.text.utf8 where !(byte == slash && path.last == slash) { path.append(byte) }
+        var restStart: Int?
+        for prefix in Self.temporaryPrefixBytes where path.starts(with: prefix) {
+            restStart = prefix.count
             break
         }
-        if rest == nil, path.hasPrefix("${TMPDIR:-"), let close = path.firstIndex(of: "}") {
-            let after = path[path.index(after: close)...]
-            if after.hasPrefix("/") { rest = after.dropFirst() }
+        let defaulted = Array("${TMPDIR:-".utf8)
+        if restStart == nil, path.starts(with: defaulted), let close = path.firstIndex(of: UInt8(ascii: "}")),
+           close + 1 < path.count, path[close + 1] == slash {
+            restStart = close + 2
         }
-        guard let rest, !rest.isEmpty else { return false }
-        if rest.contains(Character("$")) || rest.contains(Character("`")) { return false }
-        let parts = rest.split(separator: "/")
-        if parts.contains("..") || parts.allSatisfy({ $0 == "." }) { return false }
-        if parts.dropLast().contains(where: { $0.contains(where: { "*?[".contains($0) }) }) { return false }
+        guard let restStart, restStart < path.count else { return false }
+        let rest = path[restStart...]
+        if rest.contains(dollar) || rest.contains(UInt8(ascii: "`")) { return false }
+        let parts = rest.split(separator: slash)
+        let dot = UInt8(ascii: ".")
+        if parts.contains(where: { $0.count == 2 && $0.allSatisfy { $0 == dot } }) || parts.allSatisfy({ $0.count == 1 && $0.first == dot }) {
+            return false
+        }
+        let globs: [UInt8] = [UInt8(ascii: "*"), UInt8(ascii: "?"), UInt8(ascii: "[")]
+        if parts.dropLast().contains(where: { $0.contains(where: globs.contains) }) { return false }
         return true
     }
+
+    static let temporaryPrefixBytes = temporaryPrefixes.map { Array($0.utf8) }
+    private static let slash = UInt8(ascii: "/")
+    private static let dollar = UInt8(ascii: "$")
 }
