@@ -11,17 +11,54 @@ import Foundation
 /// when the rest of the command would be destructive, with a reason that names what could not be
 /// resolved; input too large, too deep or too slow to read is denied.
 public struct CommandPolicy: Sendable {
-    public let configuration: PolicyConfiguration
-    let packs: [PolicyPack]
-    let packsByCommand: [String: [PolicyPack]]
-    let anyCommandPacks: [PolicyPack]
-    let codePacks: [ScriptLanguage: PolicyPack]
-    let keywords: Set<String>
+    public var configuration: PolicyConfiguration { tables.configuration }
+    var packs: [PolicyPack] { tables.packs }
+    var packsByCommand: [String: [PolicyPack]] { tables.packsByCommand }
+    var anyCommandPacks: [PolicyPack] { tables.anyCommandPacks }
+    var codePacks: [ScriptLanguage: PolicyPack] { tables.codePacks }
+    var keywords: Set<String> { tables.keywords }
     /// The keywords' FNV-1a hashes, for the prefilter.
-    let keywordHashes: Set<UInt64>
-    let normalizer: CommandNormalizer
+    var keywordHashes: Set<UInt64> { tables.keywordHashes }
+    var normalizer: CommandNormalizer { tables.normalizer }
     /// Programs a command word known only at run time is tried as.
-    let candidatePrograms: [String]
+    var candidatePrograms: [String] { tables.candidatePrograms }
+
+    /// What the policy is made of, worked out once. Behind one reference, so that copying the
+    /// policy (each closure and partial application of its methods does) costs one retain.
+    private let tables: Tables
+
+    private final class Tables: Sendable {
+        let configuration: PolicyConfiguration
+        let packs: [PolicyPack]
+        let packsByCommand: [String: [PolicyPack]]
+        let anyCommandPacks: [PolicyPack]
+        let codePacks: [ScriptLanguage: PolicyPack]
+        let keywords: Set<String>
+        let keywordHashes: Set<UInt64>
+        let normalizer: CommandNormalizer
+        let candidatePrograms: [String]
+
+        init(configuration: PolicyConfiguration) {
+            self.configuration = configuration
+            packs = PolicyPackCatalog.all.filter { configuration.enabledPacks.contains($0.id) }
+            var byCommand: [String: [PolicyPack]] = [:]
+            for pack in packs where !pack.anyCommand {
+                for command in pack.commands { byCommand[command, default: []].append(pack) }
+            }
+            packsByCommand = byCommand
+            anyCommandPacks = packs.filter(\.anyCommand)
+            codePacks = Dictionary(packs.compactMap { pack in pack.language.map { ($0, pack) } }, uniquingKeysWith: { first, _ in first })
+            var keywords = PolicyPackCatalog.wrapperKeywords.union(EnvironmentRules.names)
+            for pack in packs { keywords.formUnion(pack.keywords) }
+            self.keywords = keywords
+            keywordHashes = Set(keywords.map(CommandPolicy.fnv))
+            let packPrograms = Set(packs.flatMap(\.commands))
+            normalizer = CommandNormalizer(packPrograms: packPrograms, everyInvocation: !anyCommandPacks.isEmpty
+                || !configuration.blockRules.isEmpty || !configuration.allowRules.isEmpty)
+            candidatePrograms = packPrograms.union(CommandNormalizer.shells).union(CommandNormalizer.interpreterNames)
+                .union(CommandNormalizer.wrapperNames.subtracting(CommandNormalizer.dataOnly)).sorted()
+        }
+    }
 
     /// Commands longer than this are denied unread.
     public static let maxInputBytes = 1 << 20
@@ -29,24 +66,7 @@ public struct CommandPolicy: Sendable {
     public static let defaultTimeBudget: Duration = .milliseconds(100)
 
     public init(configuration: PolicyConfiguration = .default) {
-        self.configuration = configuration
-        packs = PolicyPackCatalog.all.filter { configuration.enabledPacks.contains($0.id) }
-        var byCommand: [String: [PolicyPack]] = [:]
-        for pack in packs where !pack.anyCommand {
-            for command in pack.commands { byCommand[command, default: []].append(pack) }
-        }
-        packsByCommand = byCommand
-        anyCommandPacks = packs.filter(\.anyCommand)
-        codePacks = Dictionary(packs.compactMap { pack in pack.language.map { ($0, pack) } }, uniquingKeysWith: { first, _ in first })
-        var keywords = PolicyPackCatalog.wrapperKeywords.union(EnvironmentRules.names)
-        for pack in packs { keywords.formUnion(pack.keywords) }
-        self.keywords = keywords
-        keywordHashes = Set(keywords.map(Self.fnv))
-        let packPrograms = Set(packs.flatMap(\.commands))
-        normalizer = CommandNormalizer(packPrograms: packPrograms, everyInvocation: !anyCommandPacks.isEmpty
-            || !configuration.blockRules.isEmpty || !configuration.allowRules.isEmpty)
-        candidatePrograms = packPrograms.union(CommandNormalizer.shells).union(CommandNormalizer.interpreterNames)
-            .union(CommandNormalizer.wrapperNames.subtracting(CommandNormalizer.dataOnly)).sorted()
+        tables = Tables(configuration: configuration)
     }
 
     /// Every pack the guard knows, enabled or not.
@@ -106,7 +126,7 @@ public struct CommandPolicy: Sendable {
     /// pack, a wrapper or an environment rule cares about.
     func mightMatter(_ command: String) -> Bool {
         var command = command
-        return command.withUTF8(mightMatter)
+        return command.withUTF8 { mightMatter($0) }
     }
 
     private func mightMatter(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
