@@ -59,14 +59,15 @@ enum EnvironmentRules {
         if searchPaths.contains(name) {
             for entry in value.split(separator: ":", omittingEmptySubsequences: true) {
                 if entry == "$\(name)" || entry == "${\(name)}" { continue }
-                if entry.hasPrefix("$HOME") || entry.hasPrefix("${HOME}") || entry.hasPrefix("~") {
-                    if !entry.contains("..") { continue }
+                if entry.utf8.starts(with: "$HOME".utf8) || entry.utf8.starts(with: "${HOME}".utf8) || entry.utf8.first == UInt8(ascii: "~") {
+                    if !entry.containsTwoDots { continue }
                 }
                 if systemFolders.contains(String(entry)) { continue }
-                if let workspace, entry == workspace || entry.hasPrefix(workspace.hasSuffix("/") ? workspace : workspace + "/"), !entry.contains("..") {
+                let inside = workspace.map { Array(($0.hasSuffix("/") ? $0 : $0 + "/").utf8) }
+                if let workspace, entry == workspace || inside.map(entry.utf8.starts(with:)) == true, !entry.containsTwoDots {
                     continue
                 }
-                if !entry.hasPrefix("/"), !entry.hasPrefix("$"), !entry.hasPrefix("~"), !entry.split(separator: "/").contains("..") {
+                if !entry.isAbsolutePath, entry.utf8.first != UInt8(ascii: "$"), entry.utf8.first != UInt8(ascii: "~"), !entry.climbsToParent {
                     continue
                 }
                 return .unsafe("\(name) puts \(entry), outside the workspace and the system's folders, where programs are looked up")

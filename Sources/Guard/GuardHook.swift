@@ -119,13 +119,13 @@ public enum GuardHook {
     /// directory, which the agent being guarded can write.
     public static func policyConfiguration(explicit: String?, environment: [String: String]) throws(ConfigurationError) -> PolicyConfiguration {
         if let path = explicit ?? environment["FLYWHEEL_DCG_CONFIG"] {
-            guard path.hasPrefix("/") else {
+            guard path.isAbsolutePath else {
                 throw ConfigurationError(file: path, reason: "the hook's policy file must be given by absolute path (a relative path would be read from the agent's working directory)")
             }
             guard access(path, F_OK) == 0 else { throw ConfigurationError(file: path, reason: "no such file") }
             return try PolicyConfiguration.load(contentsOf: URL(fileURLWithPath: path))
         }
-        let configHome = environment["XDG_CONFIG_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil }
+        let configHome = environment["XDG_CONFIG_HOME"].flatMap { $0.isAbsolutePath ? $0 : nil }
             ?? environment["HOME"].map { $0 + "/.config" }
         let candidates = ["/etc/flywheel/policy.toml", "/etc/flywheel/flywheel.toml"]
             + (configHome.map { ["\($0)/flywheel/policy.toml", "\($0)/flywheel/flywheel.toml"] } ?? [])

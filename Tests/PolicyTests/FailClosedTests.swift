@@ -139,6 +139,11 @@ struct FailClosedTests {
         }
         #expect(policy.evaluate("ls", environment: ["CI": "1", "PATH": "/work/ws/bin:/usr/bin:/bin", "NODE_ENV": "test"],
                                 workspace: "/work/ws").verdict == .allow)
+        // Read as bytes: a combining mark after '/' or '.' hides neither the root nor a '..'.
+        for path in ["../\u{301}bin:/usr/bin", "/\u{301}bin:/usr/bin", "$HOME/..\u{301}/x", "/work/ws/../\u{301}x"] {
+            #expect(policy.evaluate("ls", environment: ["PATH": path], workspace: "/work/ws").verdict == .deny, "\(path)")
+        }
+        #expect(policy.evaluate("ls", environment: ["PATH": "bin:/usr/bin"], workspace: "/work/ws").verdict == .allow)
     }
 
     @Test("an operator can set a mode for what the guard cannot resolve")

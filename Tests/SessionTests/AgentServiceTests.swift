@@ -70,6 +70,20 @@ struct AgentServiceTests {
         await harness.stop()
     }
 
+    @Test("a command's cwd stays inside the workspace, read as bytes: a combining mark after '/' hides no '..' and no root")
+    func commandWorkingDirectory() throws {
+        let folder = try TemporaryDirectory("cwd")
+        defer { folder.remove() }
+        let workspace = folder.file("ws")
+        try FileManager.default.createDirectory(at: workspace.appendingPathComponent("src/\u{301}"), withIntermediateDirectories: true)
+        #expect(try CommandGate.workingDirectory(workspace: workspace, cwd: "src").lastPathComponent == "src")
+        #expect(try CommandGate.workingDirectory(workspace: workspace, cwd: "src/\u{301}").lastPathComponent == "\u{301}")
+        #expect(try CommandGate.workingDirectory(workspace: workspace, cwd: nil) == workspace)
+        for cwd in ["../x", "/etc", "/\u{301}etc", "../\u{301}x", "src/../../x", "src/\u{301}/../../..", "a\u{0}b"] {
+            #expect(throws: CommandGate.WorkingDirectoryError.self, "\(cwd)") { try CommandGate.workingDirectory(workspace: workspace, cwd: cwd) }
+        }
+    }
+
     @Test("an agent stored with a workspace the rules refuse never runs there: its session fails saying why")
     func storedUnsafeWorkspace() async throws {
         let harness = try await SessionHarness()

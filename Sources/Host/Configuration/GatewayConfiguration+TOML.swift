@@ -103,6 +103,6 @@ extension GatewayConfiguration {
     }
 
     static func resolve(_ path: String, against base: URL) -> URL {
-        path.hasPrefix("/") ? URL(fileURLWithPath: path) : base.appendingPathComponent(path).standardizedFileURL
+        path.isAbsolutePath ? URL(fileURLWithPath: path) : base.appendingPathComponent(path).standardizedFileURL
     }
 }

@@ -78,10 +78,9 @@ public struct AgentService: Sendable {
         }
         var workspace = definition.workspace
         if let path = workspace {
-            // Relative to what? The gateway's working directory is nobody's intent: refused. Checked
-            // on bytes: "/" followed by a combining mark is one Character, and `hasPrefix("/")`
-            // would call that absolute path relative (found by schemathesis).
-            guard path.utf8.first == UInt8(ascii: "/"), !path.utf8.contains(0) else {
+            // Relative to what? The gateway's working directory is nobody's intent: refused. On bytes
+            // (found by schemathesis: "/" and a combining mark).
+            guard path.isAbsolutePath, !path.utf8.contains(0) else {
                 throw InvalidRequest(field: "workspace", reason: "must be an absolute path (or absent: the gateway's workspaces folder)")
             }
             let normalized = URL(fileURLWithPath: path).standardizedFileURL.path

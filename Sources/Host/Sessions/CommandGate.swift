@@ -221,7 +221,7 @@ public struct CommandGate: Sendable {
     /// The workspace, or `cwd` inside it; never a directory outside the workspace.
     static func workingDirectory(workspace: URL, cwd: String?) throws -> URL {
         guard let cwd, !cwd.isEmpty else { return workspace }
-        guard !cwd.hasPrefix("/"), !cwd.split(separator: "/").contains("..") else {
+        guard !cwd.isAbsolutePath, !cwd.climbsToParent, !cwd.utf8.contains(0) else {
             throw WorkingDirectoryError(description: "cwd '\(cwd)' must be a relative path inside the workspace")
         }
         let directory = workspace.appendingPathComponent(cwd).standardizedFileURL

@@ -64,7 +64,7 @@ extension PluginManifest {
             configJSON = config.convert(to: .json)
         }
         let directory = file.deletingLastPathComponent()
-        let library = path.hasPrefix("/")
+        let library = path.isAbsolutePath
             ? URL(fileURLWithPath: path).standardizedFileURL
             : directory.appendingPathComponent(path).standardizedFileURL
         return PluginManifest(
