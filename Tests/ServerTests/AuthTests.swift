@@ -147,6 +147,29 @@ struct AuthTests {
         await strictServer.remove()
     }
 
+    @Test("refresh tokens that expired, or whose sign-in ended, more than two days ago are deleted; the others stay")
+    func pruning() async throws {
+        let server = try await ServerHarness()
+        let store = server.gateway.store, people = server.gateway.people
+        let user = try #require(try await store.user(email: "viewer@example.com"))
+        let now = Date(), day: TimeInterval = 86_400
+        func token(_ name: String, expires: TimeInterval, ended: TimeInterval? = nil) async throws -> String {
+            let record = try await store.createRefreshToken(RefreshTokenRecord(userID: user.id, tokenHash: "hash-\(name)", expiresAt: now + expires))
+            if let ended { try await store.revokeRefreshTokens(familyID: record.familyID, at: now + ended) }
+            return record.tokenHash
+        }
+        let kept = [try await token("live", expires: 10 * day), try await token("expired-yesterday", expires: -day),
+                    try await token("ended-yesterday", expires: 10 * day, ended: -day)]
+        let gone = [try await token("expired-long-ago", expires: -3 * day), try await token("ended-long-ago", expires: 10 * day, ended: -3 * day),
+                    try await token("expired-and-ended", expires: -5 * day, ended: -4 * day)]
+        // Batches of one: the pruning goes on until nothing is left to delete.
+        #expect(try await people.pruneRefreshTokens(now: now, batch: 1) == gone.count)
+        for hash in kept { #expect(try await store.refreshToken(hash: hash) != nil, "\(hash)") }
+        for hash in gone { #expect(try await store.refreshToken(hash: hash) == nil, "\(hash)") }
+        #expect(try await people.pruneRefreshTokens(now: now) == 0)
+        await server.remove()
+    }
+
     @Test("logout revokes the sign-in's refresh tokens")
     func logout() async throws {
         let server = try await ServerHarness()

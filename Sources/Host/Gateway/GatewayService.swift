@@ -4,8 +4,8 @@ import ServiceLifecycle
 
 /// An owning gateway's long-running part, as a `Service` for a `ServiceGroup`: it recovers what a
 /// previous host left running, answers control requests from other processes on the control
-/// socket, schedules sessions until shutdown, and prunes the history of long-ended sessions when
-/// retention is configured. On graceful shutdown it stops taking work and
+/// socket, schedules sessions until shutdown, deletes refresh tokens of long-ended sign-ins, and
+/// prunes the history of long-ended sessions when retention is configured. On graceful shutdown it stops taking work and
 /// stops every run (checkpointed and queued again where the driver can resume, failed with the
 /// reason where it cannot); every event is committed before it returns.
 public struct GatewayService: Service {
@@ -28,6 +28,7 @@ public struct GatewayService: Service {
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 if let retention { group.addTask { await retention.run() } }
+                group.addTask { await Self.pruneRefreshTokens(gateway.people, logger: logger) }
                 await scheduler.run()
                 group.cancelAll()
             }
@@ -37,5 +38,22 @@ public struct GatewayService: Service {
         }
         // Nothing from the server's start to here throws: every way out stops it.
         await server.stop()
+    }
+
+    /// Ended and expired sign-ins' refresh tokens go, at start and hourly, until cancelled.
+    static func pruneRefreshTokens(_ people: PeopleService, logger: Logger) async {
+        while !Task.isCancelled {
+            do {
+                let pruned = try await people.pruneRefreshTokens()
+                if pruned > 0 { logger.info("deleted expired and ended refresh tokens", metadata: ["count": .stringConvertible(pruned)]) }
+            } catch {
+                logger.error("cannot delete expired refresh tokens", metadata: ["error": .string("\(error)")])
+            }
+            do {
+                try await Task.sleep(for: .seconds(3600))
+            } catch {
+                return
+            }
+        }
     }
 }

@@ -171,6 +171,27 @@ public struct PeopleService: Sendable {
         throw try await reuse(of: record, now: now)
     }
 
+    /// How long a refresh token is kept after it expired or its sign-in ended. Longer than any
+    /// access token lives (a day at most): an ended sign-in's revoked tokens are what refuse its
+    /// access tokens in a process that did not see it end.
+    public static let endedTokenKeep: TimeInterval = 2 * 86_400
+
+    /// Deletes the refresh tokens that expired, or whose sign-in ended, more than
+    /// ``endedTokenKeep`` ago, in batches; returns how many. Each page load of the dashboard makes
+    /// one, so without this the table only grows. A deleted token presented later is unknown
+    /// (`INVALID_REFRESH_TOKEN`), as an expired or revoked one is.
+    @discardableResult
+    public func pruneRefreshTokens(now: Date = Date(), batch: Int = 500) async throws -> Int {
+        let cutoff = now.addingTimeInterval(-Self.endedTokenKeep)
+        var total = 0
+        while !Task.isCancelled {
+            let deleted = try await store.deleteRefreshTokens(expiredBefore: cutoff, revokedBefore: cutoff, limit: batch)
+            total += deleted
+            if deleted < batch { break }
+        }
+        return total
+    }
+
     /// Signs out the sign-in this refresh token belongs to: every token of its family is revoked.
     /// An unknown token is an error; one already revoked is not. Returns the sign-in (family) id.
     @discardableResult

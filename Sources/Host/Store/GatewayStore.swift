@@ -138,6 +138,9 @@ public protocol PeopleStore: Sendable {
     /// Revokes every token of a family that is not revoked yet; returns how many.
     @discardableResult
     func revokeRefreshTokens(familyID: String, at time: Date) async throws -> Int
+    /// Deletes up to `limit` tokens that expired before `expiredBefore` or were revoked before
+    /// `revokedBefore`; returns how many.
+    func deleteRefreshTokens(expiredBefore: Date, revokedBefore: Date, limit: Int) async throws -> Int
 }
 
 /// Which sessions a listing returns.

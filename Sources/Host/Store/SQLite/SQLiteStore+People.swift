@@ -166,6 +166,16 @@ extension SQLiteStore: PeopleStore {
         }
     }
 
+    public func deleteRefreshTokens(expiredBefore: Date, revokedBefore: Date, limit: Int) async throws -> Int {
+        try await write { db in
+            try db.execute(sql: """
+                DELETE FROM refresh_tokens WHERE id IN (
+                    SELECT id FROM refresh_tokens WHERE expires_at < ? OR revoked_at < ? LIMIT ?)
+                """, arguments: [StoreTime.encode(expiredBefore), StoreTime.encode(revokedBefore), limit])
+            return db.changesCount
+        }
+    }
+
     public func revokeRefreshTokens(familyID: String, at time: Date) async throws -> Int {
         try await write { db in
             try db.execute(sql: "UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
