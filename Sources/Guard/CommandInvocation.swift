@@ -14,6 +14,8 @@ struct CommandInvocation: Sendable {
     /// Whether a path inside a temporary directory may be exempt from deletion rules: not when the
     /// same line may make a symbolic link, which can turn such a path into any other.
     var temporaryExemptions = true
+    /// Whether `$TMPDIR` may be read as a temporary directory: not when the line may set it.
+    var trustsTMPDIR = true
 
     init(name: String, arguments: [ShellWord], stdinText: String?, redirectTargets: [String], source: String) {
         self.name = name

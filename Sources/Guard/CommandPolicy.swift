@@ -84,11 +84,30 @@ public struct CommandPolicy: Sendable {
         if bytes.hasNUL {
             return PolicyDecision(matches: [limit("nul-byte", "The command contains a NUL byte, which a shell cannot be given faithfully", command)])
         }
-        let text = bytes.hasNonASCII ? LookAlikes.normalized(command) : command
+        // Look-alikes (`rm —rf`, full-width letters) are read as what they look like. Full-width
+        // quotes, `;`, `#` or `>` are letters to the shell, though: replaced alone they would invent
+        // syntax (`rm -rf /tmp/＂ /etc ＂` is one quoted word once replaced, three words to bash).
+        // So such a line is judged both as bash reads it and as it looks, and both decisions count.
+        let lookAlike = bytes.hasNonASCII ? LookAlikes.normalized(command) : command
+        let readings = lookAlike == command ? [command] : [command, lookAlike]
+        let deadline = ContinuousClock.now + budget
+        var matches: [PolicyMatch] = []
+        for (index, text) in readings.enumerated() {
+            for match in judgeLine(text, environment: index == 0 ? environment : [:], workspace: workspace, now: now, deadline: deadline)
+            where !matches.contains(match) {
+                matches.append(match)
+            }
+        }
+        return PolicyDecision(matches: matches)
+    }
+
+    /// The matches for one reading of a whole line.
+    private func judgeLine(_ text: String, environment: [String: String], workspace: String?, now: Date,
+                           deadline: ContinuousClock.Instant) -> [PolicyMatch] {
         let matters = mightMatter(text)
         // Most commands name nothing the guard knows: they are allowed before anything is set up.
-        if environment.isEmpty, configuration.blockRules.isEmpty, !matters { return .allow }
-        var state = Evaluation(deadline: ContinuousClock.now + budget)
+        if environment.isEmpty, configuration.blockRules.isEmpty, !matters { return [] }
+        var state = Evaluation(deadline: deadline)
         for (name, value) in environment.sorted(by: { $0.key < $1.key }) {
             switch EnvironmentRules.check(name, value, workspace: workspace) {
             case .fine: break
@@ -104,13 +123,13 @@ public struct CommandPolicy: Sendable {
         if let block = configuration.blockRules.first(where: { $0.matches([text.trimmingShellSpace], now: now) }) {
             state.matches.append(blockMatch(block, matched: text.trimmingShellSpace))
         }
-        guard configuration.blockRules.isEmpty ? matters : true else { return PolicyDecision(matches: state.matches) }
+        guard configuration.blockRules.isEmpty ? matters : true else { return state.matches }
         state.text = text
         evaluateScript(text, depth: 0, now: now, state: &state)
         if state.expired {
             state.matches.append(limit("too-slow", "The command took longer than the guard's time budget to read", String(text.prefix(80))))
         }
-        return PolicyDecision(matches: state.matches)
+        return state.matches
     }
 
     /// Decides on raw bytes: invalid UTF-8 is replaced (U+FFFD) before judging, which never turns a
@@ -167,6 +186,28 @@ public struct CommandPolicy: Sendable {
         var hash = fnvOffset
         for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* fnvPrime }
         return hash
+    }
+
+    /// Whether the line names `TMPDIR` other than to read it (`$TMPDIR`, `${TMPDIR…}`).
+    static func mayRebindTMPDIR(_ text: String) -> Bool {
+        let bytes = Array(text.utf8), name = Array("TMPDIR".utf8)
+        guard bytes.count >= name.count else { return false }
+        var index = 0
+        while index + name.count <= bytes.count {
+            if bytes[index] == name[0], bytes[index..<index + name.count].elementsEqual(name) {
+                let read = (index >= 1 && bytes[index - 1] == UInt8(ascii: "$"))
+                    || (index >= 2 && bytes[index - 1] == UInt8(ascii: "{") && bytes[index - 2] == UInt8(ascii: "$"))
+                let after = index + name.count < bytes.count ? bytes[index + name.count] : 0
+                // `${TMPDIR:=/}` and `${TMPDIR=/}` assign when it is unset.
+                let assigns = after == UInt8(ascii: "=") || (after == UInt8(ascii: ":") && index + name.count + 1 < bytes.count
+                    && bytes[index + name.count + 1] == UInt8(ascii: "="))
+                if !read || assigns { return true }
+                index += name.count
+            } else {
+                index += 1
+            }
+        }
+        return false
     }
 
     /// Whether the line may make a symbolic link (`ln -s`, `cp -s`, `mount --bind`), judged
@@ -245,6 +286,17 @@ public struct CommandPolicy: Sendable {
             linksChecked = links
             return !links
         }
+
+        /// Whether `$TMPDIR` names the temporary directory it did when the line began: not in a line
+        /// that may set it (`TMPDIR=/ …`, `export TMPDIR`, `for TMPDIR in …`, `read TMPDIR`), that
+        /// is, one that names it other than as `$TMPDIR` or `${TMPDIR…}`.
+        mutating func trustsTMPDIR() -> Bool {
+            if let tmpdirChecked { return tmpdirChecked }
+            let trusted = !CommandPolicy.mayRebindTMPDIR(text)
+            tmpdirChecked = trusted
+            return trusted
+        }
+        private var tmpdirChecked: Bool?
 
         /// Checks run up to this many steps between looks at the clock.
         private var stepsSinceClock = 0
@@ -338,7 +390,10 @@ public struct CommandPolicy: Sendable {
             }
         }
         for var invocation in normalized.invocations {
-            if invocation.name == "rm" || invocation.name == "find" { invocation.temporaryExemptions = state.temporaryExemptions() }
+            if invocation.name == "rm" || invocation.name == "find" {
+                invocation.temporaryExemptions = state.temporaryExemptions()
+                invocation.trustsTMPDIR = state.trustsTMPDIR()
+            }
             state.matches += matches(for: invocation)
         }
         for script in normalized.shellScripts {

@@ -37,11 +37,17 @@ struct PathTests {
             ("/tmp/x/*", true), ("/tmp/x/\u{301}", true),
             ("/tmp/../\u{301}etc", false), ("/tmp/a/../\u{301}/../x", false), ("/tmp/..", false), ("/tmp/.", false), ("/tmp/", false),
             ("/tmp/*/x", false), ("/tmp/$D/x", false), ("/tmpx/y", false), ("tmp/x", false), ("${TMPDIR:-/tmp}", false),
+            ("${TMPDIR:-/}/x", false), ("${TMPDIR:-}/x", false), ("${TMPDIR:-/etc}/x", false), ("${TMPDIR:-/var/tmp}/x", true),
         ]
         for (path, expected) in temporary {
             #expect(Paths.isTemporary(word(path), exemptions: true) == expected, "\(path)")
             #expect(!Paths.isTemporary(word(path), exemptions: false), "\(path)")
+            // In a line that may set TMPDIR, only the literal temporary directories stay exempt.
+            #expect(Paths.isTemporary(word(path), exemptions: true, trustsTMPDIR: false) == (expected && !path.contains("TMPDIR")), "\(path)")
         }
+        #expect(CommandPolicy.mayRebindTMPDIR("TMPDIR=/ rm -rf $TMPDIR/x") && CommandPolicy.mayRebindTMPDIR("read TMPDIR")
+                && CommandPolicy.mayRebindTMPDIR(": ${TMPDIR:=/}") && CommandPolicy.mayRebindTMPDIR(": ${TMPDIR=/}"))
+        #expect(!CommandPolicy.mayRebindTMPDIR("rm -rf $TMPDIR/x ${TMPDIR}/y ${TMPDIR:-/tmp}/z"))
         let critical: [(String, Bool)] = [
             ("/", true), ("//", true), ("/home", true), ("/home/bob", true), ("/Users/ann/", true), ("/etc/", true), ("~", true), ("~bob", true),
             ("~/", true), ("$HOME", true), ("${HOME}/", true), ("$HOME/x/../..", true), ("..", true), ("../x", true), ("./../x", true),

@@ -29,8 +29,8 @@ extension PolicyPack {
                        reason: "find deletes every file it matches under the root, a home or system directory, or outside the workspace",
                        alternative: "Run find inside the workspace, without -delete first to see what matches") {
                 guard $0.name == "find", FindDeletion($0).deletes else { return false }
-                let exemptions = $0.temporaryExemptions
-                return FindDeletion.roots($0).contains { !Paths.isInsideWorkspace($0) && !Paths.isTemporary($0, exemptions: exemptions) }
+                let invocation = $0
+                return FindDeletion.roots($0).contains { !Paths.isInsideWorkspace($0) && !Paths.isTemporary($0, in: invocation) }
             },
             PolicyRule(name: "find-delete", severity: .medium, reason: "find -delete removes every file it matches",
                        alternative: "Run the find without -delete first to see what matches") {
@@ -92,7 +92,7 @@ struct RemoveFlags {
     /// True unless every target is strictly inside a temporary directory.
     func leavesTemporary(_ invocation: CommandInvocation) -> Bool {
         let targets = invocation.operands
-        return targets.isEmpty || !targets.allSatisfy { Paths.isTemporary($0, exemptions: invocation.temporaryExemptions) }
+        return targets.isEmpty || !targets.allSatisfy { Paths.isTemporary($0, in: invocation) }
     }
 }
 
@@ -115,20 +115,27 @@ enum Paths {
 
     /// ``normalized(_:)`` the long way, for every path.
     static func normalizedBySplitting(_ path: String) -> String {
-        let absolute = path.hasPrefix("/")
-        var parts: [Substring] = []
-        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
-            if part == "." { continue }
-            if part == "..", let last = parts.last, last != ".." {
+        // On bytes: a Character split misses a `/` that a combining or prepended mark joins to.
+        let absolute = path.isAbsolutePath
+        let dot = UInt8(ascii: "."), star = UInt8(ascii: "*")
+        func isParent(_ part: ArraySlice<UInt8>) -> Bool { part.count == 2 && part.allSatisfy { $0 == dot } }
+        var parts: [ArraySlice<UInt8>] = []
+        for part in Array(path.utf8).split(separator: slash, omittingEmptySubsequences: true) {
+            if part.count == 1, part.first == dot { continue }
+            if isParent(part), let last = parts.last, !isParent(last) {
                 parts.removeLast()
                 continue
             }
-            if part == "..", absolute { continue }
+            if isParent(part), absolute { continue }
             parts.append(part)
         }
-        if parts.last == "*" { parts.removeLast() }
-        let joined = parts.joined(separator: "/")
-        return absolute ? "/" + joined : (joined.isEmpty ? "." : joined)
+        if let last = parts.last, last.count == 1, last.first == star { parts.removeLast() }
+        var joined: [UInt8] = absolute ? [slash] : []
+        for (index, part) in parts.enumerated() {
+            if index > 0 { joined.append(slash) }
+            joined.append(contentsOf: part)
+        }
+        return joined.isEmpty ? "." : String(decoding: joined, as: UTF8.self)
     }
 
     /// Whether `normalized` would return the path as it is: no empty, `.` or `..` part, no `*` as
@@ -197,9 +204,16 @@ enum Paths {
         return path != ".." && !path.utf8.starts(with: "../".utf8)
     }
 
+    /// ``isTemporary(_:exemptions:trustsTMPDIR:)`` with what the invocation's line allows.
+    static func isTemporary(_ word: ShellWord, in invocation: CommandInvocation) -> Bool {
+        isTemporary(word, exemptions: invocation.temporaryExemptions, trustsTMPDIR: invocation.trustsTMPDIR)
+    }
+
     /// Strictly inside a temporary directory, and unable to leave it: no `..`, no expansion but a
-    /// leading `$TMPDIR`, no glob before the last part, and no symbolic link made in the same line.
-    static func isTemporary(_ word: ShellWord, exemptions: Bool) -> Bool {
+    /// leading `$TMPDIR` (when the line cannot have set it; `${TMPDIR:-…}` only with a temporary
+    /// directory as the default), no glob before the last part, and no symbolic link made in the
+    /// same line.
+    static func isTemporary(_ word: ShellWord, exemptions: Bool, trustsTMPDIR: Bool = true) -> Bool {
         guard exemptions else { return false }
         // `//` read as `/`, as the kernel does.
         var path: [UInt8] = []
@@ -207,13 +221,18 @@ enum Paths {
         for byte in word.text.utf8 where !(byte == slash && path.last == slash) { path.append(byte) }
         var restStart: Int?
         for prefix in Self.temporaryPrefixBytes where path.starts(with: prefix) {
+            if prefix.first == dollar, !trustsTMPDIR { break }
             restStart = prefix.count
             break
         }
         let defaulted = Array("${TMPDIR:-".utf8)
-        if restStart == nil, path.starts(with: defaulted), let close = path.firstIndex(of: UInt8(ascii: "}")),
+        if restStart == nil, trustsTMPDIR, path.starts(with: defaulted), let close = path.firstIndex(of: UInt8(ascii: "}")),
            close + 1 < path.count, path[close + 1] == slash {
-            restStart = close + 2
+            // The default is used when TMPDIR is unset or empty: it must be a temporary directory too.
+            let fallback = path[defaulted.count..<close]
+            if Self.temporaryPrefixBytes.contains(where: { $0.first == slash && $0.dropLast().elementsEqual(fallback) }) {
+                restStart = close + 2
+            }
         }
         guard let restStart, restStart < path.count else { return false }
         let rest = path[restStart...]
