@@ -57,14 +57,17 @@ enum EnvironmentRules {
             return .unsafe("\(name) changes what programs load or run, or where they work")
         }
         if searchPaths.contains(name) {
-            for entry in value.split(separator: ":", omittingEmptySubsequences: true) {
-                if entry == "$\(name)" || entry == "${\(name)}" { continue }
-                if entry.utf8.starts(with: "$HOME".utf8) || entry.utf8.starts(with: "${HOME}".utf8) || entry.utf8.first == UInt8(ascii: "~") {
-                    if !entry.containsTwoDots { continue }
+            // Split at `:` bytes: a Character split misses a `:` that a prepended mark joins to.
+            for entryBytes in value.utf8.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: true) {
+                let entry = String(decoding: entryBytes, as: UTF8.self)
+                if entry.utf8.elementsEqual("$\(name)".utf8) || entry.utf8.elementsEqual("${\(name)}".utf8) { continue }
+                // `$HOME` or `~` as the whole first part (`$HOMEX` is another variable).
+                let homeBased = ["$HOME", "${HOME}", "~"].contains { home in
+                    entry.utf8.starts(with: home.utf8) && (entry.utf8.count == home.utf8.count || entry.utf8.dropFirst(home.utf8.count).first == UInt8(ascii: "/"))
                 }
-                if systemFolders.contains(String(entry)) { continue }
-                let inside = workspace.map { Array(($0.hasSuffix("/") ? $0 : $0 + "/").utf8) }
-                if let workspace, entry == workspace || inside.map(entry.utf8.starts(with:)) == true, !entry.containsTwoDots {
+                if homeBased, !entry.containsTwoDots { continue }
+                if systemFolders.contains(where: { $0.utf8.elementsEqual(entry.utf8) }) { continue }
+                if let workspace, entry.isPath(within: workspace), !entry.containsTwoDots {
                     continue
                 }
                 if !entry.isAbsolutePath, entry.utf8.first != UInt8(ascii: "$"), entry.utf8.first != UInt8(ascii: "~"), !entry.climbsToParent {

@@ -10,6 +10,15 @@ extension StringProtocol {
         utf8.split(separator: UInt8(ascii: "/")).contains { $0.count == 2 && $0.allSatisfy { $0 == UInt8(ascii: ".") } }
     }
 
+    /// The path is `root` or inside it, compared byte for byte (String equality and `hasPrefix`
+    /// treat canonically equivalent texts as equal; the file system does not).
+    package func isPath(within root: some StringProtocol) -> Bool {
+        if utf8.elementsEqual(root.utf8) { return true }
+        var folder = Array(root.utf8)
+        if folder.last != UInt8(ascii: "/") { folder.append(UInt8(ascii: "/")) }
+        return utf8.starts(with: folder)
+    }
+
     /// Two `.` bytes in a row anywhere: stricter than ``climbsToParent``.
     package var containsTwoDots: Bool {
         var previousDot = false

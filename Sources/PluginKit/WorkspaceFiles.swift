@@ -73,7 +73,7 @@ public struct WorkspaceFiles: Sendable {
         if target == root { throw Refusal("\(path) is the workspace itself, not a file") }
         // Git's own folder holds configuration and hooks that later git commands run: not a file an
         // agent edits through the gateway.
-        if target.dropFirst(root.count).split(separator: "/").contains(".git") {
+        if target.utf8.dropFirst(root.utf8.count).split(separator: UInt8(ascii: "/")).contains(where: { $0.elementsEqual(".git".utf8) }) {
             throw Refusal("\(path) is inside a .git folder, which agents may not write through the gateway")
         }
         let folder = (target as NSString).deletingLastPathComponent
@@ -121,10 +121,12 @@ public struct WorkspaceFiles: Sendable {
     /// `path` made canonical and checked to be inside the workspace. For a file that may not exist
     /// yet, its nearest existing folder is resolved and the rest must be plain names.
     private func inside(_ path: String, mustExist: Bool) throws(Refusal) -> String {
-        guard path.hasPrefix("/") else { throw Refusal("path must be absolute, not \"\(path)\"") }
-        guard !path.contains("\0") else { throw Refusal("path contains a NUL character") }
-        let components = path.split(separator: "/").map(String.init)
-        guard !components.contains("..") else { throw Refusal("\(path) is outside the session's workspace ('..' is not allowed)") }
+        // On bytes, as the kernel reads paths: a Character split misses a `/` that a combining or
+        // prepended mark joins to, and with it a `..` or `.git`.
+        guard path.utf8.first == UInt8(ascii: "/") else { throw Refusal("path must be absolute, not \"\(path)\"") }
+        guard !path.utf8.contains(0) else { throw Refusal("path contains a NUL character") }
+        let components = path.utf8.split(separator: UInt8(ascii: "/")).map { String(decoding: $0, as: UTF8.self) }
+        guard !components.contains(where: { $0.utf8.elementsEqual("..".utf8) }) else { throw Refusal("\(path) is outside the session's workspace ('..' is not allowed)") }
         if let resolved = Self.resolved(path) {
             guard Self.contains(root, resolved) else { throw Refusal("\(path) is outside the session's workspace") }
             return resolved
@@ -143,8 +145,11 @@ public struct WorkspaceFiles: Sendable {
         throw Refusal("\(path) is outside the session's workspace")
     }
 
+    /// Byte for byte: String equality and `hasPrefix` treat canonically equivalent texts as equal.
     public static func contains(_ root: String, _ path: String) -> Bool {
-        path == root || path.hasPrefix(root.hasSuffix("/") ? root : root + "/")
+        if path.utf8.elementsEqual(root.utf8) { return true }
+        let folder = root.utf8.last == UInt8(ascii: "/") ? Array(root.utf8) : Array(root.utf8) + [UInt8(ascii: "/")]
+        return path.utf8.starts(with: folder)
     }
 
     public static func resolved(_ path: String) -> String? {

@@ -51,6 +51,12 @@ struct FailClosedTests {
         ("temporary", "D=..; rm -rf /tmp/$D/etc"), ("temporary", "rm -rf /tmp/../etc"), ("temporary", "rm -rf /tmp/{x,../../etc}"),
         ("temporary", "ln -s / /tmp/r && rm -rf /tmp/r/*"), ("temporary", "rm -rf /tmp/*/../../home"), ("temporary", "rm -rf /tmp//../etc"),
         ("temporary", "rm -rf /tmp/../\u{301}etc"), ("temporary", "rm -rf /tmp/x/../\u{301}/../../home"),
+        ("temporary", "TMPDIR=/; rm -rf $TMPDIR/etc"), ("temporary", "export TMPDIR=/; rm -rf $TMPDIR/etc"),
+        ("temporary", "for TMPDIR in /; do rm -rf $TMPDIR/etc; done"), ("temporary", "rm -rf ${TMPDIR:-/}/etc"),
+        ("temporary", "rm -rf ${TMPDIR:-}/etc"), ("temporary", "rm -rf ${TMPDIR:=/}/etc"), ("temporary", "find \u{600}/../.. -delete"),
+        // Full-width quotes, backslashes, redirections and comments are letters to the shell.
+        ("options", "rm -rf /tmp/\u{FF02} /etc \u{FF02}"), ("options", "rm -rf /tmp/x\u{FF3C} /etc"), ("options", "rm -rf /tmp/x \u{FF1E} /etc"),
+        ("options", "true \u{FF03}; rm -rf /etc"), ("options", "git status \u{FF03} && rm -rf ~"),
         // git history and settings.
         ("git", "git -c alias.x='!rm -rf /home' x"), ("git", "git -c alias.nuke='reset --hard' nuke"), ("git", "git checkout HEAD ."),
         ("git", "git checkout HEAD -- src"), ("git", "git read-tree -u --reset HEAD"), ("git", "git rebase -x 'rm -rf /home' HEAD~1"),
@@ -140,7 +146,8 @@ struct FailClosedTests {
         #expect(policy.evaluate("ls", environment: ["CI": "1", "PATH": "/work/ws/bin:/usr/bin:/bin", "NODE_ENV": "test"],
                                 workspace: "/work/ws").verdict == .allow)
         // Read as bytes: a combining mark after '/' or '.' hides neither the root nor a '..'.
-        for path in ["../\u{301}bin:/usr/bin", "/\u{301}bin:/usr/bin", "$HOME/..\u{301}/x", "/work/ws/../\u{301}x"] {
+        for path in ["../\u{301}bin:/usr/bin", "/\u{301}bin:/usr/bin", "$HOME/..\u{301}/x", "/work/ws/../\u{301}x", "x\u{600}:/tmp/evil",
+                     "$HOME/b\u{600}:/tmp/evil", "$HOMEX/bin", "/work/wse/bin"] {
             #expect(policy.evaluate("ls", environment: ["PATH": path], workspace: "/work/ws").verdict == .deny, "\(path)")
         }
         #expect(policy.evaluate("ls", environment: ["PATH": "bin:/usr/bin"], workspace: "/work/ws").verdict == .allow)

@@ -107,7 +107,7 @@ public struct AgentService: Sendable {
     func unsafeWorkspaceReason(_ path: String, home: String? = ProcessInfo.processInfo.environment["HOME"]) -> String? {
         // Links resolved where they exist: a link to / is /.
         let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
-        let isInside = { (path: String, root: String) in path == root || path.hasPrefix(root.hasSuffix("/") ? root : root + "/") }
+        let isInside = { (path: String, root: String) in path.isPath(within: root) }
         for candidate in Set([path, resolved]) {
             if Self.topLevelFolders.contains(candidate) || candidate == home {
                 return "must not be \(candidate): a workspace is a folder of its own, which the agent's commands may write"

@@ -227,7 +227,7 @@ public struct CommandGate: Sendable {
         let directory = workspace.appendingPathComponent(cwd).standardizedFileURL
         let resolvedWorkspace = workspace.resolvingSymlinksInPath().path
         if FileManager.default.fileExists(atPath: directory.path),
-           !(directory.resolvingSymlinksInPath().path + "/").hasPrefix(resolvedWorkspace + "/") {
+           !directory.resolvingSymlinksInPath().path.isPath(within: resolvedWorkspace) {
             throw WorkingDirectoryError(description: "cwd '\(cwd)' leads outside the workspace")
         }
         return directory
