@@ -155,15 +155,21 @@ struct AuthTests {
         let now = Date(), day: TimeInterval = 86_400
         func token(_ name: String, expires: TimeInterval, ended: TimeInterval? = nil) async throws -> String {
             let record = try await store.createRefreshToken(RefreshTokenRecord(userID: user.id, tokenHash: "hash-\(name)", expiresAt: now + expires))
-            if let ended { try await store.revokeRefreshTokens(familyID: record.familyID, at: now + ended) }
+            if let ended { _ = try await store.revokeRefreshTokens(familyID: record.familyID, at: now + ended) }
             return record.tokenHash
         }
         let kept = [try await token("live", expires: 10 * day), try await token("expired-yesterday", expires: -day),
                     try await token("ended-yesterday", expires: 10 * day, ended: -day)]
         let gone = [try await token("expired-long-ago", expires: -3 * day), try await token("ended-long-ago", expires: 10 * day, ended: -3 * day),
                     try await token("expired-and-ended", expires: -5 * day, ended: -4 * day)]
-        // Batches of one: the pruning goes on until nothing is left to delete.
+        // A live sign-in keeps a used token that expired long ago: were it presented, the sign-in ends.
+        let old = try await store.createRefreshToken(RefreshTokenRecord(userID: user.id, tokenHash: "hash-old-used", expiresAt: now - 5 * day))
+        let next = RefreshTokenRecord(userID: user.id, tokenHash: "hash-current", familyID: old.familyID, expiresAt: now + 20 * day)
+        #expect(try await store.rotateRefreshToken(oldID: old.id, next: next, at: now - 6 * day))
+        let keptFamily = [old.tokenHash, next.tokenHash]
+        // Batches of one sign-in: the pruning goes on until nothing is left to delete.
         #expect(try await people.pruneRefreshTokens(now: now, batch: 1) == gone.count)
+        for hash in keptFamily { #expect(try await store.refreshToken(hash: hash) != nil, "\(hash)") }
         for hash in kept { #expect(try await store.refreshToken(hash: hash) != nil, "\(hash)") }
         for hash in gone { #expect(try await store.refreshToken(hash: hash) == nil, "\(hash)") }
         #expect(try await people.pruneRefreshTokens(now: now) == 0)

@@ -176,18 +176,19 @@ public struct PeopleService: Sendable {
     /// access tokens in a process that did not see it end.
     public static let endedTokenKeep: TimeInterval = 2 * 86_400
 
-    /// Deletes the refresh tokens that expired, or whose sign-in ended, more than
-    /// ``endedTokenKeep`` ago, in batches; returns how many. Each page load of the dashboard makes
-    /// one, so without this the table only grows. A deleted token presented later is unknown
-    /// (`INVALID_REFRESH_TOKEN`), as an expired or revoked one is.
+    /// Deletes the refresh tokens of sign-ins that ended, or whose every token expired, more than
+    /// ``endedTokenKeep`` ago, in batches of `batch` sign-ins; returns how many tokens. Each page
+    /// load of the dashboard makes one, so without this the table only grows. A live sign-in keeps
+    /// all its tokens: a used one that comes back still ends it. A deleted token presented later is
+    /// unknown (`INVALID_REFRESH_TOKEN`), as an expired or revoked one is.
     @discardableResult
-    public func pruneRefreshTokens(now: Date = Date(), batch: Int = 500) async throws -> Int {
+    public func pruneRefreshTokens(now: Date = Date(), batch: Int = 100) async throws -> Int {
         let cutoff = now.addingTimeInterval(-Self.endedTokenKeep)
         var total = 0
         while !Task.isCancelled {
-            let deleted = try await store.deleteRefreshTokens(expiredBefore: cutoff, revokedBefore: cutoff, limit: batch)
+            let deleted = try await store.deleteRefreshTokenFamilies(expiredBefore: cutoff, revokedBefore: cutoff, limit: batch)
             total += deleted
-            if deleted < batch { break }
+            if deleted == 0 { break }
         }
         return total
     }

@@ -138,9 +138,10 @@ public protocol PeopleStore: Sendable {
     /// Revokes every token of a family that is not revoked yet; returns how many.
     @discardableResult
     func revokeRefreshTokens(familyID: String, at time: Date) async throws -> Int
-    /// Deletes up to `limit` tokens that expired before `expiredBefore` or were revoked before
-    /// `revokedBefore`; returns how many.
-    func deleteRefreshTokens(expiredBefore: Date, revokedBefore: Date, limit: Int) async throws -> Int
+    /// Deletes every token of up to `limit` sign-ins (families) whose every token expired before
+    /// `expiredBefore`, or that were revoked before `revokedBefore`; returns how many tokens. Whole
+    /// families only: a live sign-in keeps its used tokens, whose return is how reuse is seen.
+    func deleteRefreshTokenFamilies(expiredBefore: Date, revokedBefore: Date, limit: Int) async throws -> Int
 }
 
 /// Which sessions a listing returns.

@@ -166,11 +166,12 @@ extension SQLiteStore: PeopleStore {
         }
     }
 
-    public func deleteRefreshTokens(expiredBefore: Date, revokedBefore: Date, limit: Int) async throws -> Int {
+    public func deleteRefreshTokenFamilies(expiredBefore: Date, revokedBefore: Date, limit: Int) async throws -> Int {
         try await write { db in
             try db.execute(sql: """
-                DELETE FROM refresh_tokens WHERE id IN (
-                    SELECT id FROM refresh_tokens WHERE expires_at < ? OR revoked_at < ? LIMIT ?)
+                DELETE FROM refresh_tokens WHERE family_id IN (
+                    SELECT family_id FROM refresh_tokens GROUP BY family_id
+                    HAVING MAX(expires_at) < ? OR MIN(revoked_at) < ? LIMIT ?)
                 """, arguments: [StoreTime.encode(expiredBefore), StoreTime.encode(revokedBefore), limit])
             return db.changesCount
         }
