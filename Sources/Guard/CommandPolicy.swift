@@ -23,6 +23,11 @@ public struct CommandPolicy: Sendable {
     /// Programs a command word known only at run time is tried as.
     var candidatePrograms: [String] { tables.candidatePrograms }
 
+    /// Whether `$TMPDIR` names a temporary directory where the commands run. True in the gateway,
+    /// whose executor sets it for every command; the hook sets it from its own environment, which
+    /// the agent's commands share (unset, `$TMPDIR/etc` is `/etc`).
+    public var trustsTMPDIR = true
+
     /// What the policy is made of, worked out once. Behind one reference, so that copying the
     /// policy (each closure and partial application of its methods does) costs one retain.
     private let tables: Tables
@@ -107,7 +112,7 @@ public struct CommandPolicy: Sendable {
         let matters = mightMatter(text)
         // Most commands name nothing the guard knows: they are allowed before anything is set up.
         if environment.isEmpty, configuration.blockRules.isEmpty, !matters { return [] }
-        var state = Evaluation(deadline: deadline)
+        var state = Evaluation(deadline: deadline, trustsTMPDIR: trustsTMPDIR)
         for (name, value) in environment.sorted(by: { $0.key < $1.key }) {
             switch EnvironmentRules.check(name, value, workspace: workspace) {
             case .fine: break
@@ -274,8 +279,9 @@ public struct CommandPolicy: Sendable {
         /// within it are not tried in turn, which would multiply the work per level.
         var inTrial = false
 
-        init(deadline: ContinuousClock.Instant) {
+        init(deadline: ContinuousClock.Instant, trustsTMPDIR: Bool = true) {
             self.deadline = deadline
+            if !trustsTMPDIR { tmpdirChecked = false }
         }
 
         /// Whether temporary-path exemptions hold: not in a line that may make a symbolic link,

@@ -28,6 +28,13 @@ public enum GuardHook {
         public var error: String?
     }
 
+    /// Whether the environment the agent's commands share with the hook sets TMPDIR to a folder
+    /// of its own: absolute, not the root, no `..`. Unset or empty, `$TMPDIR/x` is `/x`.
+    static func temporaryDirectoryIsSet(_ environment: [String: String]) -> Bool {
+        guard let directory = environment["TMPDIR"], directory.isAbsolutePath, !directory.climbsToParent else { return false }
+        return directory.utf8.contains { $0 != UInt8(ascii: "/") }
+    }
+
     public static func answer(input: some Collection<UInt8>, explicitConfig: String?, environment: [String: String]) -> Answer {
         if let socket = environment["FLYWHEEL_HOOK_SOCKET"], !socket.isEmpty {
             return relayed(input: input, socket: socket, environment: environment)
@@ -44,7 +51,9 @@ public enum GuardHook {
         case .otherTool: return Answer(status: 0)
         case .refused(let answer): return answer
         }
-        let decision = CommandPolicy(configuration: configuration).evaluate(command)
+        var policy = CommandPolicy(configuration: configuration)
+        policy.trustsTMPDIR = temporaryDirectoryIsSet(environment)
+        let decision = policy.evaluate(command)
         switch decision.verdict {
         case .allow, .warn, .log:
             return Answer(status: 0)

@@ -154,6 +154,21 @@ struct DCGCommandLineTests {
         }
     }
 
+    @Test("hook: $TMPDIR paths are temporary only when the hook's environment (which the commands share) sets TMPDIR")
+    func hookTemporaryDirectory() throws {
+        let input = #"{"tool_name":"Bash","tool_input":{"command":"rm -rf $TMPDIR/build"}}"#
+        func decision(_ environment: [String: String]) throws -> String {
+            let answer = try ProcessRunner.run(TestPaths.flywheel, ["dcg", "hook"], input: input, environment: ["PATH": "/usr/bin:/bin"].merging(environment) { $1 })
+            #expect(answer.status == 0, "\(answer.stderr)")
+            return answer.stdout.contains(#""permissionDecision":"deny""#) ? "deny" : (answer.stdout.isEmpty ? "allow" : answer.stdout)
+        }
+        #expect(try decision(["TMPDIR": "/tmp/agent-1"]) == "allow")
+        #expect(try decision([:]) == "deny", "unset: $TMPDIR/build is /build")
+        #expect(try decision(["TMPDIR": ""]) == "deny")
+        #expect(try decision(["TMPDIR": "/"]) == "deny")
+        #expect(try decision(["TMPDIR": "/tmp/../etc"]) == "deny")
+    }
+
     @Test("hook: other tools are not judged, even with a dangerous-looking command")
     func hookOtherTool() throws {
         let output = try flywheel(["hook"], input: #"{"tool_name":"Read","tool_input":{"command":"git reset --hard"}}"#)
