@@ -112,7 +112,7 @@ public struct CommandPolicy: Sendable {
         let matters = mightMatter(text)
         // Most commands name nothing the guard knows: they are allowed before anything is set up.
         if environment.isEmpty, configuration.blockRules.isEmpty, !matters { return [] }
-        var state = Evaluation(deadline: deadline, trustsTMPDIR: trustsTMPDIR)
+        var state = Evaluation(deadline: deadline, trustsTMPDIR: trustsTMPDIR, workspace: workspace)
         for (name, value) in environment.sorted(by: { $0.key < $1.key }) {
             switch EnvironmentRules.check(name, value, workspace: workspace) {
             case .fine: break
@@ -279,8 +279,12 @@ public struct CommandPolicy: Sendable {
         /// within it are not tried in turn, which would multiply the work per level.
         var inTrial = false
 
-        init(deadline: ContinuousClock.Instant, trustsTMPDIR: Bool = true) {
+        /// Where the commands run, when known: `PATH` entries inside it are fine.
+        var workspace: String?
+
+        init(deadline: ContinuousClock.Instant, trustsTMPDIR: Bool = true, workspace: String? = nil) {
             self.deadline = deadline
+            self.workspace = workspace
             if !trustsTMPDIR { tmpdirChecked = false }
         }
 
@@ -385,8 +389,19 @@ public struct CommandPolicy: Sendable {
         }
         let programs = normalized.invocations.map(\.name) + normalized.otherPrograms
         let anyProgram = !normalized.dynamicInvocations.isEmpty || !normalized.shellScripts.isEmpty || !normalized.code.isEmpty
-        for (name, value) in normalized.assignments where anyProgram || EnvironmentRules.matters(name, to: programs) {
-            switch EnvironmentRules.check(name, value) {
+        // `X=…` alone, or given to `export` (declare, typeset, local, readonly), sets X for every
+        // command after it in the line, and in a shell that lives on (an agent's Bash tool) for later
+        // lines too: judged whatever runs next. TMPDIR is left to the temporary-path rules.
+        let setsOnly = programs.isEmpty && !anyProgram
+        var assignments = normalized.assignments.filter {
+            (setsOnly && $0.name != "TMPDIR") || anyProgram || EnvironmentRules.matters($0.name, to: programs)
+        }
+        let commandWords = command.words.drop { CommandNormalizer.assignment($0) != nil }
+        if let first = commandWords.first, CommandNormalizer.declarations.contains(first.text) {
+            assignments += commandWords.dropFirst().compactMap(CommandNormalizer.assignment).filter { $0.name != "TMPDIR" }
+        }
+        for (name, value) in assignments {
+            switch EnvironmentRules.check(name, value, workspace: state.workspace) {
             case .fine:
                 break
             case .script(let script):

@@ -65,6 +65,11 @@ struct FailClosedTests {
         // Environment that changes what runs.
         ("environment", "LD_PRELOAD=/tmp/x.so ls"), ("environment", "BASH_ENV=/tmp/x bash -c ls"), ("environment", "env LD_PRELOAD=/tmp/x.so git status"),
         ("environment", "PATH=/tmp/evil:$PATH git status"), ("environment", "GIT_EDITOR='rm -rf /home' git commit"),
+        // Set for the rest of the line (and a shell that lives on), not only for one command.
+        ("environment", "export LD_PRELOAD=/tmp/x.so; ls"), ("environment", "export PATH=/tmp/evil:$PATH; git status"),
+        ("environment", "PATH=/tmp/evil:$PATH; git status"), ("environment", "declare -x LD_PRELOAD=/tmp/x.so; ls"),
+        ("environment", "export GIT_SSH_COMMAND='rm -rf /home'; git fetch"), ("environment", "export BASH_ENV=/tmp/x"),
+        ("environment", "readonly LD_AUDIT=/x.so"), ("environment", "LD_PRELOAD=/tmp/x.so; export LD_PRELOAD; ls"),
         // Interpreter code that hides its calls.
         ("hidden", "python3 -c 'import shutil; getattr(shutil, \"rmt\"+\"ree\")(\"/home\")'"),
         ("hidden", "python3 -c 'from os import system as s; s(\"id\")'"),
@@ -78,6 +83,7 @@ struct FailClosedTests {
 
     static let benign: [String] = [
         "$EDITOR notes.txt", "\"$@\"", "${CC:-cc} -o app main.c", "ls $DIR", "X=ls; $X -la", "$PYTHON -m pytest",
+        "export FOO=bar; ls", "export PATH=\"$HOME/bin:$PATH\"; make", "export TMPDIR=/tmp/build; make", "X=1; echo $X", "export CC=clang; make",
         "python3 -c 'print(\"call os.remove( later\")'", "python3 -c 'import os; print(os.getcwd())'",
         "node -e 'console.log(require(\"fs\").readFileSync(\"x\", \"utf8\"))'", "cat <<'EOF'\n$(rm -rf /home)\nEOF",
         "echo '$(rm -rf /home)'", "git commit -m \"rm -rf /home is bad\"", "grep -r \"rm -rf\" .", "find . -name '*.o' -exec rm {} +",
@@ -151,6 +157,10 @@ struct FailClosedTests {
             #expect(policy.evaluate("ls", environment: ["PATH": path], workspace: "/work/ws").verdict == .deny, "\(path)")
         }
         #expect(policy.evaluate("ls", environment: ["PATH": "bin:/usr/bin"], workspace: "/work/ws").verdict == .allow)
+        // The line's own assignments are judged with the workspace too.
+        #expect(policy.evaluate("export PATH=/work/ws/bin:$PATH; make", workspace: "/work/ws").verdict == .allow)
+        #expect(policy.evaluate("export PATH=/work/ws/bin:$PATH; make").verdict == .ask)
+        #expect(policy.evaluate("PATH=/work/wsx/bin:$PATH make", workspace: "/work/ws").verdict == .ask)
     }
 
     @Test("an operator can set a mode for what the guard cannot resolve")
