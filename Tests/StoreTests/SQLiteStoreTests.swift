@@ -50,6 +50,33 @@ struct SQLiteStoreTests {
         #expect(indexes == ["command_decisions_by_session", "command_decisions_by_time", "command_decisions_pending"])
     }
 
+    @Test("only a store that may upgrade the schema upgrades an older database; another refuses, naming why, and leaves it as it was")
+    func upgradeOnlyByTheOwner() async throws {
+        let folder = try TemporaryDirectory("migrate-owner")
+        defer { folder.remove() }
+        let file = folder.file("flywheel.sqlite")
+        let queue = try DatabaseQueue(path: file.path)
+        try StoreMigrations.migrator.migrate(queue, upTo: "v6")
+        try queue.close()
+        func applied() throws -> [String] {
+            try DatabaseQueue(path: file.path).read { try StoreMigrations.migrator.appliedIdentifiers($0) }.sorted()
+        }
+        let before = try applied()
+        let refused = #expect(throws: StoreError.self) {
+            try SQLiteStore(configuration: StoreConfiguration(databaseFile: file, upgradesSchema: false))
+        }
+        #expect(refused?.message.contains("needs a schema upgrade") == true, "\(String(describing: refused))")
+        #expect(try applied() == before, "nothing migrated")
+        // The owner upgrades it; after that a client opens it.
+        _ = try SQLiteStore(configuration: StoreConfiguration(databaseFile: file))
+        #expect(try applied().count > before.count)
+        _ = try SQLiteStore(configuration: StoreConfiguration(databaseFile: file, upgradesSchema: false))
+        // A new database is set up by anyone.
+        let fresh = folder.file("fresh.sqlite")
+        let store = try SQLiteStore(configuration: StoreConfiguration(databaseFile: fresh, upgradesSchema: false))
+        #expect(try await store.agents().isEmpty)
+    }
+
     @Test("stores opened at once on a new database migrate it once between them, 50 times over")
     func concurrentMigration() async throws {
         for _ in 0..<50 {

@@ -18,11 +18,17 @@ public struct StoreConfiguration: Sendable {
     /// Keep session rows in memory between reads. Only for the one process that makes every change
     /// to the database (the owner of the data directory): another writer's changes would not be seen.
     public var cachesSessions: Bool
+    /// Upgrade a database that already has a schema. Only the owner of the data directory should:
+    /// another process is a client of a running owner, which may be an older version, and must not
+    /// have the schema changed under it. A database with no schema yet is set up by anyone.
+    public var upgradesSchema: Bool
 
-    public init(databaseFile: URL, durability: Durability = .normal, maximumReaders: Int = 4, cachesSessions: Bool = false) {
+    public init(databaseFile: URL, durability: Durability = .normal, maximumReaders: Int = 4, cachesSessions: Bool = false,
+                upgradesSchema: Bool = true) {
         self.databaseFile = databaseFile
         self.durability = durability
         self.maximumReaders = maximumReaders
         self.cachesSessions = cachesSessions
+        self.upgradesSchema = upgradesSchema
     }
 }

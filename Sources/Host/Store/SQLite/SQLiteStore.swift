@@ -56,6 +56,7 @@ public final class SQLiteStore: Sendable {
         while true {
             do {
                 let pool = try DatabasePool(path: file.path, configuration: grdb)
+                if !configuration.upgradesSchema { try awaitSchema(pool, file: file) }
                 try migrate(pool)
                 return pool
             } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && attempt < 50 {
@@ -82,6 +83,26 @@ public final class SQLiteStore: Sendable {
                 // The other process has committed by now (this one waited for its write lock).
                 guard try pool.read({ try StoreMigrations.migrator.hasBeenSuperseded($0) }) == false else { throw error }
             }
+        }
+    }
+
+    /// For a process that may not upgrade the schema: a new database (no migration yet) it may set
+    /// up; one being set up by another process it waits for, briefly; one that needs an upgrade it
+    /// refuses, leaving it as it is.
+    private static func awaitSchema(_ pool: DatabasePool, file: URL) throws {
+        // Setting up a new database takes milliseconds.
+        let deadline = ContinuousClock.now + .milliseconds(500)
+        while true {
+            let (applied, complete) = try pool.read { db in
+                (try StoreMigrations.migrator.appliedIdentifiers(db), try StoreMigrations.migrator.hasCompletedMigrations(db))
+            }
+            if applied.isEmpty || complete { return }
+            guard ContinuousClock.now < deadline else {
+                throw StoreError(kind: .database, message: "\(file.path) was made by an older flywheel and needs a schema upgrade, which only "
+                    + "the process that owns the data directory makes (flywheel serve, or a command that runs sessions). Stop the one "
+                    + "running, then start this version")
+            }
+            usleep(50_000)
         }
     }
 
