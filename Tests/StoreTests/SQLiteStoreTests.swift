@@ -22,13 +22,19 @@ struct SQLiteStoreTests {
         _ = try test.reopen()
     }
 
+    /// A database file as an older flywheel left it: migrated up to `version`.
+    static func database(upTo version: String, in folder: TemporaryDirectory) throws -> (URL, DatabaseQueue) {
+        let file = folder.file("flywheel.sqlite")
+        let queue = try DatabaseQueue(path: file.path)
+        try StoreMigrations.migrator.migrate(queue, upTo: version)
+        return (file, queue)
+    }
+
     @Test("v7 lets a decision be delegated and keeps every decision recorded before it, with its indexes")
     func delegatedMigration() async throws {
         let folder = try TemporaryDirectory("migrate-v7")
         defer { folder.remove() }
-        let file = folder.file("flywheel.sqlite")
-        let queue = try DatabaseQueue(path: file.path)
-        try StoreMigrations.migrator.migrate(queue, upTo: "v6")
+        let (file, queue) = try Self.database(upTo: "v6", in: folder)
         try await queue.write { db in
             try db.execute(sql: "INSERT INTO agents (id, name, driver_id, config, created_at, updated_at) VALUES ('a1', 'old', 'test.scripted', '{}', 1, 1)")
             try db.execute(sql: "INSERT INTO sessions (id, agent_id, task, state, created_at, updated_at) VALUES ('s1', 'a1', 't', 'created', 1, 1)")
@@ -54,9 +60,7 @@ struct SQLiteStoreTests {
     func upgradeOnlyByTheOwner() async throws {
         let folder = try TemporaryDirectory("migrate-owner")
         defer { folder.remove() }
-        let file = folder.file("flywheel.sqlite")
-        let queue = try DatabaseQueue(path: file.path)
-        try StoreMigrations.migrator.migrate(queue, upTo: "v6")
+        let (file, queue) = try Self.database(upTo: "v6", in: folder)
         try queue.close()
         func applied() throws -> [String] {
             try DatabaseQueue(path: file.path).read { try StoreMigrations.migrator.appliedIdentifiers($0) }.sorted()
