@@ -196,7 +196,6 @@ public struct CommandPolicy: Sendable {
     /// Whether the line names `TMPDIR` other than to read it (`$TMPDIR`, `${TMPDIR…}`).
     static func mayRebindTMPDIR(_ text: String) -> Bool {
         let bytes = Array(text.utf8), name = Array("TMPDIR".utf8)
-        guard bytes.count >= name.count else { return false }
         var index = 0
         while index + name.count <= bytes.count {
             if bytes[index] == name[0], bytes[index..<index + name.count].elementsEqual(name) {

@@ -7,7 +7,7 @@ extension StringProtocol {
 
     /// A part between `/` bytes is exactly `..`.
     package var climbsToParent: Bool {
-        utf8.split(separator: UInt8(ascii: "/")).contains { $0.count == 2 && $0.allSatisfy { $0 == UInt8(ascii: ".") } }
+        utf8.split(separator: UInt8(ascii: "/")).contains(where: \.isParentPart)
     }
 
     /// The path is `root` or inside it, compared byte for byte (String equality and `hasPrefix`
@@ -29,4 +29,9 @@ extension StringProtocol {
         }
         return false
     }
+}
+
+extension Collection<UInt8> {
+    /// One part of a path, as bytes, is exactly `..`.
+    package var isParentPart: Bool { count == 2 && allSatisfy { $0 == UInt8(ascii: ".") } }
 }

@@ -66,6 +66,22 @@ struct AuthTests {
         await server.remove()
     }
 
+    /// Every token of the sign-in `token` belongs to.
+    static func family(of token: String, _ server: ServerHarness) async throws -> [RefreshTokenRecord] {
+        let record = try #require(try await server.gateway.store.refreshToken(hash: PeopleService.digest(token)))
+        return try await server.gateway.store.refreshTokens(familyID: record.familyID)
+    }
+
+    /// Exchanges one refresh token `times` times at once; the new tokens of the exchanges that succeeded.
+    static func rotateAtOnce(_ token: String, times: Int, _ people: PeopleService) async -> [String] {
+        await withTaskGroup(of: String?.self) { group in
+            for _ in 0..<times {
+                group.addTask { try? await people.rotate(refreshToken: token).next.token }
+            }
+            return await group.reduce(into: [String]()) { if let token = $1 { $0.append(token) } }
+        }
+    }
+
     @Test("a used token presented again soon, its successor unused, is exchanged again (the answer was lost); the lost successor is then reuse")
     func lostAnswer() async throws {
         let server = try await ServerHarness()
@@ -95,10 +111,6 @@ struct AuthTests {
         let people = server.gateway.people
         let user = try #require(try await server.gateway.store.user(email: "viewer@example.com"))
         let start = Date()
-        func family(_ token: String) async throws -> [RefreshTokenRecord] {
-            let record = try #require(try await server.gateway.store.refreshToken(hash: PeopleService.digest(token)))
-            return try await server.gateway.store.refreshTokens(familyID: record.familyID)
-        }
         func reused(_ token: String, at now: Date, by service: PeopleService) async -> Bool {
             do {
                 _ = try await service.rotate(refreshToken: token, now: now)
@@ -115,23 +127,23 @@ struct AuthTests {
         let a1 = try await people.rotate(refreshToken: a.token, now: start)
         _ = try await people.rotate(refreshToken: a1.next.token, now: start.addingTimeInterval(1))
         #expect(await reused(a.token, at: start.addingTimeInterval(2), by: people))
-        #expect(try await family(a.token).allSatisfy { $0.revokedAt != nil })
+        #expect(try await Self.family(of: a.token, server).allSatisfy { $0.revokedAt != nil })
 
         // Past the grace: reuse, though the successor is unused.
         let b = try await people.issueRefreshToken(userID: user.id)
         _ = try await people.rotate(refreshToken: b.token, now: start)
         #expect(await reused(b.token, at: start.addingTimeInterval(people.refreshReuseGrace + 1), by: people))
-        #expect(try await family(b.token).allSatisfy { $0.revokedAt != nil })
+        #expect(try await Self.family(of: b.token, server).allSatisfy { $0.revokedAt != nil })
 
         // Within it: exchanged again; the family keeps one usable token, the newest.
         let c = try await people.issueRefreshToken(userID: user.id)
         let c1 = try await people.rotate(refreshToken: c.token, now: start)
         let c2 = try await people.rotate(refreshToken: c.token, now: start.addingTimeInterval(people.refreshReuseGrace - 1))
-        let usable = try await family(c.token).filter { $0.usedAt == nil && $0.revokedAt == nil }
+        let usable = try await Self.family(of: c.token, server).filter { $0.usedAt == nil && $0.revokedAt == nil }
         #expect(usable.map(\.id) == [c2.next.record.id])
         // The successor it replaced, presented at once, gets no grace of its own: reuse.
         #expect(await reused(c1.next.token, at: start.addingTimeInterval(people.refreshReuseGrace - 1), by: people))
-        #expect(try await family(c.token).allSatisfy { $0.revokedAt != nil })
+        #expect(try await Self.family(of: c.token, server).allSatisfy { $0.revokedAt != nil })
 
         await server.remove()
 
@@ -238,14 +250,8 @@ struct AuthTests {
         let user = try await people.user(id: try #require(try await server.gateway.store.user(email: "viewer@example.com")).id)
         for _ in 0..<200 {
             let issued = try await people.issueRefreshToken(userID: user.id)
-            let successors = await withTaskGroup(of: String?.self) { group in
-                for _ in 0..<atOnce {
-                    group.addTask { try? await people.rotate(refreshToken: issued.token).next.token }
-                }
-                return await group.reduce(into: [String]()) { if let token = $1 { $0.append(token) } }
-            }
-            let family = try #require(try await server.gateway.store.refreshToken(hash: PeopleService.digest(issued.token))).familyID
-            let usable = try await server.gateway.store.refreshTokens(familyID: family).filter { $0.usedAt == nil && $0.revokedAt == nil }
+            let successors = await Self.rotateAtOnce(issued.token, times: atOnce, people)
+            let usable = try await Self.family(of: issued.token, server).filter { $0.usedAt == nil && $0.revokedAt == nil }
             if grace > 0 {
                 #expect(successors.count == atOnce)
                 // Exactly one of them is usable; each of the others was replaced by a later one.
@@ -268,15 +274,8 @@ struct AuthTests {
         for _ in 0..<100 {
             let issued = try await people.issueRefreshToken(userID: user.id)
             _ = try await people.rotate(refreshToken: issued.token)  // the answer lost
-            let successors = await withTaskGroup(of: String?.self) { group in
-                for _ in 0..<3 {
-                    group.addTask { try? await people.rotate(refreshToken: issued.token).next.token }
-                }
-                return await group.reduce(into: [String]()) { if let token = $1 { $0.append(token) } }
-            }
-            #expect(successors.count == 3)
-            let family = try #require(try await server.gateway.store.refreshToken(hash: PeopleService.digest(issued.token))).familyID
-            let tokens = try await server.gateway.store.refreshTokens(familyID: family)
+            #expect(await Self.rotateAtOnce(issued.token, times: 3, people).count == 3)
+            let tokens = try await Self.family(of: issued.token, server)
             #expect(tokens.allSatisfy { $0.revokedAt == nil })
             #expect(tokens.filter { $0.usedAt == nil }.count == 1)
         }

@@ -118,15 +118,14 @@ enum Paths {
         // On bytes: a Character split misses a `/` that a combining or prepended mark joins to.
         let absolute = path.isAbsolutePath
         let dot = UInt8(ascii: "."), star = UInt8(ascii: "*")
-        func isParent(_ part: ArraySlice<UInt8>) -> Bool { part.count == 2 && part.allSatisfy { $0 == dot } }
         var parts: [ArraySlice<UInt8>] = []
         for part in Array(path.utf8).split(separator: slash, omittingEmptySubsequences: true) {
             if part.count == 1, part.first == dot { continue }
-            if isParent(part), let last = parts.last, !isParent(last) {
+            if part.isParentPart, let last = parts.last, !last.isParentPart {
                 parts.removeLast()
                 continue
             }
-            if isParent(part), absolute { continue }
+            if part.isParentPart, absolute { continue }
             parts.append(part)
         }
         if let last = parts.last, last.count == 1, last.first == star { parts.removeLast() }
@@ -225,11 +224,10 @@ enum Paths {
             restStart = prefix.count
             break
         }
-        let defaulted = Array("${TMPDIR:-".utf8)
-        if restStart == nil, trustsTMPDIR, path.starts(with: defaulted), let close = path.firstIndex(of: UInt8(ascii: "}")),
+        if restStart == nil, trustsTMPDIR, path.starts(with: Self.defaultedTMPDIR), let close = path.firstIndex(of: UInt8(ascii: "}")),
            close + 1 < path.count, path[close + 1] == slash {
             // The default is used when TMPDIR is unset or empty: it must be a temporary directory too.
-            let fallback = path[defaulted.count..<close]
+            let fallback = path[Self.defaultedTMPDIR.count..<close]
             if Self.temporaryPrefixBytes.contains(where: { $0.first == slash && $0.dropLast().elementsEqual(fallback) }) {
                 restStart = close + 2
             }
@@ -238,16 +236,14 @@ enum Paths {
         let rest = path[restStart...]
         if rest.contains(dollar) || rest.contains(UInt8(ascii: "`")) { return false }
         let parts = rest.split(separator: slash)
-        let dot = UInt8(ascii: ".")
-        if parts.contains(where: { $0.count == 2 && $0.allSatisfy { $0 == dot } }) || parts.allSatisfy({ $0.count == 1 && $0.first == dot }) {
-            return false
-        }
-        let globs: [UInt8] = [UInt8(ascii: "*"), UInt8(ascii: "?"), UInt8(ascii: "[")]
-        if parts.dropLast().contains(where: { $0.contains(where: globs.contains) }) { return false }
+        if parts.contains(where: \.isParentPart) || parts.allSatisfy({ $0.count == 1 && $0.first == UInt8(ascii: ".") }) { return false }
+        if parts.dropLast().contains(where: { $0.contains(where: Self.globBytes.contains) }) { return false }
         return true
     }
 
     static let temporaryPrefixBytes = temporaryPrefixes.map { Array($0.utf8) }
+    private static let defaultedTMPDIR = Array("${TMPDIR:-".utf8)
+    private static let globBytes: Set<UInt8> = [UInt8(ascii: "*"), UInt8(ascii: "?"), UInt8(ascii: "[")]
     private static let slash = UInt8(ascii: "/")
     private static let dollar = UInt8(ascii: "$")
 }

@@ -5,9 +5,9 @@ import ServiceLifecycle
 /// An owning gateway's long-running part, as a `Service` for a `ServiceGroup`: it recovers what a
 /// previous host left running, answers control requests from other processes on the control
 /// socket, schedules sessions until shutdown, deletes refresh tokens of long-ended sign-ins, and
-/// prunes the history of long-ended sessions when retention is configured. On graceful shutdown it stops taking work and
-/// stops every run (checkpointed and queued again where the driver can resume, failed with the
-/// reason where it cannot); every event is committed before it returns.
+/// prunes the history of long-ended sessions when retention is configured. On graceful shutdown it
+/// stops taking work and stops every run (checkpointed and queued again where the driver can
+/// resume, failed with the reason where it cannot); every event is committed before it returns.
 public struct GatewayService: Service {
     let gateway: Gateway
     let scheduler: SessionScheduler
@@ -42,17 +42,12 @@ public struct GatewayService: Service {
 
     /// Ended and expired sign-ins' refresh tokens go, at start and hourly, until cancelled.
     static func pruneRefreshTokens(_ people: PeopleService, logger: Logger) async {
-        while !Task.isCancelled {
+        await repeatUntilCancelled(every: .seconds(3600)) {
             do {
                 let pruned = try await people.pruneRefreshTokens()
                 if pruned > 0 { logger.info("deleted expired and ended refresh tokens", metadata: ["count": .stringConvertible(pruned)]) }
             } catch {
                 logger.error("cannot delete expired refresh tokens", metadata: ["error": .string("\(error)")])
-            }
-            do {
-                try await Task.sleep(for: .seconds(3600))
-            } catch {
-                return
             }
         }
     }

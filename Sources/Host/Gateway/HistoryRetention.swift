@@ -13,14 +13,7 @@ struct HistoryRetention: Sendable {
 
     /// Prunes until cancelled.
     func run() async {
-        while !Task.isCancelled {
-            await pruneNow()
-            do {
-                try await Task.sleep(for: interval)
-            } catch {
-                return
-            }
-        }
+        await repeatUntilCancelled(every: interval) { await pruneNow() }
     }
 
     /// Prunes everything past the age now; returns how many sessions lost their history.
