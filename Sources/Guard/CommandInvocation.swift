@@ -1,16 +1,54 @@
 /// A simple command with its wrappers removed: the program that would actually run and its arguments.
 struct CommandInvocation: Sendable {
+    /// What the invocation is made of, worked out once and shared: every pack and rule is handed
+    /// the invocation, and copying one reference costs far less than copying each field.
+    private final class Parts: Sendable {
+        let name: String
+        let arguments: [ShellWord]
+        let stdinText: String?
+        let redirectTargets: [String]
+        let source: String
+        let args: [String]
+        let operands: [ShellWord]
+        let removeFlags: RemoveFlags
+        let gitSubcommand: (name: String, rest: ArraySlice<String>)?
+
+        init(name: String, arguments: [ShellWord], stdinText: String?, redirectTargets: [String], source: String) {
+            self.name = name
+            self.arguments = arguments
+            self.stdinText = stdinText
+            self.redirectTargets = redirectTargets
+            self.source = source
+            let args = arguments.map(\.text)
+            self.args = args
+            var operands: [ShellWord] = []
+            var afterDashes = false
+            for word in arguments {
+                if afterDashes { operands.append(word); continue }
+                if word.text == "--" { afterDashes = true; continue }
+                if word.text.startsWithDash, word.text.utf8.count > 1 { continue }
+                operands.append(word)
+            }
+            self.operands = operands
+            // Every git rule asks for the subcommand: worked out once.
+            gitSubcommand = name == "git" ? CommandInvocation.subcommand(of: args, skipping: Match.gitGlobalOptions) : nil
+            removeFlags = name == "rm" ? RemoveFlags(args: args) : RemoveFlags()
+        }
+    }
+
+    private let parts: Parts
+
     /// The program's base name (`/usr/bin/git` → `git`); empty when the name is only known at run time.
-    let name: String
-    let arguments: [ShellWord]
-    let stdinText: String?
-    let redirectTargets: [String]
+    var name: String { parts.name }
+    var arguments: [ShellWord] { parts.arguments }
+    var stdinText: String? { parts.stdinText }
+    var redirectTargets: [String] { parts.redirectTargets }
     /// The simple command's text in the command line.
-    let source: String
+    var source: String { parts.source }
     /// The arguments' texts, computed once: every rule looks at them.
-    let args: [String]
+    var args: [String] { parts.args }
     /// Arguments that are not options (everything after `--` counts as an operand).
-    let operands: [ShellWord]
+    var operands: [ShellWord] { parts.operands }
     /// Whether a path inside a temporary directory may be exempt from deletion rules: not when the
     /// same line may make a symbolic link, which can turn such a path into any other.
     var temporaryExemptions = true
@@ -18,31 +56,14 @@ struct CommandInvocation: Sendable {
     var trustsTMPDIR = true
 
     init(name: String, arguments: [ShellWord], stdinText: String?, redirectTargets: [String], source: String) {
-        self.name = name
-        self.arguments = arguments
-        self.stdinText = stdinText
-        self.redirectTargets = redirectTargets
-        self.source = source
-        self.args = arguments.map(\.text)
-        var operands: [ShellWord] = []
-        var afterDashes = false
-        for word in arguments {
-            if afterDashes { operands.append(word); continue }
-            if word.text == "--" { afterDashes = true; continue }
-            if word.text.startsWithDash, word.text.utf8.count > 1 { continue }
-            operands.append(word)
-        }
-        self.operands = operands
-        // Every git rule asks for the subcommand: worked out once.
-        gitSubcommand = name == "git" ? Self.subcommand(of: args, skipping: Match.gitGlobalOptions) : nil
-        removeFlags = name == "rm" ? RemoveFlags(args: args) : RemoveFlags()
+        parts = Parts(name: name, arguments: arguments, stdinText: stdinText, redirectTargets: redirectTargets, source: source)
     }
 
     /// For `rm`, how it was asked to delete (every rm rule asks): worked out once.
-    let removeFlags: RemoveFlags
+    var removeFlags: RemoveFlags { parts.removeFlags }
 
     /// For `git`, the subcommand after the global options, and the arguments after it.
-    let gitSubcommand: (name: String, rest: ArraySlice<String>)?
+    var gitSubcommand: (name: String, rest: ArraySlice<String>)? { parts.gitSubcommand }
 
     /// The first argument that is not an option (skipping the values of `optionsWithValues`), and
     /// the arguments after it.

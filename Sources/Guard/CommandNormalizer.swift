@@ -3,11 +3,11 @@
 /// finds scripts handed to shells and interpreters however they arrive (`-c`, stdin, heredocs,
 /// process substitutions, `source`), and notes what cannot be known before the command runs.
 struct CommandNormalizer: Sendable {
-    static let shells: Set<String> = ["sh", "bash", "zsh", "dash", "ksh", "ash", "mksh", "yash", "busybox", "fish", "tcsh", "csh"]
+    static let shells: NameSet = ["sh", "bash", "zsh", "dash", "ksh", "ash", "mksh", "yash", "busybox", "fish", "tcsh", "csh"]
     /// Look-ups that name a program without running it.
-    static let dataOnly: Set<String> = ["which", "whereis", "type", "hash", "man", "help", "whatis", "apropos", "info", "tldr"]
+    static let dataOnly: NameSet = ["which", "whereis", "type", "hash", "man", "help", "whatis", "apropos", "info", "tldr"]
     /// Programs whose arguments are data: text to print, search, send or store, never a command.
-    static let dataPrograms: Set<String> = [
+    static let dataPrograms: NameSet = [
         "echo", "printf", "grep", "egrep", "fgrep", "rg", "ag", "ack", "jq", "yq", "cat", "tee", "less", "more", "head", "tail",
         "wc", "sort", "uniq", "diff", "cmp", "comm", "cut", "tr", "column", "fold", "fmt", "nl", "rev", "base64", "md5sum",
         "sha1sum", "sha256sum", "sha512sum", "xxd", "od", "hexdump", "strings", "file", "stat", "ls", "tree", "du", "df",
@@ -18,22 +18,22 @@ struct CommandNormalizer: Sendable {
         "tput", "stty", "clear", "seq", "yes", "sed",
     ]
     /// Builtins whose `NAME=value` arguments assign variables.
-    static let declarations: Set<String> = ["export", "declare", "typeset", "local", "readonly"]
+    static let declarations: NameSet = ["export", "declare", "typeset", "local", "readonly"]
 
     /// Every program name that makes a word worth following as a command: what the enabled packs
     /// look at, shells, interpreters and wrappers.
-    let programs: Set<String>
+    let programs: NameSet
     /// Programs the enabled packs know: their arguments are theirs to judge.
-    let packPrograms: Set<String>
+    let packPrograms: NameSet
 
     /// Whether every program needs an invocation (some pack looks at any program, or operator
     /// rules match whole invocations); otherwise only the programs packs know get one.
     let everyInvocation: Bool
 
     init(packPrograms: Set<String>, everyInvocation: Bool = true) {
-        self.packPrograms = packPrograms
+        self.packPrograms = NameSet(packPrograms)
         self.everyInvocation = everyInvocation
-        programs = packPrograms.union(Self.shells).union(Self.wrapperNames).union(Self.interpreterNames)
+        programs = NameSet(packPrograms).union(Self.shells).union(Self.wrapperNames).union(Self.interpreterNames)
     }
 
     func normalize(_ command: ShellCommand) -> NormalizedCommand {
@@ -182,13 +182,13 @@ struct CommandNormalizer: Sendable {
     }
 
     /// Every name the switch above treats specially.
-    static let wrapperNames: Set<String> = Set([
+    static let wrapperNames: NameSet = NameSet([
         "sudo", "doas", "pkexec", "env", "command", "builtin", "nohup", "unbuffer", "nocache", "setsid", "caffeinate", "exec",
         "time", "nice", "ionice", "stdbuf", "chrt", "taskset", "timeout", "xargs", "watch", "eval", "trap", "su", "runuser",
         "script", "flock", "sg", "at", "batch", "source", ".", "ssh",
     ]).union(dataOnly)
 
-    static let interpreterNames: Set<String> = [
+    static let interpreterNames: NameSet = [
         "python", "python2", "python3", "pypy", "pypy3", "node", "nodejs", "bun", "deno", "ruby", "jruby", "perl", "php",
         "awk", "gawk", "mawk", "nawk",
     ]
@@ -206,7 +206,8 @@ struct CommandNormalizer: Sendable {
 
     private func appendInvocation(name: String, rest: ArraySlice<ShellWord>, command: ShellCommand, into result: inout NormalizedCommand,
                                   budget: Int) {
-        guard everyInvocation || packPrograms.contains(name) else {
+        let packProgram = packPrograms.contains(name)
+        guard everyInvocation || packProgram else {
             // No rule looks at this program: note its name, and follow what it may run.
             result.otherPrograms.append(name)
             if !Self.dataPrograms.contains(name) {
@@ -218,13 +219,13 @@ struct CommandNormalizer: Sendable {
         if name == "git" {
             guard let rewritten = gitInvocation(arguments, command: command, into: &result, budget: budget) else { return }
             arguments = rewritten
-        } else if let options = LongOptions.tables[name] {
+        } else if let options = LongOptions.table(for: name) {
             arguments = LongOptions.expanding(arguments, among: options)
         }
         result.invocations.append(CommandInvocation(
             name: name, arguments: arguments, stdinText: command.stdinText, redirectTargets: command.redirectTargets, source: command.source))
         if name == "find" { findExec(rest, command: command, into: &result, budget: budget - 1) }
-        if !packPrograms.contains(name), !Self.dataPrograms.contains(name) {
+        if !packProgram, !Self.dataPrograms.contains(name) {
             followCommands(in: rest, program: name, command: command, into: &result, budget: budget - 1)
         }
     }
@@ -238,7 +239,7 @@ struct CommandNormalizer: Sendable {
         if let index = words.firstIndex(where: { !$0.isDynamic && !$0.text.startsWithDash && programs.contains(Self.baseName($0.text)) }) {
             normalize(words: words[index...], command: command, into: &result, budget: budget)
         }
-        for word in words where word.text.utf8.contains(where: { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == UInt8(ascii: ";") }) {
+        for word in words where Self.mayHoldCommand(word.text) {
             var candidates = [Substring(word.text)]
             var text = Substring(word.text)
             while let equals = text.firstIndex(of: "=") {
@@ -252,6 +253,11 @@ struct CommandNormalizer: Sendable {
                 result.possibleScripts.append((program, String(script)))
             }
         }
+    }
+
+    /// Whether a word has a blank or `;` in it, so it could be a command line of its own.
+    private static func mayHoldCommand(_ text: String) -> Bool {
+        text.utf8.contains { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == UInt8(ascii: ";") }
     }
 
     /// `bash -c 'script'`, `sh -lc '…'`, `bash <<EOF`, `bash <<< '…'`, `curl … | sh`, `bash <(…)`,
@@ -336,8 +342,9 @@ struct CommandNormalizer: Sendable {
     /// operand (awk), or on standard input.
     private func inlineCode(_ language: ScriptLanguage, name: String, rest: ArraySlice<ShellWord>, command: ShellCommand,
                             into result: inout NormalizedCommand) {
-        let codeLetters: Set<Character>
-        let longFlags: Set<String>
+        // Arrays, not sets: a few elements each, compared faster than hashed.
+        let codeLetters: [Character]
+        let longFlags: [String]
         switch language {
         case .python: (codeLetters, longFlags) = (["c"], [])
         case .node: (codeLetters, longFlags) = (["e", "p"], ["--eval", "--print"])
@@ -436,10 +443,15 @@ struct CommandNormalizer: Sendable {
             }
         }
         guard index < arguments.count else { return arguments }
-        let global = arguments[..<index]
         var sub = arguments[index]
+        // Most git commands need no rewriting: no alias, no long option, no setting that changes
+        // what clean or rebase do.
+        let rewrites = !aliases.isEmpty || cleanWithoutForce || sub.text == "rebase"
+            || arguments[(index + 1)...].contains { $0.text.utf8.starts(with: "--".utf8) && $0.text.utf8.count > 2 }
+        guard rewrites else { return arguments }
+        let global = arguments[..<index]
         var rest = Array(arguments[(index + 1)...])
-        if let alias = aliases[sub.text] {
+        if !aliases.isEmpty, let alias = aliases[sub.text] {
             if alias.hasPrefix("!") {
                 result.shellScripts.append(([String(alias.dropFirst())] + rest.map(\.text)).joined(separator: " "))
                 return nil
@@ -510,7 +522,7 @@ struct CommandNormalizer: Sendable {
     }
 
     /// Drops options (and the values of those that take one) up to the first operand.
-    private static func skipOptions(_ words: ArraySlice<ShellWord>, withValue: Set<String>) -> ArraySlice<ShellWord> {
+    private static func skipOptions(_ words: ArraySlice<ShellWord>, withValue: [String]) -> ArraySlice<ShellWord> {
         var remaining = words
         while let word = remaining.first, word.text.startsWithDash, word.text.utf8.count > 1 {
             remaining = remaining.dropFirst()
@@ -532,7 +544,8 @@ struct CommandNormalizer: Sendable {
 
     static func baseName(_ path: String) -> String {
         let utf8 = path.utf8
-        guard let slash = utf8.lastIndex(of: UInt8(ascii: "/")) else { return path }
+        // Most words have no slash: a forward scan says so sooner than a search from the end.
+        guard utf8.contains(UInt8(ascii: "/")), let slash = utf8.lastIndex(of: UInt8(ascii: "/")) else { return path }
         return String(Substring(utf8[utf8.index(after: slash)...]))
     }
 
@@ -626,7 +639,7 @@ struct CommandNormalizer: Sendable {
 }
 
 /// Languages whose inline code the guard reads.
-enum ScriptLanguage: String, Sendable {
+enum ScriptLanguage: String, Sendable, CaseIterable {
     case python, node, ruby, perl, php, awk
 }
 

@@ -13,8 +13,8 @@ import Foundation
 public struct CommandPolicy: Sendable {
     public var configuration: PolicyConfiguration { tables.configuration }
     var packs: [PolicyPack] { tables.packs }
-    var packsByCommand: [String: [PolicyPack]] { tables.packsByCommand }
-    var anyCommandPacks: [PolicyPack] { tables.anyCommandPacks }
+    var packsByCommand: [String: [CompiledPack]] { tables.packsByCommand }
+    var anyCommandPacks: [CompiledPack] { tables.anyCommandPacks }
     var codePacks: [ScriptLanguage: PolicyPack] { tables.codePacks }
     var keywords: Set<String> { tables.keywords }
     /// The keywords' FNV-1a hashes, for the prefilter.
@@ -35,8 +35,8 @@ public struct CommandPolicy: Sendable {
     private final class Tables: Sendable {
         let configuration: PolicyConfiguration
         let packs: [PolicyPack]
-        let packsByCommand: [String: [PolicyPack]]
-        let anyCommandPacks: [PolicyPack]
+        let packsByCommand: [String: [CompiledPack]]
+        let anyCommandPacks: [CompiledPack]
         let codePacks: [ScriptLanguage: PolicyPack]
         let keywords: Set<String>
         let keywordHashes: Set<UInt64>
@@ -46,12 +46,13 @@ public struct CommandPolicy: Sendable {
         init(configuration: PolicyConfiguration) {
             self.configuration = configuration
             packs = PolicyPackCatalog.all.filter { configuration.enabledPacks.contains($0.id) }
-            var byCommand: [String: [PolicyPack]] = [:]
+            var byCommand: [String: [CompiledPack]] = [:]
             for pack in packs where !pack.anyCommand {
-                for command in pack.commands { byCommand[command, default: []].append(pack) }
+                let compiled = CompiledPack(pack)
+                for command in pack.commands { byCommand[command, default: []].append(compiled) }
             }
             packsByCommand = byCommand
-            anyCommandPacks = packs.filter(\.anyCommand)
+            anyCommandPacks = packs.filter(\.anyCommand).map(CompiledPack.init)
             codePacks = Dictionary(packs.compactMap { pack in pack.language.map { ($0, pack) } }, uniquingKeysWith: { first, _ in first })
             var keywords = PolicyPackCatalog.wrapperKeywords.union(EnvironmentRules.names)
             for pack in packs { keywords.formUnion(pack.keywords) }
@@ -60,8 +61,8 @@ public struct CommandPolicy: Sendable {
             let packPrograms = Set(packs.flatMap(\.commands))
             normalizer = CommandNormalizer(packPrograms: packPrograms, everyInvocation: !anyCommandPacks.isEmpty
                 || !configuration.blockRules.isEmpty || !configuration.allowRules.isEmpty)
-            candidatePrograms = packPrograms.union(CommandNormalizer.shells).union(CommandNormalizer.interpreterNames)
-                .union(CommandNormalizer.wrapperNames.subtracting(CommandNormalizer.dataOnly)).sorted()
+            candidatePrograms = packPrograms.union(CommandNormalizer.shells.names).union(CommandNormalizer.interpreterNames.names)
+                .union(CommandNormalizer.wrapperNames.subtracting(CommandNormalizer.dataOnly).names).sorted()
         }
     }
 
@@ -93,15 +94,14 @@ public struct CommandPolicy: Sendable {
         // quotes, `;`, `#` or `>` are letters to the shell, though: replaced alone they would invent
         // syntax (`rm -rf /tmp/＂ /etc ＂` is one quoted word once replaced, three words to bash).
         // So such a line is judged both as bash reads it and as it looks, and both decisions count.
-        let lookAlike = bytes.hasNonASCII ? LookAlikes.normalized(command) : command
-        let readings = lookAlike == command ? [command] : [command, lookAlike]
         let deadline = ContinuousClock.now + budget
+        let found = judgeLine(command, environment: environment, workspace: workspace, now: now, deadline: deadline)
+        let lookAlike = bytes.hasNonASCII ? LookAlikes.normalized(command) : command
+        let alsoFound = lookAlike == command ? [] : judgeLine(lookAlike, environment: [:], workspace: workspace, now: now, deadline: deadline)
+        if found.count <= 1, alsoFound.isEmpty { return PolicyDecision(matches: found) }
         var matches: [PolicyMatch] = []
-        for (index, text) in readings.enumerated() {
-            for match in judgeLine(text, environment: index == 0 ? environment : [:], workspace: workspace, now: now, deadline: deadline)
-            where !matches.contains(match) {
-                matches.append(match)
-            }
+        for match in found + alsoFound where !matches.contains(match) {
+            matches.append(match)
         }
         return PolicyDecision(matches: matches)
     }
@@ -113,7 +113,7 @@ public struct CommandPolicy: Sendable {
         // Most commands name nothing the guard knows: they are allowed before anything is set up.
         if environment.isEmpty, configuration.blockRules.isEmpty, !matters { return [] }
         var state = Evaluation(deadline: deadline, trustsTMPDIR: trustsTMPDIR, workspace: workspace)
-        for (name, value) in environment.sorted(by: { $0.key < $1.key }) {
+        for (name, value) in environment.isEmpty ? [] : environment.sorted(by: { $0.key < $1.key }) {
             switch EnvironmentRules.check(name, value, workspace: workspace) {
             case .fine: break
             case .script, .unsafe:
@@ -195,10 +195,15 @@ public struct CommandPolicy: Sendable {
 
     /// Whether the line names `TMPDIR` other than to read it (`$TMPDIR`, `${TMPDIR…}`).
     static func mayRebindTMPDIR(_ text: String) -> Bool {
-        let bytes = Array(text.utf8), name = Array("TMPDIR".utf8)
+        var text = text
+        return text.withUTF8(mayRebindTMPDIR)
+    }
+
+    private static func mayRebindTMPDIR(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let name = "TMPDIR".utf8
         var index = 0
         while index + name.count <= bytes.count {
-            if bytes[index] == name[0], bytes[index..<index + name.count].elementsEqual(name) {
+            if bytes[index] == UInt8(ascii: "T"), bytes[index..<index + name.count].elementsEqual(name) {
                 let read = (index >= 1 && bytes[index - 1] == UInt8(ascii: "$"))
                     || (index >= 2 && bytes[index - 1] == UInt8(ascii: "{") && bytes[index - 2] == UInt8(ascii: "$"))
                 let after = index + name.count < bytes.count ? bytes[index + name.count] : 0
@@ -217,10 +222,14 @@ public struct CommandPolicy: Sendable {
     /// Whether the line may make a symbolic link (`ln -s`, `cp -s`, `mount --bind`), judged
     /// loosely from its words: it only turns temporary-path exemptions off.
     static func mayCreateLinks(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8(mayCreateLinks)
+    }
+
+    private static func mayCreateLinks(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         var sawLinker = false, sawSymbolic = false
-        let bytes = Array(text.utf8)
         var start = 0
-        func check(_ word: ArraySlice<UInt8>) {
+        func check(_ word: Slice<UnsafeBufferPointer<UInt8>>) {
             guard let first = word.first else { return }
             if first == UInt8(ascii: "-") {
                 // -s, -sf, --symbolic, --symbolic-link, --bind, --rbind
@@ -386,14 +395,17 @@ public struct CommandPolicy: Sendable {
                                              reason: allow.reason, matched: command.source, alternative: nil, source: "override"))
             return
         }
-        let programs = normalized.invocations.map(\.name) + normalized.otherPrograms
         let anyProgram = !normalized.dynamicInvocations.isEmpty || !normalized.shellScripts.isEmpty || !normalized.code.isEmpty
         // `X=…` alone, or given to `export` (declare, typeset, local, readonly), sets X for every
         // command after it in the line, and in a shell that lives on (an agent's Bash tool) for later
         // lines too: judged whatever runs next. TMPDIR is left to the temporary-path rules.
-        let setsOnly = programs.isEmpty && !anyProgram
-        var assignments = normalized.assignments.filter {
-            (setsOnly && $0.name != "TMPDIR") || anyProgram || EnvironmentRules.matters($0.name, to: programs)
+        var assignments: [(name: String, value: String)] = []
+        if !normalized.assignments.isEmpty {
+            let programs = normalized.invocations.map(\.name) + normalized.otherPrograms
+            let setsOnly = programs.isEmpty && !anyProgram
+            assignments = normalized.assignments.filter {
+                (setsOnly && $0.name != "TMPDIR") || anyProgram || EnvironmentRules.matters($0.name, to: programs)
+            }
         }
         let commandWords = command.words.drop { CommandNormalizer.assignment($0) != nil }
         if let first = commandWords.first, CommandNormalizer.declarations.contains(first.text) {
@@ -414,7 +426,7 @@ public struct CommandPolicy: Sendable {
                 invocation.temporaryExemptions = state.temporaryExemptions()
                 invocation.trustsTMPDIR = state.trustsTMPDIR()
             }
-            state.matches += matches(for: invocation)
+            matches(for: invocation, into: &state.matches)
         }
         for script in normalized.shellScripts {
             evaluateScript(script, depth: depth + 1, now: now, state: &state)
@@ -500,20 +512,23 @@ public struct CommandPolicy: Sendable {
         return PolicyDecision(matches: trial.matches.filter { !$0.verdict.permitsRunning && $0.source == "pack" }).matches
     }
 
-    private func matches(for invocation: CommandInvocation) -> [PolicyMatch] {
-        var found: [PolicyMatch] = []
-        for pack in [packsByCommand[invocation.name] ?? [], anyCommandPacks].joined() {
-            if pack.safe.contains(where: { $0(invocation) }) { continue }
-            for rule in pack.rules where rule.matches(invocation) {
-                found.append(match(id: pack.ruleID(rule.name), pack: pack.id, severity: rule.severity, reason: rule.reason,
+    private func matches(for invocation: CommandInvocation, into found: inout [PolicyMatch]) {
+        let subcommand = invocation.gitSubcommand?.name ?? ""
+        func judge(by pack: CompiledPack) {
+            if pack.safe.contains(where: { $0(invocation) }) { return }
+            for rule in pack.rules where rule.subcommands?.contains(subcommand) ?? true {
+                guard rule.matches(invocation) else { continue }
+                found.append(match(id: rule.id, pack: pack.id, severity: rule.severity, reason: rule.reason,
                                    matched: invocation.source, alternative: rule.alternative))
             }
         }
-        return found
+        if let packs = packsByCommand[invocation.name] { packs.forEach(judge) }
+        anyCommandPacks.forEach(judge)
     }
 
     private func match(id: String, pack: String, severity: PolicySeverity, reason: String, matched: String, alternative: String?) -> PolicyMatch {
-        let mode = configuration.modes[id] ?? configuration.modes[pack] ?? severity.defaultMode
+        let modes = configuration.modes
+        let mode = modes.isEmpty ? severity.defaultMode : modes[id] ?? modes[pack] ?? severity.defaultMode
         return PolicyMatch(verdict: mode.verdict, ruleID: id, packID: pack, severity: severity, reason: reason,
                            matched: matched, alternative: alternative, source: "pack")
     }
@@ -535,6 +550,38 @@ public struct CommandPolicy: Sendable {
         let mode = configuration.modes[id] ?? .ask
         return PolicyMatch(verdict: mode.verdict, ruleID: id, packID: "dcg", severity: .high, reason: reason, matched: matched,
                            alternative: "Write the command out literally so the guard can read it", source: "unresolved")
+    }
+}
+
+/// A pack's rules as a check walks them: behind references, so that walking the rules of every
+/// pack an invocation meets copies no strings or closures.
+final class CompiledPack: Sendable {
+    final class Rule: Sendable {
+        let id: String
+        let severity: PolicySeverity
+        let reason: String
+        let alternative: String?
+        let matches: @Sendable (CommandInvocation) -> Bool
+        let subcommands: NameSet?
+
+        init(_ rule: PolicyRule, of pack: PolicyPack) {
+            id = pack.ruleID(rule.name)
+            subcommands = rule.subcommands.map(NameSet.init)
+            severity = rule.severity
+            reason = rule.reason
+            alternative = rule.alternative
+            matches = rule.matches
+        }
+    }
+
+    let id: String
+    let safe: [@Sendable (CommandInvocation) -> Bool]
+    let rules: [Rule]
+
+    init(_ pack: PolicyPack) {
+        id = pack.id
+        safe = pack.safe
+        rules = pack.rules.map { Rule($0, of: pack) }
     }
 }
 

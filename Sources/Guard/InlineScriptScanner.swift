@@ -77,6 +77,11 @@ struct InlineCode {
         }
     }
 
+    /// ``callNames(_:)`` as bytes, made once.
+    static let callNeedles: [ScriptLanguage: [[UInt8]]] = Dictionary(uniqueKeysWithValues: ScriptLanguage.allCases.map { language in
+        (language, callNames(language).map { Array($0.utf8) })
+    })
+
     /// The string literals each call is given, each literal going to the innermost call around it,
     /// so nested or unclosed calls never make the work grow faster than the code.
     static func shellCalls(bytes: [UInt8], blanked: [UInt8], literals: [Literal], language: ScriptLanguage) -> [String] {
@@ -92,8 +97,7 @@ struct InlineCode {
         }
         // Calls: where their arguments start and end.
         var calls: [(start: Int, end: Int)] = []
-        for name in callNames(language) {
-            let needle = Array(name.utf8)
+        for needle in callNeedles[language] ?? [] {
             var index = 0
             while let found = find(needle, in: blanked, from: index) {
                 let start = found + needle.count
@@ -154,7 +158,7 @@ struct InlineCode {
         case .perl, .php, .awk:
             return nil
         }
-        let words = Set(code.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "_" || $0 == "/") }).map(String.init))
+        let words = identifiers(in: code)
         guard let module = modules.first(where: words.contains) else { return nil }
         guard let form = dynamic.first(where: { code.containsBytes($0) }) else { return nil }
         if language == .python, form == " as " {
@@ -174,7 +178,36 @@ struct InlineCode {
         return "the code reaches \(module) through \(form.trimmingShellSpace), so what it calls cannot be read"
     }
 
+    /// The names in code: runs of ASCII letters, digits, `_` and `/`. Any other byte separates,
+    /// non-ASCII ones included, which can only find more names (`os` in `osé`), never fewer.
+    static func identifiers(in code: String) -> Set<String> {
+        var names: Set<String> = []
+        var code = code
+        code.withUTF8 { bytes in
+            var start = 0
+            func close(at end: Int) {
+                if end > start { names.insert(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)) }
+            }
+            for index in bytes.indices {
+                switch bytes[index] {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                    UInt8(ascii: "_"), UInt8(ascii: "/"):
+                    continue
+                default:
+                    close(at: index)
+                    start = index + 1
+                }
+            }
+            close(at: bytes.count)
+        }
+        return names
+    }
+
     static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
+        needle.withUnsafeBufferPointer { needle in haystack.withUnsafeBufferPointer { find(needle, in: $0, from: start) } }
+    }
+
+    static func find(_ needle: UnsafeBufferPointer<UInt8>, in haystack: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
         guard let first = needle.first, needle.count <= haystack.count, start <= haystack.count - needle.count else { return nil }
         var index = start
         let last = haystack.count - needle.count
@@ -196,7 +229,7 @@ struct InlineCode {
 extension String {
     /// Whether `needle` occurs in the text, compared byte for byte (no Foundation, no locale).
     func containsBytes(_ needle: String) -> Bool {
-        let haystack = Array(utf8)
-        return InlineCode.find(Array(needle.utf8), in: haystack, from: 0) != nil
+        var haystack = self, needle = needle
+        return haystack.withUTF8 { haystack in needle.withUTF8 { InlineCode.find($0, in: haystack, from: 0) != nil } }
     }
 }

@@ -1,6 +1,9 @@
 /// A destructive pattern: which invocations it matches, how bad that is, and what to do instead.
 struct PolicyRule: Sendable {
     var name: String
+    /// For git's rules, the subcommands the rule is about (its `matches` checks them too): the
+    /// others skip it without asking.
+    var subcommands: Set<String>?
     var severity: PolicySeverity
     var reason: String
     var alternative: String?

@@ -28,6 +28,6 @@ enum PolicyPackCatalog {
     static let wrapperKeywords: Set<String> = Set<String>([
         "sudo", "doas", "env", "command", "builtin", "exec", "nohup", "time", "timeout", "nice", "ionice", "stdbuf",
         "chrt", "taskset", "xargs", "watch", "eval", "su", "ssh", "unbuffer", "nocache", "source",
-    ]).union(CommandNormalizer.shells)
+    ]).union(CommandNormalizer.shells.names)
         .union(["python", "python2", "python3", "pypy", "pypy3", "node", "nodejs", "bun", "deno", "ruby", "jruby", "perl", "php"])
 }

@@ -113,7 +113,11 @@ package struct ShellParser {
                    !word.quoted, !word.text.isEmpty, word.text.utf8.allSatisfy({ (48...57).contains($0) }) {
                     continue
                 }
-                if builder.words.isEmpty { builder.start = min(builder.start, pos) }
+                if builder.words.isEmpty {
+                    builder.start = min(builder.start, pos)
+                    // One allocation for most commands' words instead of one per doubling.
+                    builder.words.reserveCapacity(8)
+                }
                 builder.words.append(word)
             }
         }
@@ -124,7 +128,8 @@ package struct ShellParser {
     @discardableResult
     private mutating func finish(_ builder: inout Builder, depth: Int, next: Int) -> Int? {
         defer { builder = Builder(start: next) }
-        var words = builder.words[...]
+        let allWords = builder.words
+        var words = allWords[...]
         // Reserved words and grouping never run anything themselves.
         while let first = words.first, !first.quoted, ShellParser.reservedWords.contains(first.text) {
             if first.text == "for" || first.text == "select" || first.text == "case" { return nil }
@@ -142,7 +147,7 @@ package struct ShellParser {
         let source = String(decoding: bytes[start..<end], as: UTF8.self)
         let index = commands.count
         commands.append(ShellCommand(
-            words: Array(words), source: source, stdinText: builder.stdin, redirectTargets: builder.redirects,
+            words: words.startIndex == 0 ? allWords : Array(words), source: source, stdinText: builder.stdin, redirectTargets: builder.redirects,
             pipedFrom: builder.pipedFrom, depth: depth, stdinSubstitution: builder.stdinSubstitution))
         for heredoc in builder.heredocs {
             pendingHeredocs.append((index, heredoc.delimiter, heredoc.stripTabs, heredoc.expands, depth))
@@ -150,7 +155,7 @@ package struct ShellParser {
         return index
     }
 
-    static let reservedWords: Set<String> = [
+    static let reservedWords: NameSet = [
         "if", "then", "else", "elif", "fi", "do", "done", "while", "until", "for", "select", "case", "esac",
         "in", "function", "{", "}", "!", "[[", "]]",
     ]
@@ -302,25 +307,49 @@ package struct ShellParser {
 
     // MARK: Words
 
-    /// Bytes that end a word or need more than copying.
-    private static let special: [Bool] = {
-        var table = [Bool](repeating: false, count: 256)
-        for byte in " \t\n\r;&|()<>`\\'\"$".utf8 { table[Int(byte)] = true }
-        return table
-    }()
+    /// A set of ASCII bytes as two 64-bit masks: a test costs a shift, with no table to load.
+    struct ByteClass {
+        let low: UInt64
+        let high: UInt64
+
+        @inline(__always) func contains(_ byte: UInt8) -> Bool {
+            byte < 64 ? (low >> UInt64(byte)) & 1 != 0 : byte < 128 && (high >> UInt64(byte &- 64)) & 1 != 0
+        }
+    }
+
+    /// Bytes that end an unquoted word: ` \t\n\r;&|()<>`.
+    static var wordEnd: ByteClass { ByteClass(low: 0x5800_0341_0000_2600, high: 0x1000_0000_0000_0000) }
+    /// Bytes that end a word or need more than copying: those and `` ` \ ' " $ ``.
+    static var special: ByteClass { ByteClass(low: 0x5800_03D5_0000_2600, high: 0x1000_0001_1000_0000) }
+    /// Bytes that mean something inside double quotes: `" \ $ ``.
+    static var doubleQuoteSpecial: ByteClass { ByteClass(low: 0x14_0000_0000, high: 0x1_1000_0000) }
 
     private mutating func readWord(depth: Int) -> ShellWord {
         // Fast path: a plain word (no quotes, escapes or expansions) is decoded straight from the input.
         var end = pos
-        while end < bytes.count, !ShellParser.special[Int(bytes[end])] { end += 1 }
-        if end == bytes.count || [UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: ";"),
-                                  UInt8(ascii: "&"), UInt8(ascii: "|"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "<"),
-                                  UInt8(ascii: ">")].contains(bytes[end]) {
+        while end < bytes.count, !ShellParser.special.contains(bytes[end]) { end += 1 }
+        if end == bytes.count || ShellParser.wordEnd.contains(bytes[end]) {
             let plain = bytes[pos..<end]
             var word = ShellWord(text: String(decoding: plain, as: UTF8.self), quoted: false, hasExpansion: false)
             Self.markPatterns(&word, unquoted: plain)
             pos = end
             return word
+        }
+        // Fast path: one quoted string that is the whole word (`'…'`, or `"…"` with nothing in it
+        // the shell would expand or unescape) is decoded straight from the input too.
+        if pos < bytes.count, bytes[pos] == UInt8(ascii: "'") || bytes[pos] == UInt8(ascii: "\"") {
+            let quote = bytes[pos]
+            var close = pos + 1
+            if quote == UInt8(ascii: "'") {
+                while close < bytes.count, bytes[close] != quote { close += 1 }
+            } else {
+                while close < bytes.count, !ShellParser.doubleQuoteSpecial.contains(bytes[close]) { close += 1 }
+            }
+            if close < bytes.count, bytes[close] == quote, close + 1 == bytes.count || ShellParser.wordEnd.contains(bytes[close + 1]) {
+                let word = ShellWord(text: String(decoding: bytes[(pos + 1)..<close], as: UTF8.self), quoted: true, hasExpansion: false)
+                pos = close + 1
+                return word
+            }
         }
         var text: [UInt8] = []
         // The bytes that were not quoted, for globs and braces (which quoting disables).
@@ -366,7 +395,7 @@ package struct ShellParser {
                 readDollar(into: &text, quoted: &quoted, expansion: &expansion, depth: depth)
             default:
                 var end = pos + 1
-                while end < bytes.count, !ShellParser.special[Int(bytes[end])] { end += 1 }
+                while end < bytes.count, !ShellParser.special.contains(bytes[end]) { end += 1 }
                 text.append(contentsOf: bytes[pos..<end])
                 unquoted.append(contentsOf: bytes[pos..<end])
                 pos = end
@@ -418,19 +447,12 @@ package struct ShellParser {
                 expansion = true
             default:
                 var end = pos + 1
-                while end < bytes.count, !ShellParser.doubleQuoteSpecial[Int(bytes[end])] { end += 1 }
+                while end < bytes.count, !ShellParser.doubleQuoteSpecial.contains(bytes[end]) { end += 1 }
                 text.append(contentsOf: bytes[pos..<end])
                 pos = end
             }
         }
     }
-
-    /// Bytes that mean something inside double quotes.
-    private static let doubleQuoteSpecial: [Bool] = {
-        var table = [Bool](repeating: false, count: 256)
-        for byte in "\"\\$`".utf8 { table[Int(byte)] = true }
-        return table
-    }()
 
     private mutating func readDollar(into text: inout [UInt8], quoted: inout Bool, expansion: inout Bool, depth: Int,
                                      inDoubleQuotes: Bool = false) {
@@ -668,7 +690,8 @@ package struct ShellParser {
     }
 
     private func isSpace(before index: Int) -> Bool {
-        index == 0 || [UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: ";")].contains(bytes[index - 1])
+        index == 0 || bytes[index - 1] == UInt8(ascii: " ") || bytes[index - 1] == UInt8(ascii: "\t") || bytes[index - 1] == UInt8(ascii: "\n")
+            || bytes[index - 1] == UInt8(ascii: ";")
     }
 
     static func isBlank(_ byte: UInt8) -> Bool {

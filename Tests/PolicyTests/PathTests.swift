@@ -79,3 +79,34 @@ struct BraceHintTests {
         }
     }
 }
+
+@Suite("shell words read on their fast paths")
+struct WordFastPathTests {
+    @Test("the parser's byte classes are exactly the characters they stand for")
+    func byteClasses() {
+        let classes: [(ShellParser.ByteClass, String)] = [
+            (ShellParser.wordEnd, " \t\n\r;&|()<>"), (ShellParser.special, " \t\n\r;&|()<>`\\'\"$"), (ShellParser.doubleQuoteSpecial, "\"\\$`"),
+        ]
+        for (byteClass, characters) in classes {
+            for byte in UInt8.min...UInt8.max {
+                #expect(byteClass.contains(byte) == characters.utf8.contains(byte), "byte \(byte) in \(characters.debugDescription)")
+            }
+        }
+    }
+
+    @Test("a word that is one quoted string reads as the general path reads it")
+    func quotedWords() {
+        let cases: [(String, String, Bool)] = [
+            ("'a b'", "a b", false), ("\"a b\"", "a b", false), ("'$X'", "$X", false), ("\"$X\"", "$X", true), ("'a'b", "ab", false),
+            ("\"a\\\"b\"", "a\"b", false), ("''", "", false), ("'a;b'", "a;b", false), ("'x'\"y\"", "xy", false),
+        ]
+        for (text, expected, expansion) in cases {
+            for line in ["echo \(text)", "echo \(text);", "echo \(text) | cat"] {
+                let words = ShellParser.parse(line).commands.first?.words ?? []
+                #expect(words.count == 2 && words[1].text == expected && words[1].quoted && words[1].hasExpansion == expansion, "\(line)")
+            }
+        }
+        // An unterminated quote runs to the end of the input, as before.
+        #expect(ShellParser.parse("echo 'a b").commands.first?.words.last?.text == "a b")
+    }
+}

@@ -191,8 +191,10 @@ enum Paths {
         guard normal.first == slash else { return false }
         if systemDirectories.contains(path) { return true }
         // A user's home: /home/NAME or /Users/NAME (normalized: no empty part, no trailing slash).
-        let parts = normal.dropFirst().split(separator: slash, omittingEmptySubsequences: false)
-        return parts.count == 2 && (parts[0].elementsEqual("home".utf8) || parts[0].elementsEqual("Users".utf8))
+        let rest = normal.dropFirst()
+        guard let second = rest.firstIndex(of: slash) else { return false }
+        let top = rest[..<second], name = rest[rest.index(after: second)...]
+        return !name.isEmpty && !name.contains(slash) && (top.elementsEqual("home".utf8) || top.elementsEqual("Users".utf8))
     }
 
     /// A relative path that stays inside the working directory (the workspace, for agents).
