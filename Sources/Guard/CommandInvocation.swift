@@ -21,15 +21,20 @@ struct CommandInvocation: Sendable {
             self.source = source
             let args = arguments.map(\.text)
             self.args = args
-            var operands: [ShellWord] = []
-            var afterDashes = false
-            for word in arguments {
-                if afterDashes { operands.append(word); continue }
-                if word.text == "--" { afterDashes = true; continue }
-                if word.text.startsWithDash, word.text.utf8.count > 1 { continue }
-                operands.append(word)
+            if !arguments.contains(where: { $0.text.startsWithDash }) {
+                // No option at all (`git status`): the operands are the arguments, shared.
+                self.operands = arguments
+            } else {
+                var operands: [ShellWord] = []
+                var afterDashes = false
+                for word in arguments {
+                    if afterDashes { operands.append(word); continue }
+                    if word.text == "--" { afterDashes = true; continue }
+                    if word.text.startsWithDash, word.text.utf8.count > 1 { continue }
+                    operands.append(word)
+                }
+                self.operands = operands
             }
-            self.operands = operands
             // Every git rule asks for the subcommand: worked out once.
             gitSubcommand = name == "git" ? CommandInvocation.subcommand(of: args, skipping: Match.gitGlobalOptions) : nil
             removeFlags = name == "rm" ? RemoveFlags(args: args) : RemoveFlags()

@@ -80,9 +80,12 @@ public struct CommandPolicy: Sendable {
 
     /// Decides on one command line. `environment` is what the command's requester adds to its
     /// environment (a driver's `env`); variables in it that change what runs are refused.
-    /// `workspace` is where the command runs, when known.
-    public func evaluate(_ command: String, environment: [String: String] = [:], workspace: String? = nil, now: Date = Date(),
+    /// `workspace` is where the command runs, when known. `now` decides whether operator rules have
+    /// expired (the current time when not given).
+    public func evaluate(_ command: String, environment: [String: String] = [:], workspace: String? = nil, now: Date? = nil,
                          budget: Duration = CommandPolicy.defaultTimeBudget) -> PolicyDecision {
+        // Only operator rules look at the time: without them the clock is not read.
+        let now = now ?? (configuration.blockRules.isEmpty && configuration.allowRules.isEmpty ? .distantPast : Date())
         if command.utf8.count > Self.maxInputBytes {
             return PolicyDecision(matches: [limit("input-too-large", "The command is longer than \(Self.maxInputBytes) bytes", String(command.prefix(80)))])
         }
@@ -139,7 +142,7 @@ public struct CommandPolicy: Sendable {
 
     /// Decides on raw bytes: invalid UTF-8 is replaced (U+FFFD) before judging, which never turns a
     /// harmful command into a harmless one because no rule matches on the replaced bytes alone.
-    public func evaluate(bytes: [UInt8], now: Date = Date()) -> PolicyDecision {
+    public func evaluate(bytes: [UInt8], now: Date? = nil) -> PolicyDecision {
         evaluate(String(decoding: bytes, as: UTF8.self), now: now)
     }
 
