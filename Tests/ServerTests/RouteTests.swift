@@ -13,7 +13,15 @@ struct RouteTests {
         try await server.run { client in
             let health = try await client.get("/health")
             #expect(health.status == .ok && health["status"] as? String == "ok")
-            #expect(health.headers[.init("X-Request-ID")!]?.isEmpty == false)
+            // A new id is a random (version 4) UUID in lowercase, different on every request.
+            var ids: Set<String> = []
+            for _ in 0..<50 {
+                let id = try #require(try await client.get("/health").headers[.init("X-Request-ID")!])
+                let uuid = try #require(UUID(uuidString: id), "\(id)")
+                #expect(id == id.lowercased() && uuid.uuid.6 >> 4 == 4 && uuid.uuid.8 >> 6 == 0b10, "\(id)")
+                ids.insert(id)
+            }
+            #expect(ids.count == 50)
             let ready = try await client.get("/health/ready")
             #expect(ready.status == .ok && ready["status"] as? String == "ready")
             let mine = try await client.request(.get, "/api/sessions", headers: [(.init("X-Request-ID")!, "trace-42")])

@@ -36,10 +36,17 @@ struct APIResponseMiddleware: RouterMiddleware {
         return id
     }
 
-    /// A random UUID in lowercase, written out by hand (`uuidString` goes through `snprintf` and
-    /// then needs lowercasing, on every request).
+    /// A random (version 4) UUID in lowercase, written out by hand (`uuidString` goes through
+    /// `snprintf` and then needs lowercasing). Its bytes come from the system generator
+    /// (`getrandom`): Foundation's `UUID()` here opened /dev/urandom on every request.
     static func newID() -> String {
-        withUnsafeBytes(of: UUID().uuid) { bytes in
+        var generator = SystemRandomNumberGenerator()
+        var random = (generator.next() as UInt64, generator.next() as UInt64)
+        withUnsafeMutableBytes(of: &random) { bytes in
+            bytes[6] = (bytes[6] & 0x0F) | 0x40  // version 4
+            bytes[8] = (bytes[8] & 0x3F) | 0x80  // RFC 4122 variant
+        }
+        return withUnsafeBytes(of: random) { bytes in
             String(unsafeUninitializedCapacity: 36) { buffer in
                 var index = 0
                 for (position, byte) in bytes.enumerated() {
