@@ -43,6 +43,74 @@ struct EventFeedTests {
     }
 }
 
+/// The hub's per-subscriber queue on its own, raced from threads as publishers and sessions do.
+@Suite("live event queues")
+struct LiveEventsTests {
+    static func event(_ session: String, _ seq: Int64) -> EventRecord {
+        EventRecord(sessionID: session, seq: seq, type: "x-tick", time: Date(timeIntervalSince1970: 0), payload: "{}")
+    }
+
+    @Test("a reader racing a publisher on another thread gets every event once, in order (300 rounds)")
+    func publisherRace() async throws {
+        for round in 0..<300 {
+            let hub = EventHub(bufferSize: 10_000)
+            let subscription = hub.subscribe(sessionID: "s")
+            let total = 200
+            let publisher = Thread {
+                var seq: Int64 = 0
+                while seq < Int64(total) {
+                    let batch = (1...Int64.random(in: 1...7)).map { _ in seq += 1; return Self.event("s", seq) }.filter { $0.seq <= Int64(total) }
+                    hub.publish(batch + [Self.event("other", seq)])
+                }
+            }
+            publisher.start()
+            var seqs: [Int64] = []
+            var iterator = subscription.events.makeAsyncIterator()
+            while seqs.count < total, let event = await iterator.next() { seqs.append(event.seq) }
+            #expect(seqs == Array(1...Int64(total)), "round \(round)")
+            hub.unsubscribe(subscription.id)
+            #expect(await iterator.next() == nil)
+        }
+    }
+
+    @Test("cancelling a waiting reader ends its queue at once and the hub forgets it, whenever the cancel lands (300 rounds)")
+    func cancelRace() async throws {
+        for round in 0..<300 {
+            let hub = EventHub(bufferSize: 64)
+            let subscription = hub.subscribe()
+            let reader = Task {
+                var count = 0
+                for await _ in subscription.events { count += 1 }
+                return count
+            }
+            if round % 2 == 0 { hub.publish([Self.event("s", 1)]) }
+            if round % 3 == 0 { await Task.yield() }
+            reader.cancel()
+            let read = await reader.value
+            #expect(read <= 1)
+            #expect(hub.subscriberCount == 0, "round \(round)")
+            // Publishing to an ended queue is harmless.
+            hub.publish([Self.event("s", 2)])
+        }
+    }
+
+    @Test("a subscription that is dropped unread leaves the hub; one that overflows gets what fitted, then its end")
+    func dropAndOverflow() async {
+        let hub = EventHub(bufferSize: 3)
+        do {
+            _ = hub.subscribe(sessionID: "s")
+        }
+        #expect(hub.subscriberCount == 0)
+        let subscription = hub.subscribe(sessionID: "s")
+        hub.publish((1...5).map { Self.event("s", $0) })
+        #expect(hub.subscriberCount == 0)
+        var seqs: [Int64] = []
+        for await event in subscription.events { seqs.append(event.seq) }
+        #expect(seqs == [1, 2, 3])
+        #expect(subscription.fellBehind)
+    }
+}
+
 @Suite("command slots")
 struct CommandSlotsTests {
     @Test("commands wait for a slot per session and in all, first come first served, and a cancelled wait ends at once")

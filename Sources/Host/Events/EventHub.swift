@@ -8,29 +8,38 @@ import Synchronization
 /// down and not fed a silent gap: its stream ends and ``Subscription/fellBehind`` says why, so it can
 /// resume from the store after the last seq it saw. Publishing never waits.
 public final class EventHub: Sendable {
+    /// One subscriber's side: its live events, in publishing order. Dropping it (or cancelling the
+    /// task that waits in its `next()`) ends the subscription.
     public final class Subscription: Sendable {
         public let id: UInt64
-        public let events: AsyncStream<EventRecord>
-        private let overflowed = Atomic<Bool>(false)
+        public let events: LiveEvents
 
-        init(id: UInt64, events: AsyncStream<EventRecord>) {
+        init(id: UInt64, events: LiveEvents) {
             self.id = id
             self.events = events
         }
 
         /// True once the stream ended because the subscriber did not keep up.
-        public var fellBehind: Bool { overflowed.load(ordering: .acquiring) }
+        public var fellBehind: Bool { events.overflowed }
 
-        func markFellBehind() { overflowed.store(true, ordering: .releasing) }
+        deinit { events.end() }
     }
 
     private struct Subscriber {
         var sessionID: String?
-        var continuation: AsyncStream<EventRecord>.Continuation
-        var subscription: Subscription
+        var events: LiveEvents
     }
 
-    private let subscribers = Locked<[UInt64: Subscriber]>([:])
+    private struct Table {
+        var byID: [UInt64: Subscriber] = [:]
+        /// The same subscribers as an array, rebuilt when one comes or goes: publishing (far more
+        /// frequent) takes it with one retain instead of copying the table.
+        var all: [Subscriber] = []
+
+        mutating func rebuild() { all = Array(byID.values) }
+    }
+
+    private let subscribers = Locked(Table())
     private let nextID = Atomic<UInt64>(0)
     public let bufferSize: Int
 
@@ -41,45 +50,172 @@ public final class EventHub: Sendable {
     /// Subscribes to one session's events, or to every session's when `sessionID` is nil.
     public func subscribe(sessionID: String? = nil) -> Subscription {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).newValue
-        let (stream, continuation) = AsyncStream<EventRecord>.makeStream(bufferingPolicy: .bufferingOldest(bufferSize))
-        let subscription = Subscription(id: id, events: stream)
-        continuation.onTermination = { [weak self] _ in self?.remove(id) }
-        subscribers.withLock { $0[id] = Subscriber(sessionID: sessionID, continuation: continuation, subscription: subscription) }
-        return subscription
+        let events = LiveEvents(capacity: bufferSize, id: id) { [weak self] in self?.remove(id) }
+        subscribers.withLock { table in
+            table.byID[id] = Subscriber(sessionID: sessionID, events: events)
+            table.rebuild()
+        }
+        return Subscription(id: id, events: events)
     }
 
     public func unsubscribe(_ id: UInt64) {
-        remove(id)?.continuation.finish()
+        remove(id)?.events.end()
     }
 
     /// Hands stored events to the subscribers that want them; cuts off those whose buffer is full.
     public func publish(_ events: [EventRecord]) {
         guard !events.isEmpty else { return }
-        let targets = subscribers.withLock { table in Array(table.values) }
+        let targets = subscribers.withLock { $0.all }
+        // Most batches are one session's: then each subscriber takes all of it or none.
+        let session = events[0].sessionID
+        let oneSession = events.allSatisfy { $0.sessionID == session }
         for subscriber in targets {
-            for event in events where subscriber.sessionID == nil || subscriber.sessionID == event.sessionID {
-                if case .dropped = subscriber.continuation.yield(event) {
-                    subscriber.subscription.markFellBehind()
-                    unsubscribe(subscriber.subscription.id)
-                    break
-                }
+            let wanted: [EventRecord]
+            switch subscriber.sessionID {
+            case nil: wanted = events
+            case let id? where oneSession: wanted = id == session ? events : []
+            case let id?: wanted = events.filter { $0.sessionID == id }
             }
+            // One that does not fit ends, and leaves the hub.
+            if !wanted.isEmpty { _ = subscriber.events.append(contentsOf: wanted) }
         }
     }
 
-    public var subscriberCount: Int { subscribers.withLock { $0.count } }
+    public var subscriberCount: Int { subscribers.withLock { $0.byID.count } }
 
     /// Ends every subscription (at shutdown).
     public func finishAll() {
         let all = subscribers.withLock { table in
-            defer { table.removeAll() }
-            return Array(table.values)
+            defer { table = Table() }
+            return table.all
         }
-        for subscriber in all { subscriber.continuation.finish() }
+        for subscriber in all { subscriber.events.end() }
     }
 
     @discardableResult
     private func remove(_ id: UInt64) -> Subscriber? {
-        subscribers.withLock { $0.removeValue(forKey: id) }
+        subscribers.withLock { table in
+            guard let removed = table.byID.removeValue(forKey: id) else { return nil }
+            table.rebuild()
+            return removed
+        }
+    }
+}
+
+/// A subscriber's live events: a bounded queue with one reader. Appending never waits; an append
+/// that would overflow it ends it instead (``overflowed``), after what it already holds. Taking the
+/// next event is O(1), and a reader whose task is cancelled gets nil and ends it.
+public final class LiveEvents: AsyncSequence, Sendable {
+    public typealias Element = EventRecord
+
+    private struct State {
+        /// Waiting events: `events[head...]`; the taken prefix is dropped once it is half the array.
+        var events: [EventRecord] = []
+        var head = 0
+        var reader: UnsafeContinuation<EventRecord?, Never>?
+        var ended = false
+        var overflowed = false
+
+        var count: Int { events.count - head }
+
+        mutating func take() -> EventRecord? {
+            guard head < events.count else { return nil }
+            let event = events[head]
+            head += 1
+            if head == events.count {
+                events.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head >= 1024, head * 2 >= events.count {
+                events.removeFirst(head)
+                head = 0
+            }
+            return event
+        }
+    }
+
+    let capacity: Int
+    /// The hub's id for this subscriber.
+    let id: UInt64
+    private let state = Locked(State())
+    /// Called once, when the queue ends (the hub forgets the subscriber).
+    private let onEnd: @Sendable () -> Void
+
+    init(capacity: Int, id: UInt64, onEnd: @escaping @Sendable () -> Void) {
+        self.capacity = capacity
+        self.id = id
+        self.onEnd = onEnd
+    }
+
+    /// Whether the queue ended because an append found it full.
+    public var overflowed: Bool { state.withLock { $0.overflowed } }
+
+    /// Appends events; false when they do not all fit: those that do are kept, and the queue ends.
+    func append(contentsOf new: [EventRecord]) -> Bool {
+        let (reader, first, fits): (UnsafeContinuation<EventRecord?, Never>?, EventRecord?, Bool) = state.withLock { state in
+            guard !state.ended else { return (nil, nil, true) }
+            let room = capacity - state.count
+            let fits = new.count <= room
+            // What fits is kept (the reader gets it before the end), then the queue ends.
+            state.events.append(contentsOf: fits ? new[...] : new.prefix(room))
+            if !fits {
+                state.overflowed = true
+                state.ended = true
+            }
+            guard let reader = state.reader else { return (nil, nil, fits) }
+            state.reader = nil
+            return (reader, state.take(), fits)
+        }
+        reader?.resume(returning: first)
+        if !fits { onEnd() }
+        return fits
+    }
+
+    /// Ends the queue: the reader gets what it holds, then nil.
+    func end() {
+        let (ending, reader): (Bool, UnsafeContinuation<EventRecord?, Never>?) = state.withLock { state in
+            guard !state.ended else { return (false, nil) }
+            state.ended = true
+            let reader = state.reader
+            state.reader = nil
+            return (true, reader)
+        }
+        reader?.resume(returning: nil)
+        if ending { onEnd() }
+    }
+
+    /// The next event; nil once the queue has ended and is empty, or when the task is cancelled
+    /// (which ends the queue).
+    func next() async -> EventRecord? {
+        if let ready = state.withLock({ state -> EventRecord?? in
+            if let event = state.take() { return .some(event) }
+            return state.ended ? .some(nil) : nil
+        }) {
+            return ready
+        }
+        return await withTaskCancellationHandler {
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<EventRecord?, Never>) in
+                let ready: EventRecord?? = state.withLock { state in
+                    if let event = state.take() { return .some(event) }
+                    if state.ended || Task.isCancelled { return .some(nil) }
+                    state.reader = continuation
+                    return nil
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+        } onCancel: {
+            end()
+        }
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let events: LiveEvents
+
+        public mutating func next() async -> EventRecord? {
+            await events.next()
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(events: self)
     }
 }

@@ -51,7 +51,7 @@ public struct SessionEventFeed: AsyncSequence, Sendable {
         private var buffered: [EventRecord] = []
         private var bufferIndex = 0
         private var live: EventHub.Subscription?
-        private var liveIterator: AsyncStream<EventRecord>.Iterator?
+        private var liveIterator: LiveEvents.AsyncIterator?
         private var replaying = true
         private var ended = false
 
@@ -146,7 +146,7 @@ public struct FleetEventFeed: AsyncSequence, Sendable {
 
     public struct Iterator: AsyncIteratorProtocol {
         let subscription: EventHub.Subscription
-        var events: AsyncStream<EventRecord>.Iterator
+        var events: LiveEvents.AsyncIterator
         var done = false
 
         public mutating func next() async -> Item? {
