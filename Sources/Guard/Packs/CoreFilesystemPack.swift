@@ -237,15 +237,27 @@ enum Paths {
         guard let restStart, restStart < path.count else { return false }
         let rest = path[restStart...]
         if rest.contains(dollar) || rest.contains(UInt8(ascii: "`")) { return false }
-        let parts = rest.split(separator: slash)
-        if parts.contains(where: \.isParentPart) || parts.allSatisfy({ $0.count == 1 && $0.first == UInt8(ascii: ".") }) { return false }
-        if parts.dropLast().contains(where: { $0.contains(where: Self.globBytes.contains) }) { return false }
-        return true
+        // Its parts (empty ones skipped): none may be `..`, not all may be `.`, and only the last
+        // may hold a glob. Walked in place: this runs for every operand of every rm.
+        var onlyDots = true
+        var globBefore = false
+        var partStart = rest.startIndex
+        var end = rest.startIndex
+        while end <= rest.endIndex {
+            defer { end += 1 }
+            guard end == rest.endIndex || rest[end] == slash else { continue }
+            let part = rest[partStart..<end]
+            partStart = end + 1
+            guard !part.isEmpty else { continue }
+            if part.isParentPart || globBefore { return false }
+            if !(part.count == 1 && part.first == UInt8(ascii: ".")) { onlyDots = false }
+            globBefore = part.contains { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "[") }
+        }
+        return !onlyDots
     }
 
     static let temporaryPrefixBytes = temporaryPrefixes.map { Array($0.utf8) }
     private static let defaultedTMPDIR = Array("${TMPDIR:-".utf8)
-    private static let globBytes: Set<UInt8> = [UInt8(ascii: "*"), UInt8(ascii: "?"), UInt8(ascii: "[")]
     private static let slash = UInt8(ascii: "/")
     private static let dollar = UInt8(ascii: "$")
 }
