@@ -179,14 +179,22 @@ struct InlineCode {
     }
 
     /// The names in code: runs of ASCII letters, digits, `_` and `/`. Any other byte separates,
-    /// non-ASCII ones included, which can only find more names (`os` in `osé`), never fewer.
+    /// non-ASCII ones included, which finds more names than splitting on Characters (`os` in
+    /// `osé`). A name ending in `_` or `/` is also taken without them: read as Characters, a `_`
+    /// with a combining mark after it (`os_́`) separated, and so `os` was found there too.
     static func identifiers(in code: String) -> Set<String> {
         var names: Set<String> = []
         var code = code
         code.withUTF8 { bytes in
             var start = 0
             func close(at end: Int) {
-                if end > start { names.insert(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)) }
+                guard end > start else { return }
+                names.insert(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self))
+                var trimmed = end
+                while trimmed > start, bytes[trimmed - 1] == UInt8(ascii: "_") || bytes[trimmed - 1] == UInt8(ascii: "/") { trimmed -= 1 }
+                if trimmed > start, trimmed < end {
+                    names.insert(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<trimmed]), as: UTF8.self))
+                }
             }
             for index in bytes.indices {
                 switch bytes[index] {

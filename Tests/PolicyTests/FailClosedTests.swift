@@ -128,6 +128,11 @@ struct FailClosedTests {
         let hidden = policy.evaluate("python3 -c 'import shutil; getattr(shutil, \"rmt\"+\"ree\")(\"/home\")'")
         #expect(hidden.verdict == .ask)
         #expect(hidden.ruleID == "dcg:hidden-call")
+        // The module named only next to a `_` or `/` with a combining mark after it, in a comment.
+        for mark in ["_\u{301}", "/\u{301}", "_"] {
+            let marked = policy.evaluate("python3 -c 'getattr(__import__(\"o\"+\"s\"),\"system\")(\"id\") # os\(mark)'")
+            #expect(marked.ruleID == "dcg:hidden-call", "\(mark.unicodeScalars.map(\.value))")
+        }
     }
 
     @Test("what can be resolved from the line is judged for what it is")

@@ -94,6 +94,30 @@ struct LiveEventsTests {
         }
     }
 
+    @Test("a reader waiting when a batch one larger than the buffer arrives takes it all without falling behind")
+    func waitingReaderTakesOneMore() async throws {
+        let hub = EventHub(bufferSize: 3)
+        let subscription = hub.subscribe(sessionID: "s")
+        let reader = Task {
+            var seqs: [Int64] = []
+            for await event in subscription.events {
+                seqs.append(event.seq)
+                if seqs.count == 4 { break }
+            }
+            return seqs
+        }
+        // Wait until the reader waits in next(), then publish capacity + 1.
+        for _ in 0..<500 where hub.subscriberCount == 1 {
+            try await Task.sleep(for: .milliseconds(2))
+            if subscription.events.hasWaitingReader { break }
+        }
+        #expect(subscription.events.hasWaitingReader)
+        hub.publish((1...4).map { Self.event("s", $0) })
+        #expect(await reader.value == [1, 2, 3, 4])
+        #expect(!subscription.fellBehind)
+        hub.unsubscribe(subscription.id)
+    }
+
     @Test("a subscription that is dropped unread leaves the hub; one that overflows gets what fitted, then its end")
     func dropAndOverflow() async {
         let hub = EventHub(bufferSize: 3)

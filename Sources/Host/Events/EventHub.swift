@@ -9,7 +9,8 @@ import Synchronization
 /// resume from the store after the last seq it saw. Publishing never waits.
 public final class EventHub: Sendable {
     /// One subscriber's side: its live events, in publishing order. Dropping it (or cancelling the
-    /// task that waits in its `next()`) ends the subscription.
+    /// task that waits in its `next()`) ends the subscription, so keep it while reading `events`:
+    /// an iterator made from `events` alone gets nil once the subscription is released.
     public final class Subscription: Sendable {
         public let id: UInt64
         public let events: LiveEvents
@@ -146,24 +147,33 @@ public final class LiveEvents: AsyncSequence, Sendable {
         self.onEnd = onEnd
     }
 
+    /// Whether a reader is waiting in `next()` (for tests).
+    var hasWaitingReader: Bool { state.withLock { $0.reader != nil } }
+
     /// Whether the queue ended because an append found it full.
     public var overflowed: Bool { state.withLock { $0.overflowed } }
 
     /// Appends events; false when they do not all fit: those that do are kept, and the queue ends.
     func append(contentsOf new: [EventRecord]) -> Bool {
         let (reader, first, fits): (UnsafeContinuation<EventRecord?, Never>?, EventRecord?, Bool) = state.withLock { state in
-            guard !state.ended else { return (nil, nil, true) }
+            guard !state.ended, let firstNew = new.first else { return (nil, nil, true) }
+            var pending = new[...]
+            // A waiting reader (the queue is empty then) takes the first event at once: it does not
+            // count against the room, as it never waits in the queue.
+            let reader = state.reader
+            if reader != nil {
+                state.reader = nil
+                pending = pending.dropFirst()
+            }
             let room = capacity - state.count
-            let fits = new.count <= room
+            let fits = pending.count <= room
             // What fits is kept (the reader gets it before the end), then the queue ends.
-            state.events.append(contentsOf: fits ? new[...] : new.prefix(room))
+            state.events.append(contentsOf: fits ? pending : pending.prefix(room))
             if !fits {
                 state.overflowed = true
                 state.ended = true
             }
-            guard let reader = state.reader else { return (nil, nil, fits) }
-            state.reader = nil
-            return (reader, state.take(), fits)
+            return (reader, reader == nil ? nil : firstNew, fits)
         }
         reader?.resume(returning: first)
         if !fits { onEnd() }
@@ -197,6 +207,7 @@ public final class LiveEvents: AsyncSequence, Sendable {
                 let ready: EventRecord?? = state.withLock { state in
                     if let event = state.take() { return .some(event) }
                     if state.ended || Task.isCancelled { return .some(nil) }
+                    precondition(state.reader == nil, "LiveEvents has one reader: two tasks iterate the same subscription")
                     state.reader = continuation
                     return nil
                 }
