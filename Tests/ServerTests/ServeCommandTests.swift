@@ -70,12 +70,22 @@ struct ServeCommandTests {
 
         var stderr: String { String(decoding: errors.withLock { $0 }, as: UTF8.self) }
 
+        /// A test that failed or threw before ``terminate()`` never leaves its server running (one
+        /// was once found still busy long after its test had timed out).
+        deinit {
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+
         /// Sends SIGTERM and waits for the process to end; its exit status.
         func terminate() async throws -> Int32 {
             try? await testClient.shutdown()
             process.terminate()
             for _ in 0..<600 where process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
-            return process.isRunning ? -1 : process.terminationStatus
+            guard !process.isRunning else {
+                kill(process.processIdentifier, SIGKILL)
+                return -1
+            }
+            return process.terminationStatus
         }
     }
 
