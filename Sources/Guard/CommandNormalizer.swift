@@ -219,7 +219,7 @@ struct CommandNormalizer: Sendable {
         if name == "git" {
             guard let rewritten = gitInvocation(arguments, command: command, into: &result, budget: budget) else { return }
             arguments = rewritten
-        } else if let options = LongOptions.table(for: name) {
+        } else if let options = LongOptions.tables[name] {
             arguments = LongOptions.expanding(arguments, among: options)
         }
         result.invocations.append(CommandInvocation(

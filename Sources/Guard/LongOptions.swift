@@ -19,15 +19,6 @@ enum LongOptions {
         return result
     }
 
-    /// The long options of `program`, when the packs judge it by option.
-    static func table(for program: String) -> [String]? {
-        // Most programs have none: a few comparisons spare them a hashed lookup.
-        switch program {
-        case "rm", "find", "chmod", "chown": tables[program]
-        default: nil
-        }
-    }
-
     /// The long options of programs the packs judge by option.
     static let tables: [String: [String]] = [
         "rm": ["--force", "--interactive", "--one-file-system", "--no-preserve-root", "--preserve-root", "--recursive", "--dir",

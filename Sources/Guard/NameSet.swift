@@ -27,7 +27,5 @@ struct NameSet: Sendable, ExpressibleByArrayLiteral {
     }
 
     func union(_ other: NameSet) -> NameSet { NameSet(names.union(other.names)) }
-    func union(_ other: Set<String>) -> NameSet { NameSet(names.union(other)) }
-    func union(_ other: [String]) -> NameSet { NameSet(names.union(other)) }
     func subtracting(_ other: NameSet) -> NameSet { NameSet(names.subtracting(other.names)) }
 }

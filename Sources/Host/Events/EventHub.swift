@@ -51,7 +51,7 @@ public final class EventHub: Sendable {
     /// Subscribes to one session's events, or to every session's when `sessionID` is nil.
     public func subscribe(sessionID: String? = nil) -> Subscription {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).newValue
-        let events = LiveEvents(capacity: bufferSize, id: id) { [weak self] in self?.remove(id) }
+        let events = LiveEvents(capacity: bufferSize) { [weak self] in self?.remove(id) }
         subscribers.withLock { table in
             table.byID[id] = Subscriber(sessionID: sessionID, events: events)
             table.rebuild()
@@ -135,15 +135,12 @@ public final class LiveEvents: AsyncSequence, Sendable {
     }
 
     let capacity: Int
-    /// The hub's id for this subscriber.
-    let id: UInt64
     private let state = Locked(State())
     /// Called once, when the queue ends (the hub forgets the subscriber).
     private let onEnd: @Sendable () -> Void
 
-    init(capacity: Int, id: UInt64, onEnd: @escaping @Sendable () -> Void) {
+    init(capacity: Int, onEnd: @escaping @Sendable () -> Void) {
         self.capacity = capacity
-        self.id = id
         self.onEnd = onEnd
     }
 

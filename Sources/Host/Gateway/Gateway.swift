@@ -62,9 +62,8 @@ public final class Gateway: Sendable {
         }
         let catalog = try PluginLoader(logger: logger).loadDirectory(configuration.pluginsDirectory)
         let registry = PluginRegistry(catalog)
-        // The owner makes every change to the database, so it alone may keep session rows in memory.
-        // Both belong to the owner alone: it makes every change, and only it may upgrade the schema
-        // (a client may be newer than the running owner).
+        // The owner alone keeps session rows in memory (it makes every change to the database) and
+        // upgrades the schema (a client may be newer than the running owner).
         let store = try SQLiteStore(configuration: StoreConfiguration(databaseFile: configuration.databaseFile, cachesSessions: lock != nil,
                                                                       upgradesSchema: lock != nil))
         let hub = EventHub()
