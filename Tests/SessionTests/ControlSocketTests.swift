@@ -111,6 +111,43 @@ struct ControlSocketTests {
         #expect(carriedOut.withLock { $0 } == answered, "only the requests answered were carried out")
     }
 
+    @Test("a program started while a connection is open does not inherit it: the client sees the end as soon as the server closes it")
+    func connectionsNotInherited() async throws {
+        let folder = try TemporaryDirectory("control")
+        defer { folder.remove() }
+        let path = folder.file("control.sock").path
+        let child = Locked<pid_t>(0)
+        let server = try ControlSocketServer(path: path, logger: Logger(label: "test"), drainTime: Self.patience) { request in
+            // As an agent's command or a driver's child starts while a request is served: spawned
+            // without closing other descriptors, as posix_spawn does by default.
+            var pid: pid_t = 0
+            let arguments: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sleep"), strdup("30"), nil]
+            defer { arguments.forEach { free($0) } }
+            if posix_spawn(&pid, "/bin/sleep", nil, nil, arguments, environ) == 0 { child.withLock { $0 = pid } }
+            return Self.answer(for: request)
+        }
+        let client = try UnixSocket.connect(path: path)
+        defer { close(client) }
+        try UnixSocket.write(client, Self.request)
+        for _ in 0..<1000 where child.withLock({ $0 }) == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        await server.stop()
+        let pid = child.withLock { $0 }
+        defer {
+            if pid > 0 {
+                kill(pid, SIGKILL)
+                var status: Int32 = 0
+                waitpid(pid, &status, 0)
+            }
+        }
+        #expect(pid > 0, "the program started")
+        #expect(kill(pid, 0) == 0, "and still runs")
+        // The answer, then the end of the connection: nothing else holds it open.
+        guard case .answer(let line) = Self.readNow(client) else { Issue.record("no answer"); return }
+        #expect(line.contains("SESSION_NOT_FOUND"))
+        var byte: UInt8 = 0
+        #expect(recv(client, &byte, 1, Int32(MSG_DONTWAIT)) == 0, "the connection ended (errno \(errno) means still open)")
+    }
+
     @Test("a client that connects and sends nothing does not hold the stop up; stopping twice is harmless")
     func idleClient() async throws {
         let folder = try TemporaryDirectory("control")

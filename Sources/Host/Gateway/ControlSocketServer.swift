@@ -44,7 +44,10 @@ final class ControlSocketServer: Sendable {
                 state.withLock { $0.busy -= 1 }
             }
             while true {
-                let connection = accept(descriptor, nil, nil)
+                // Close-on-exec from the start: a process this one spawns meanwhile (an agent's
+                // command, a driver's child) must not inherit the connection, which would keep it
+                // open after it is answered or refused here.
+                let connection = Self.acceptCloseOnExec(descriptor)
                 if connection < 0 {
                     let failure = errno
                     if state.withLock({ $0.stopping }) { return }  // Shut down by stop().
@@ -128,6 +131,18 @@ final class ControlSocketServer: Sendable {
         } catch {
             logger.warning("cannot answer a control request", metadata: ["error": .string("\(error)")])
         }
+    }
+
+    /// glibc's accept4 (a GNU extension Swift does not see): the connection is close-on-exec from the start.
+    private typealias Accept4 = @convention(c) (Int32, UnsafeMutablePointer<sockaddr>?, UnsafeMutablePointer<socklen_t>?, Int32) -> Int32
+    private static let accept4Function: Accept4? = dlsym(nil, "accept4").map { unsafeBitCast($0, to: Accept4.self) }
+
+    private static func acceptCloseOnExec(_ descriptor: Int32) -> Int32 {
+        if let accept4Function { return accept4Function(descriptor, nil, nil, Int32(SOCK_CLOEXEC.rawValue)) }
+        // Without accept4: not atomic, but close-on-exec before this thread does anything else.
+        let connection = accept(descriptor, nil, nil)
+        if connection >= 0 { _ = fcntl(connection, F_SETFD, FD_CLOEXEC) }
+        return connection
     }
 
     /// Runs async work from this plain thread and waits for it (this thread is not the pool's).
