@@ -199,6 +199,11 @@ public final class FlywheelClient: Sendable {
         try await request(.PATCH, "/api/accounts/\(Self.segment(id))", body: ["enabled": enabled])
     }
 
+    /// Asks the account's provider whether its key works; the server records what it says.
+    public func verifyAccount(_ id: String) async throws -> AccountVerification {
+        try await request(.POST, "/api/accounts/\(Self.segment(id))/verify")
+    }
+
     public func deleteAccount(_ id: String) async throws { try await requestWithoutAnswer(.DELETE, "/api/accounts/\(Self.segment(id))") }
 
     public func plugins() async throws -> [Plugin] {

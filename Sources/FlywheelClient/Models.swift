@@ -147,12 +147,23 @@ public struct Account: Codable, Sendable, Hashable {
     public var id: String
     public var provider: String
     public var label: String
-    /// unverified, verified, cooldown, invalid or disabled.
+    /// verified, cooldown, invalid or disabled.
     public var status: String
     public var statusReason: String?
     public var cooldownUntil: Date?
     public var lastUsedAt: Date?
     public var createdAt: Date
+}
+
+/// What checking an account's key with its provider found.
+public struct AccountVerification: Codable, Sendable, Hashable {
+    /// verified, invalid, out_of_credit, rate_limited or inconclusive (nothing learnt; the account
+    /// is unchanged).
+    public var outcome: String
+    /// The provider's words; never the key.
+    public var message: String
+    /// The account after the server recorded the outcome.
+    public var account: Account
 }
 
 /// A manifest in the server's `plugins.d`, loaded or not.

@@ -31,13 +31,15 @@ public final class SessionHarness: @unchecked Sendable {
     }()
 
     public init(limits: GatewayConfiguration.Limits = .init(), policy: PolicyConfiguration = .default,
-                server: ServerSettings = SessionHarness.testServerSettings, directory existing: TemporaryDirectory? = nil) async throws {
+                server: ServerSettings = SessionHarness.testServerSettings, directory existing: TemporaryDirectory? = nil,
+                accountProviders: [String: ProviderEndpoint] = ProviderEndpoint.builtIn) async throws {
         let directory = try existing ?? TemporaryDirectory("sessions")
         self.directory = directory
         try Self.writePlugins(into: directory)
         var configuration = GatewayConfiguration(dataDirectory: directory.file("data"), pluginsDirectory: directory.file("plugins.d"))
         configuration.limits = limits
         configuration.server = server
+        configuration.accountProviders = accountProviders
         gateway = try await Gateway.open(configuration: configuration, policy: policy, environment: ["FLYWHEEL_SECRET_KEY": Self.secretKey],
                                          requireOwnership: true, logger: .quiet)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [.init(service: gateway.service()!)], logger: .quiet))

@@ -44,6 +44,31 @@ struct ClientTests {
         await server.remove()
     }
 
+    @Test("accounts through the client: add, list, check the key with the provider (a local stand-in), disable, remove")
+    func accounts() async throws {
+        let provider = try await FakeProvider([
+            ["status": 429, "headers": [["content-type", "application/json"], ["retry-after", "120"]],
+             "chunks": [#"{"error":{"message":"Rate limit reached for requests","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#]],
+        ])
+        defer { provider.stop() }
+        let server = try await ServerHarness(accountProviders: ["openai": ProviderEndpoint(format: .openai, baseURL: provider.baseURL + "/v1")])
+        try await server.run(live: LiveSettings()) { _, port in
+            let client = try Self.client(port: port)
+            _ = try await client.signIn(email: "operator@example.com", password: "password-operator")
+            let account = try await client.addAccount(provider: "openai", label: "team", credentials: .object(["api_key": .string("sk-client-1234")]))
+            #expect(try await client.accounts(provider: "openai").map(\.id) == [account.id])
+            let found = try await client.verifyAccount(account.id)
+            #expect(found.outcome == "rate_limited")
+            #expect(found.account.status == "cooldown")
+            #expect((found.account.cooldownUntil ?? .distantPast) > Date().addingTimeInterval(100))
+            #expect(try await client.setAccount(account.id, enabled: false).status == "disabled")
+            try await client.deleteAccount(account.id)
+            let gone = await #expect(throws: FlywheelAPIError.self) { try await client.verifyAccount(account.id) }
+            #expect(gone?.code == "ACCOUNT_NOT_FOUND")
+        }
+        await server.remove()
+    }
+
     @Test("a follower whose sign-in ends is closed by the server (4001) and stops with the refusal instead of reconnecting")
     func followEndsWithTheSignIn() async throws {
         let server = try await ServerHarness()

@@ -104,10 +104,18 @@ struct DashboardTests {
         #expect(try await cookie("secure_cookies = true\n", headers: []).contains("; Secure"))
     }
 
-    @Test("in a real browser: sign in, create an agent and a session, watch its events live, approve a held command; a viewer gets no buttons")
+    @Test("in a real browser: sign in, create an agent and a session, watch its events live, approve a held command, check an account's key; a viewer gets no buttons")
     func inBrowser() async throws {
         let folder = try Self.folder()
         defer { folder.remove() }
+        // The provider the Accounts page checks a key with: a local stand-in that refuses it, as OpenAI documents.
+        let provider = try await FakeProvider([
+            ["status": 401, "headers": [["content-type", "application/json"]],
+             "chunks": [#"{"error":{"message":"Incorrect API key provided: sk-brows*****-42.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#]],
+        ])
+        defer { provider.stop() }
+        let settings = try String(contentsOf: folder.file("flywheel.toml"), encoding: .utf8)
+        try folder.write("flywheel.toml", settings + "\n[accounts.providers.local]\nformat = \"openai\"\nbase_url = \"\(provider.baseURL)/v1\"\n")
         let served = try await ServeCommandTests.Served(folder: folder)
         let shots = TestPaths.buildDirectory.appendingPathComponent("dashboard-screenshots")
         let run = try await ProcessRunner.runDetached(
@@ -116,7 +124,8 @@ struct DashboardTests {
              "http://127.0.0.1:\(served.port)", "root@example.com", "root-password", shots.path],
             environment: ["PATH": "/usr/bin:/bin", "HOME": folder.url.path], timeout: 300)
         #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)\nscreenshots: \(shots.path)")
-        for name in ["fleet.png", "session-held.png", "session-done.png", "viewer-session.png"] {
+        #expect(try provider.headers(0)["authorization"] == "Bearer sk-browser-secret-42", "the key went to the configured provider")
+        for name in ["fleet.png", "session-held.png", "session-done.png", "accounts.png", "viewer-session.png"] {
             #expect(FileManager.default.fileExists(atPath: shots.appendingPathComponent(name).path), "\(name)")
         }
         #expect(try await served.terminate() == 0, "\(served.stderr)")

@@ -297,4 +297,44 @@ struct RouteTests {
         }
         await server.remove()
     }
+
+    @Test("accounts: an operator checks a key with its provider (a local stand-in); the outcome is recorded, the key never shown")
+    func verifyAccount() async throws {
+        let provider = try await FakeProvider([
+            ["status": 200, "headers": [["content-type", "application/json"]],
+             "chunks": [#"{"object":"list","data":[{"id":"gpt-4.1","object":"model","created":1686935002,"owned_by":"openai"}]}"#]],
+            ["status": 401, "headers": [["content-type", "application/json"]],
+             "chunks": [#"{"error":{"message":"Incorrect API key provided: sk-test-do-not-echo-1234.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#]],
+        ])
+        defer { provider.stop() }
+        let server = try await ServerHarness(accountProviders: ["openai": ProviderEndpoint(format: .openai, baseURL: provider.baseURL + "/v1")])
+        try await server.run { client in
+            let operatorToken = try await client.signIn(.operator).token
+            let viewer = try await client.signIn(.viewer).token
+            let secret = "sk-test-do-not-echo-1234"
+            let added = try await client.request(.post, "/api/accounts", token: operatorToken, json: [
+                "provider": "openai", "label": "team", "credentials": ["api_key": secret],
+            ])
+            let id = try #require(added["id"] as? String)
+            #expect(try await client.request(.post, "/api/accounts/\(id)/verify", token: viewer).status == .forbidden)
+            let good = try await client.request(.post, "/api/accounts/\(id)/verify", token: operatorToken)
+            #expect(good.status == .ok, "\(good.text)")
+            #expect(good["outcome"] as? String == "verified")
+            #expect((good["account"] as? [String: Any])?["status"] as? String == "verified")
+            let refused = try await client.request(.post, "/api/accounts/\(id)/verify", token: operatorToken)
+            #expect(refused["outcome"] as? String == "invalid")
+            #expect((refused["account"] as? [String: Any])?["status"] as? String == "invalid")
+            #expect(!refused.text.contains(secret), "\(refused.text)")
+            #expect(try await client.get("/api/accounts/\(id)", token: viewer)["status"] as? String == "invalid")
+            #expect(try provider.headers(0)["authorization"] == "Bearer \(secret)")
+
+            #expect(try await client.request(.post, "/api/accounts/nope/verify", token: operatorToken).errorCode == "ACCOUNT_NOT_FOUND")
+            let other = try await client.request(.post, "/api/accounts", token: operatorToken, json: [
+                "provider": "mistral", "label": "team", "credentials": ["api_key": "k"],
+            ])
+            let unknown = try await client.request(.post, "/api/accounts/\(try #require(other["id"] as? String))/verify", token: operatorToken)
+            #expect(unknown.status == .unprocessableContent && unknown.errorCode == "PROVIDER_NOT_CONFIGURED", "\(unknown.text)")
+        }
+        await server.remove()
+    }
 }

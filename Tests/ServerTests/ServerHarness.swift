@@ -18,8 +18,9 @@ final class ServerHarness: Sendable {
 
     static let roles: [UserRecord.Role] = [.admin, .operator, .viewer]
 
-    init(policy: PolicyConfiguration = .default, server: ServerSettings = SessionHarness.testServerSettings) async throws {
-        sessions = try await SessionHarness(policy: policy, server: server)
+    init(policy: PolicyConfiguration = .default, server: ServerSettings = SessionHarness.testServerSettings,
+         accountProviders: [String: ProviderEndpoint] = ProviderEndpoint.builtIn) async throws {
+        sessions = try await SessionHarness(policy: policy, server: server, accountProviders: accountProviders)
         key = try SigningKey.load(dataDirectory: sessions.gateway.configuration.dataDirectory, environment: [:])
         tokens = await AccessTokens(key: key, lifetime: server.accessTokenSeconds)
         for role in Self.roles {

@@ -186,6 +186,33 @@ struct SessionCommandLineTests {
         #expect(try flywheel(["accounts", "add", "--provider", "anthropic", "--label", "team-a"], in: folder, input: "{}").stderr.contains("already exists"))
         #expect(try flywheel(["accounts", "add", "--provider", "x", "--label", "y"], in: folder, input: "not json").status != 0)
     }
+
+    @Test("accounts verify asks the provider (a local stand-in): exit 0 when it takes the key, 1 when it refuses it, the key never printed")
+    func accountsVerify() async throws {
+        let folder = try TemporaryDirectory("cli")
+        defer { folder.remove() }
+        try SessionHarness.writePlugins(into: folder)
+        let provider = try await FakeProvider([
+            ["status": 200, "headers": [["content-type", "application/json"]], "chunks": [#"{"data":[],"has_more":false,"first_id":null,"last_id":null}"#]],
+            ["status": 401, "headers": [["content-type", "application/json"]],
+             "chunks": [#"{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}"#]],
+        ])
+        defer { provider.stop() }
+        try folder.write("flywheel.toml", "[accounts.providers.anthropic]\nbase_url = \"\(provider.baseURL)\"\n")
+        let settings = ["--settings", folder.file("flywheel.toml").path]
+        let added = try flywheel(["accounts", "add", "--provider", "anthropic", "--label", "team-a"] + settings, in: folder, input: #"{"api_key":"sk-secret-value"}"#)
+        let id = try #require(added.stdout.split(separator: " ").first.map(String.init))
+        let good = try flywheel(["accounts", "verify", id] + settings, in: folder)
+        #expect(good.status == 0, "\(good.stderr)")
+        #expect(good.stdout.contains("anthropic/team-a: verified: the provider accepted the key (now verified)"), "\(good.stdout)")
+        let refused = try flywheel(["accounts", "verify", id] + settings, in: folder)
+        #expect(refused.status == 1)
+        #expect(refused.stdout.contains("invalid: the provider refused the key: invalid x-api-key"), "\(refused.stdout)")
+        #expect(!(refused.stdout + refused.stderr).contains("sk-secret-value"))
+        #expect(try flywheel(["accounts", "list"] + settings, in: folder).stdout.contains("anthropic/team-a  invalid"))
+        let missing = try flywheel(["accounts", "verify", "nope"] + settings, in: folder)
+        #expect(missing.status == 1 && missing.stderr.contains("account nope not found"), "\(missing.stderr)")
+    }
 }
 
 /// `flywheel sessions run` started in the background on a test folder, its standard output drained

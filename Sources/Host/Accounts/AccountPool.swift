@@ -97,6 +97,11 @@ public actor AccountPool {
         try await store.updateAccount(id: accountID, status: status, statusReason: reason, cooldownUntil: nil, lastUsedAt: nil, onlyFrom: nil)
     }
 
+    /// An account's credentials, opened (to check them with the provider). Never log them.
+    public func credentials(of account: AccountRecord) throws -> String {
+        String(decoding: try cipher().open(account.sealedCredentials, provider: account.provider, label: account.label), as: UTF8.self)
+    }
+
     /// When the earliest cooling account of `provider` frees up; nil when none is cooling (then no
     /// account is usable at all until an operator adds or enables one).
     public func nextAvailableAt(provider: String, now: Date = Date()) async throws -> Date? {

@@ -32,7 +32,40 @@ extension GatewayConfiguration {
             configuration.limits = value
         }
         if let accounts = try reader.table("accounts") {
-            try accounts.allowKeys(["selection"])
+            try accounts.allowKeys(["selection", "providers"])
+            if let providers = try accounts.table("providers") {
+                for name in providers.table.keys.sorted() {
+                    guard AccountService.isName(name) else {
+                        throw providers.error(name, "a provider name is 1-64 lower-case letters, digits, '-' or '_'")
+                    }
+                    guard let provider = try providers.table(name) else { continue }
+                    try provider.allowKeys(["format", "base_url"])
+                    let known = ProviderEndpoint.builtIn[name]
+                    let format: ProviderEndpoint.Format
+                    if let text = try provider.string("format") {
+                        guard let value = ProviderEndpoint.Format(rawValue: text) else {
+                            throw provider.error("format", "unknown format '\(text)' (use anthropic or openai)")
+                        }
+                        format = value
+                    } else if let known {
+                        format = known.format
+                    } else {
+                        throw provider.error("format", "is required for a provider the gateway does not know (anthropic or openai)")
+                    }
+                    let base: String
+                    if let text = try provider.string("base_url") {
+                        guard ProviderEndpoint.isBaseURL(text) else {
+                            throw provider.error("base_url", "must be an http or https URL without a query, not '\(text)'")
+                        }
+                        base = text
+                    } else if let known, known.format == format {
+                        base = known.baseURL
+                    } else {
+                        throw provider.error("base_url", "is required for this provider")
+                    }
+                    configuration.accountProviders[name] = ProviderEndpoint(format: format, baseURL: base)
+                }
+            }
             if let selection = try accounts.string("selection") {
                 guard let mode = AccountSelectionMode(rawValue: selection) else {
                     throw accounts.error("selection", "unknown selection '\(selection)' (use round_robin or least_recently_used)")

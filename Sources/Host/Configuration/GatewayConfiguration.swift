@@ -10,6 +10,9 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var file: URL?
     public var limits: Limits
     public var accountSelection: AccountSelectionMode
+    /// Where account keys are checked, by provider name (`[accounts.providers.NAME]`): the
+    /// built-in anthropic and openai, and any the operator adds or moves.
+    public var accountProviders = ProviderEndpoint.builtIn
     /// How long the events and checkpoints of ended sessions are kept; nil (the default): forever.
     /// The sessions themselves, their command decisions and their outcome are always kept.
     public var historyRetentionDays: Double?

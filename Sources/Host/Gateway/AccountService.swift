@@ -5,6 +5,14 @@ import Foundation
 public struct AccountService: Sendable {
     let store: any GatewayStore
     public let pool: AccountPool
+    /// Asks providers whether keys work.
+    public let verifier: AccountVerifier
+
+    public init(store: any GatewayStore, pool: AccountPool, verifier: AccountVerifier = AccountVerifier()) {
+        self.store = store
+        self.pool = pool
+        self.verifier = verifier
+    }
 
     /// Adds an account. `credentialsJSON` must be a JSON object; it is encrypted at rest.
     public func add(provider: String, label: String, credentialsJSON: String) async throws -> AccountRecord {
@@ -44,6 +52,59 @@ public struct AccountService: Sendable {
         return try await get(id)
     }
 
+    /// Asks the account's provider whether its key works, and records what that says: a refused
+    /// key makes the account `invalid`, one out of credit `disabled`, a rate limit a cooldown (the
+    /// key passed, so an `invalid` account cools down too), and an accepted key puts an `invalid`
+    /// account back in rotation. A cooldown the provider set
+    /// stays until it ends, and an account an operator disabled stays disabled: enabling is theirs.
+    /// An inconclusive check (the provider unreachable, say) changes nothing.
+    public func verify(_ id: String) async throws -> AccountVerification {
+        let account = try await get(id)
+        let check = try await verifier.check(provider: account.provider, credentialsJSON: try await pool.credentials(of: account))
+        var note: String?
+        do {
+            switch check.outcome {
+            case .verified:
+                if try await !store.updateAccount(id: id, status: .verified, statusReason: nil, cooldownUntil: nil, lastUsedAt: nil,
+                                                  onlyFrom: [.verified, .invalid]) {
+                    note = try await stateNote(id)
+                }
+            case .invalid:
+                if try await !store.updateAccount(id: id, status: .invalid, statusReason: check.message, cooldownUntil: nil, lastUsedAt: nil,
+                                                  onlyFrom: [.verified, .cooldown, .invalid]) {
+                    note = try await stateNote(id)
+                }
+            case .outOfCredit:
+                if try await !store.updateAccount(id: id, status: .disabled, statusReason: check.message, cooldownUntil: nil, lastUsedAt: nil,
+                                                  onlyFrom: [.verified, .cooldown, .invalid]) {
+                    note = try await stateNote(id)
+                }
+            case .rateLimited:
+                if try await !store.updateAccount(id: id, status: .cooldown, statusReason: "rate limited by the provider",
+                                                  cooldownUntil: check.cooldownUntil, lastUsedAt: nil, onlyFrom: [.verified, .cooldown, .invalid]) {
+                    note = try await stateNote(id)
+                }
+            case .inconclusive:
+                break
+            }
+        } catch let error as StoreError where error.kind == .notFound {
+            throw AccountNotFound(accountID: id)
+        }
+        let after = try await get(id)
+        return AccountVerification(outcome: check.outcome, message: note.map { "\(check.message); \($0)" } ?? check.message, account: after)
+    }
+
+    /// Why a check's finding was not recorded: the account's state keeps it.
+    private func stateNote(_ id: String) async throws -> String {
+        let account = try await get(id)
+        switch account.status {
+        case .disabled: return "the account stays disabled until an operator enables it"
+        case .cooldown: return "the account stays in its cooldown until it ends"
+        case .invalid: return "the account stays invalid until a check passes or an operator enables it"
+        case .verified: return "the account stays in rotation"
+        }
+    }
+
     /// Removes an account and its sealed credentials.
     public func delete(_ id: String) async throws {
         guard try await store.deleteAccount(id: id) else { throw AccountNotFound(accountID: id) }
@@ -52,6 +113,13 @@ public struct AccountService: Sendable {
     static func isName(_ text: String) -> Bool {
         !text.isEmpty && text.count <= 64 && text.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" }
     }
+}
+
+/// What checking an account's key found, and the account after it was recorded.
+public struct AccountVerification: Sendable {
+    public var outcome: AccountCheck.Outcome
+    public var message: String
+    public var account: AccountRecord
 }
 
 /// An account with this provider and label exists already. (HTTP: 409 `ACCOUNT_EXISTS`.)

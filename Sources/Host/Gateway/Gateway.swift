@@ -110,7 +110,7 @@ public final class Gateway: Sendable {
             sessions: SessionService(store: store, log: log, scheduler: scheduler, control: control),
             events: EventService(store: store, hub: hub),
             approvals: ApprovalService(store: store, log: log, gate: gate, control: control),
-            agents: agents, plugins: plugins, accounts: AccountService(store: store, pool: accounts), policy: policies,
+            agents: agents, plugins: plugins, accounts: AccountService(store: store, pool: accounts, verifier: AccountVerifier(endpoints: configuration.accountProviders)), policy: policies,
             people: PeopleService(store: store, settings: configuration.server, logger: logger), sandbox: sandboxStatus, store: store, log: log,
             scheduler: scheduler, lock: lock, logger: logger)
     }

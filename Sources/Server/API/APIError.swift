@@ -83,6 +83,9 @@ extension APIError {
             self.init(.conflict, "LAST_ADMIN", error.description)
         case let error as AccountNotFound:
             self.init(.notFound, "ACCOUNT_NOT_FOUND", error.description, hint: "List accounts with GET /api/accounts")
+        case let error as ProviderNotConfigured:
+            self.init(.unprocessableContent, "PROVIDER_NOT_CONFIGURED", error.description,
+                      hint: "[accounts.providers.\(error.provider)] in flywheel.toml says where its API is (format, base_url)")
         case let error as AccountExists:
             self.init(.conflict, "ACCOUNT_EXISTS", error.description)
         case let error as EmailTaken:

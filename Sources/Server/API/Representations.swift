@@ -189,6 +189,19 @@ struct AccountJSON: Encodable {
     }
 }
 
+/// What checking an account's key with its provider found, and the account after it.
+struct AccountVerificationJSON: Encodable {
+    var outcome: String
+    var message: String
+    var account: AccountJSON
+
+    init(_ verification: AccountVerification) {
+        outcome = verification.outcome.rawValue
+        message = verification.message
+        account = AccountJSON(verification.account)
+    }
+}
+
 struct PluginJSON: Encodable {
     var manifest: String
     var status: String

@@ -412,10 +412,22 @@ async function accountsPage() {
       accounts.map((account) => el('tr', { 'data-account': account.id }, el('td', { text: account.provider }), el('td', { text: account.label }),
         el('td', {}, stateBadge(account.status), account.statusReason ? ' ' + account.statusReason : ''),
         el('td', { class: 'cooldown', 'data-until': account.cooldownUntil || '' }), el('td', { text: time(account.lastUsedAt) }),
-        el('td', {}, can('operator') ? el('button', { type: 'button', class: 'secondary', text: account.status === 'disabled' ? 'Enable' : 'Disable',
-          onclick: async () => {
-            try { await api('PATCH', `/api/accounts/${encodeURIComponent(account.id)}`, { enabled: account.status === 'disabled' }); await show(); } catch (error) { failed(error); }
-          } }) : null)))));
+        el('td', {}, can('operator') ? [
+          el('button', { type: 'button', class: 'secondary', text: 'Verify', 'aria-label': `Verify ${account.provider}/${account.label} with the provider`,
+            onclick: async (click) => {
+              click.target.disabled = true;
+              say(`asking ${account.provider}…`);
+              try {
+                const found = await api('POST', `/api/accounts/${encodeURIComponent(account.id)}/verify`);
+                say(`${account.provider}/${account.label}: ${found.outcome.replaceAll('_', ' ')}: ${found.message}`,
+                  found.outcome !== 'verified' && found.outcome !== 'rate_limited');
+                await show();
+              } catch (error) { failed(error); click.target.disabled = false; }
+            } }), ' ',
+          el('button', { type: 'button', class: 'secondary', text: account.status === 'disabled' ? 'Enable' : 'Disable',
+            onclick: async () => {
+              try { await api('PATCH', `/api/accounts/${encodeURIComponent(account.id)}`, { enabled: account.status === 'disabled' }); await show(); } catch (error) { failed(error); }
+            } })] : null)))));
     tick();
   }
   function tick() {

@@ -141,6 +141,15 @@ enum OpenAPIDocument {
           "createdAt": {"type": "string", "format": "date-time"}
         }
       },
+      "AccountVerification": {
+        "type": "object", "required": ["outcome", "message", "account"],
+        "properties": {
+          "outcome": {"type": "string", "enum": ["verified", "invalid", "out_of_credit", "rate_limited", "inconclusive"],
+                      "description": "What the provider said of the key. inconclusive: nothing was learnt (unreachable, or an answer that does not speak of the key); the account is unchanged."},
+          "message": {"type": "string", "description": "The provider's words, for an operator; never the key."},
+          "account": {"$ref": "#/components/schemas/Account"}
+        }
+      },
       "AccountAdd": {
         "type": "object", "required": ["provider", "label", "credentials"], "additionalProperties": false,
         "properties": {
@@ -348,6 +357,10 @@ enum OpenAPIDocument {
           "default": {"$ref": "#/components/responses/Error"}}},
       "delete": {"summary": "Remove an account and its credentials (operator)",
         "responses": {"204": {"$ref": "#/components/responses/NoContent"}, "default": {"$ref": "#/components/responses/Error"}}}},
+    "/api/accounts/{id}/verify": {"parameters": [{"$ref": "#/components/parameters/id"}],
+      "post": {"summary": "Check the account's key with its provider and record what it says (operator)", "responses": {
+        "200": {"description": "What the provider said, and the account after it.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AccountVerification"}}}},
+        "default": {"$ref": "#/components/responses/Error"}}}},
     "/api/sessions": {
       "get": {"summary": "Sessions, newest first",
         "parameters": [

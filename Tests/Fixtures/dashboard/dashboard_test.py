@@ -3,8 +3,8 @@
 Usage: dashboard_test.py BASE_URL ADMIN_EMAIL ADMIN_PASSWORD SCREENSHOT_FOLDER
 
 Signs in as an operator, creates an agent and a session, watches its events arrive live, approves
-the command the guard holds (from the keyboard), and checks that a viewer (signed in with the
-keyboard only) gets no buttons; text contrast is checked on the pages it passes. Screenshots go to the folder.
+the command the guard holds (from the keyboard), adds a provider account and checks its key (a
+local stand-in refuses it), and checks that a viewer (signed in with the keyboard only) gets no buttons; text contrast is checked on the pages it passes. Screenshots go to the folder.
 Exits non-zero, with a screenshot of where it stopped, when anything is not as expected.
 """
 import json
@@ -203,6 +203,23 @@ with sync_playwright() as playwright:
         expect(page.locator("tr[data-session]")).to_have_count(0)
         expect(page.locator("main")).to_contain_text("No sessions match.")
         page.screenshot(path=os.path.join(SHOTS, "sessions-filtered.png"), full_page=True)
+
+        # An account added from the Accounts page and checked with its provider (a local stand-in
+        # that refuses the key): the account turns invalid with the provider's words, never the key.
+        page.get_by_role("link", name="Accounts").click()
+        expect(page.locator("main")).to_have_attribute("data-ready", "true")
+        page.get_by_label("Provider").fill("local")
+        page.get_by_label("Label").fill("team")
+        page.get_by_label("Credentials (JSON, never shown again)").fill('{"api_key": "sk-browser-secret-42"}')
+        page.get_by_role("button", name="Add account").click()
+        row = page.locator("tr[data-account]", has_text="team")
+        expect(row).to_contain_text("verified")
+        page.get_by_role("button", name="Verify local/team with the provider").click()
+        expect(page.locator("#status")).to_contain_text("local/team: invalid: the provider refused the key")
+        expect(row).to_contain_text("invalid")
+        assert "sk-browser-secret-42" not in page.content()
+        page.screenshot(path=os.path.join(SHOTS, "accounts.png"), full_page=True)
+        check_contrast(page, "accounts")
         assert not problems, problems
 
         # A viewer sees the same session and the fleet, without a button that changes anything.
@@ -216,6 +233,10 @@ with sync_playwright() as playwright:
         expect(page.locator("#events")).to_contain_text("state: done")
         expect(page.get_by_role("button")).to_have_count(1)  # only "Sign out"
         page.screenshot(path=os.path.join(SHOTS, "viewer-session.png"), full_page=True)
+        page.goto(BASE + "/ui/accounts")
+        expect(page.locator("main")).to_have_attribute("data-ready", "true")
+        expect(page.locator("tr[data-account]", has_text="team")).to_contain_text("invalid")
+        expect(page.get_by_role("button")).to_have_count(1)  # no Verify, Enable or Add for a viewer
         page.get_by_role("button", name="Sign out").click()
         expect(page).to_have_url(BASE + "/ui/login")
         page.goto(BASE + "/ui/sessions")

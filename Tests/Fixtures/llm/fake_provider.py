@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A stand-in for an LLM provider's HTTP API, for the SDK driver's tests.
 
-It answers each POST with the next scripted response, byte for byte as the test wrote it (the
+It answers each request (POST or GET) with the next scripted response, byte for byte as the test wrote it (the
 tests write the providers' documented streaming formats), in the chunks the test chose, and logs
 every request it received. Only the Python standard library is used.
 
@@ -16,7 +16,7 @@ SCRIPT is a JSON file: {"responses": [response, ...]}, each response
 (until the client goes away); "close" drops the connection without ending the body.
 Each chunk goes out as its own HTTP chunk, flushed, so the client reads the splits the test chose.
 
-LOG gets one JSON line per request: {"path", "headers" (lower-case names), "body" (parsed JSON,
+LOG gets one JSON line per request: {"method", "path", "headers" (lower-case names), "body" (parsed JSON,
 or the text when it is not JSON), "response" (the index of the response given)}, and a line
 {"event": "client_closed", "response": i} when the client closed a hanging response.
 Once it listens on 127.0.0.1, the server writes its port to PORTFILE (atomically).
@@ -74,7 +74,7 @@ class Handler(BaseHTTPRequestHandler):
             body = json.loads(raw)
         except ValueError:
             body = raw.decode("utf-8", "replace")
-        request = {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}
+        request = {"method": self.command, "path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}
         index, response = self.script.take(request)
         self.send_response_only(response.get("status", 200))
         for name, value in response.get("headers", []):
@@ -106,6 +106,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
             self.close_connection = True
+
+    do_GET = do_POST
 
 
 def exit_with_parent():

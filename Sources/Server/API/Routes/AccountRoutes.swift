@@ -2,8 +2,8 @@ import Foundation
 import Host
 import Hummingbird
 
-/// `/api/accounts`: BYOA provider accounts. Viewers read; operators add, enable or disable, and
-/// remove. Credentials go in and are sealed; no answer ever contains them.
+/// `/api/accounts`: BYOA provider accounts. Viewers read; operators add, check with the provider
+/// (`verify`), enable or disable, and remove. Credentials go in and are sealed; no answer ever contains them.
 struct AccountRoutes {
     let accounts: AccountService
     let maxBody: Int
@@ -38,6 +38,9 @@ struct AccountRoutes {
         group.patch(":id") { request, context -> Response in
             let body = try await request.decodeStrictly(Change.self, limit: maxBody)
             return try APIJSON.response(AccountJSON(try await accounts.setEnabled(try context.parameters.require("id"), body.enabled)))
+        }
+        group.post(":id/verify") { _, context -> Response in
+            try APIJSON.response(AccountVerificationJSON(try await accounts.verify(try context.parameters.require("id"))))
         }
         group.delete(":id") { _, context -> Response in
             try await accounts.delete(try context.parameters.require("id"))
