@@ -174,6 +174,96 @@ struct AccountVerificationTests {
         await #expect(throws: AccountNotFound.self) { try await service.verify("nope") }
     }
 
+    @Test("the key never shows: not cut in two by an excerpt, not JSON-escaped, not through the HTTP client's errors; a key with a line end is refused unsent")
+    func keyNeverShows() async throws {
+        let key = "sk-test/abcdefghijklmnopqrstuvwxyz0123456789"
+        let escaped = key.replacingOccurrences(of: "/", with: "\\/")
+        let fixture = try await Fixture([
+            Self.answer(401, String(repeating: "x", count: 280) + " key " + key + " was refused"),
+            Self.answer(403, #"{"error":{"message":"key \#(escaped) may not list models","type":"permission_error"}}"#),
+            ["status": 200, "headers": [["content-type", "application/json"]], "chunks": [String(repeating: " ", count: 200_000) + Self.openAIModels]],
+        ])
+        defer { fixture.remove() }
+        let one = try await fixture.add("openai", "one", key: key)
+        for _ in 0..<2 {
+            let found = try await fixture.service.verify(one.id)
+            #expect(found.outcome == .inconclusive)
+            #expect(!found.message.contains("sk-test"), "\(found.message)")
+            #expect(found.message.contains("[redacted]") || found.message.contains("…"), "\(found.message)")
+        }
+        // A models list far over the error-body limit: the status says it all.
+        #expect(try await fixture.service.verify(one.id).outcome == .verified)
+
+        let pasted = try await fixture.service.add(provider: "openai", label: "pasted", credentialsJSON: #"{"api_key":"sk-pasted-1234\r"}"#)
+        let refused = try await fixture.service.verify(pasted.id)
+        #expect(refused.outcome == .invalid && refused.message.contains("line end"))
+        #expect(!refused.message.contains("sk-pasted"))
+        #expect(try fixture.provider.requests().count == 3, "the pasted key was never sent")
+    }
+
+    @Test("a rate limit keeps what others set: an invalid account stays invalid, a longer cooldown stays, the wait is at most a day; a 429 without the provider's body is not the provider's")
+    func rateLimitKeepsState() async throws {
+        let limited = #"{"type":"error","error":{"type":"rate_limit_error","message":"Number of requests has exceeded your rate limit"}}"#
+        let fixture = try await Fixture([
+            Self.answer(429, limited, headers: [["retry-after", "30"]]),
+            Self.answer(429, limited, headers: [["retry-after", "30"]]),
+            Self.answer(429, limited, headers: [["retry-after", "1e10"]]),
+            Self.answer(429, "<html>slow down</html>"),
+        ])
+        defer { fixture.remove() }
+        let invalid = try await fixture.add("anthropic", "invalid")
+        try await fixture.service.pool.takeOutOfRotation(accountID: invalid.id, status: .invalid, reason: "the provider refused the key")
+        let stays = try await fixture.service.verify(invalid.id)
+        #expect(stays.outcome == .rateLimited && stays.account.status == .invalid)
+        #expect(stays.message.contains("stays invalid"))
+
+        let cooling = try await fixture.add("anthropic", "cooling")
+        let hour = Date().addingTimeInterval(3600)
+        try await fixture.service.pool.coolDown(accountID: cooling.id, until: hour)
+        let kept = try await fixture.service.verify(cooling.id)
+        #expect(kept.account.status == .cooldown)
+        #expect(abs((kept.account.cooldownUntil ?? .distantPast).timeIntervalSince(hour)) < 0.01, "the hour stays; 30 s does not cut it short")
+
+        let fresh = try await fixture.add("anthropic", "fresh")
+        let capped = try await fixture.service.verify(fresh.id)
+        #expect(capped.account.status == .cooldown)
+        #expect((capped.account.cooldownUntil ?? .distantFuture) <= Date().addingTimeInterval(86_400), "at most a day")
+
+        let other = try await fixture.add("anthropic", "other")
+        let proxy = try await fixture.service.verify(other.id)
+        #expect(proxy.outcome == .inconclusive && proxy.account.status == .verified)
+    }
+
+    @Test("an account changed while its check was out keeps the change: the outcome is not recorded over it")
+    func changedDuringTheCheck() async throws {
+        let fixture = try await Fixture([
+            ["status": 401, "headers": [["content-type", "application/json"]],
+             "chunks": [#"{"type":"error","error":{"type":"authentication_error","#, #""message":"invalid x-api-key"}}"#], "chunk_delay_ms": 1500],
+        ])
+        defer { fixture.remove() }
+        let claude = try await fixture.add("anthropic", "team")
+        let service = fixture.service
+        let checking = Task { try await service.verify(claude.id) }
+        for _ in 0..<500 where try fixture.provider.requests().isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        _ = try await service.setEnabled(claude.id, false)
+        let found = try await checking.value
+        #expect(found.outcome == .invalid)
+        #expect(found.account.status == .disabled && found.account.statusReason == "disabled by an operator")
+        #expect(found.message.contains("changed during the check"), "\(found.message)")
+    }
+
+    @Test("a provider the gateway does not place is refused before the credentials are opened")
+    func providerBeforeCredentials() async throws {
+        let test = try TestStore()
+        defer { test.directory.remove() }
+        let sealing = AccountPool(store: test.store, cipher: CredentialCipher(key: SymmetricKey(size: .bits256)))
+        let account = try await sealing.add(provider: "mistral", label: "a", credentialsJSON: #"{"api_key":"k-123456"}"#)
+        struct NoKey: Error {}
+        let keyless = AccountPool(store: test.store, loadCipher: { throw NoKey() })
+        let service = AccountService(store: test.store, pool: keyless, verifier: AccountVerifier())
+        await #expect(throws: ProviderNotConfigured.self) { try await service.verify(account.id) }
+    }
+
     @Test("[accounts.providers.NAME] in flywheel.toml: built-in providers moved, new ones added, mistakes named with their line")
     func configuration() throws {
         let folder = try TemporaryDirectory()
@@ -196,6 +286,7 @@ struct AccountVerificationTests {
             ("[accounts.providers.groq]\nformat = \"gemini\"\nbase_url = \"https://x\"", "unknown format 'gemini'"),
             ("[accounts.providers.groq]\nformat = \"openai\"", "accounts.providers.groq.base_url: is required"),
             ("[accounts.providers.groq]\nformat = \"openai\"\nbase_url = \"ftp://x\"", "must be an http or https URL"),
+            ("[accounts.providers.groq]\nformat = \"openai\"\nbase_url = \"https://user:secret@x/v1\"", "without a user or password"),
             ("[accounts.providers.anthropic]\nformat = \"openai\"", "base_url: is required"),
             ("[accounts.providers.Groq]\nformat = \"openai\"\nbase_url = \"https://x\"", "a provider name is"),
             ("[accounts.providers.groq]\nformat = \"openai\"\nbase_url = \"https://x\"\nkey = \"k\"", "unknown key"),

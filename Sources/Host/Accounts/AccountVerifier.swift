@@ -30,10 +30,10 @@ public struct ProviderEndpoint: Sendable, Equatable {
         "openai": ProviderEndpoint(format: .openai, baseURL: "https://api.openai.com/v1"),
     ]
 
-    /// Whether `text` can be a base URL: http or https, a host, no query or fragment.
+    /// Whether `text` can be a base URL: http or https, a host, no user or password, no query or fragment.
     public static func isBaseURL(_ text: String) -> Bool {
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
-              url.host?.isEmpty == false, url.query == nil, url.fragment == nil else { return false }
+              url.host?.isEmpty == false, url.query == nil, url.fragment == nil, url.user == nil, url.password == nil else { return false }
         return true
     }
 }
@@ -75,11 +75,17 @@ public struct AccountVerifier: Sendable {
     }
 
     /// Checks `credentialsJSON` (the account's opened credentials) against the provider's API.
-    /// Throws ``ProviderNotConfigured`` when the gateway does not know how to reach `provider`.
+    /// Throws ``ProviderNotConfigured`` when the gateway does not know how to reach `provider`, and
+    /// `CancellationError` when the caller is cancelled; every other failure is an inconclusive check.
     public func check(provider: String, credentialsJSON: String, now: @Sendable () -> Date = Date.init) async throws -> AccountCheck {
         guard let endpoint = endpoints[provider] else { throw ProviderNotConfigured(provider: provider, known: endpoints.keys.sorted()) }
         guard let key = (try? JSONValue.parse(Array(credentialsJSON.utf8)))?.objectValue?["api_key"]?.stringValue, !key.isEmpty else {
             return AccountCheck(outcome: .invalid, message: "the credentials have no api_key to check (add the account again with {\"api_key\": \"…\"})")
+        }
+        // Keys are printable ASCII; anything else (a line end pasted with the key, say) cannot go in
+        // a header, and an HTTP client's error about it would print the key.
+        guard key.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+            return AccountCheck(outcome: .invalid, message: "the api_key holds a space, a line end or another character a key cannot have (add the account again)")
         }
         var request: HTTPClientRequest
         switch endpoint.format {
@@ -102,25 +108,39 @@ public struct AccountVerifier: Sendable {
         settings.httpVersion = .automatic
         settings.connectionPool.retryConnectionEstablishment = false
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: settings)
-        let answer: (status: Int, headers: [String: String], body: String)
+        let answer: Result<(status: Int, headers: [String: String], body: String), any Error>
         do {
             let response = try await client.execute(request, timeout: timeout)
-            let body = try await response.body.collect(upTo: 1 << 16)
+            let status = Int(response.status.code)
             var headers: [String: String] = [:]
             for field in response.headers { headers[field.name.lowercased()] = field.value }
-            answer = (Int(response.status.code), headers, String(buffer: body))
-            try await client.shutdown()
+            // A 2xx says all there is to say (a models list can be large); an error's body says why.
+            var body = ""
+            if !(200..<300).contains(status) {
+                do {
+                    body = String(buffer: try await response.body.collect(upTo: 1 << 16))
+                } catch let error as NIOTooManyBytesError {
+                    body = "(a body over \(error.maxBytes ?? 1 << 16) bytes)"
+                }
+            }
+            answer = .success((status, headers, body))
         } catch {
-            try? await client.shutdown()
+            answer = .failure(error)
+        }
+        // Shutting down throws only for a client already shut down, which this one is not: the
+        // answer stands either way.
+        try? await client.shutdown()
+        switch answer {
+        case .success(let answer):
+            return Self.classify(status: answer.status, headers: answer.headers, body: Self.redact(answer.body, key: key), now: now())
+        case .failure(let error):
+            if error is CancellationError || (error as? HTTPClientError) == .cancelled { throw CancellationError() }
             let host = URL(string: endpoint.baseURL)?.host ?? endpoint.baseURL
             return AccountCheck(outcome: .inconclusive, message: Self.redact("could not ask \(host): \(Self.describe(error))", key: key))
         }
-        var check = Self.classify(status: answer.status, headers: answer.headers, body: answer.body, now: now())
-        check.message = Self.redact(check.message, key: key)
-        return check
     }
 
-    /// What an answer to the models request says of the key.
+    /// What an answer to the models request says of the key. `body` has the key cut out already.
     static func classify(status: Int, headers: [String: String], body: String, now: Date) -> AccountCheck {
         if (200..<300).contains(status) { return AccountCheck(outcome: .verified, message: "the provider accepted the key") }
         // Both formats: {"error": {"type"?, "code"?, "message"}}.
@@ -143,24 +163,46 @@ public struct AccountVerifier: Sendable {
                 return AccountCheck(outcome: .invalid, message: "the provider refused the key: \(message)")
             }
             return AccountCheck(outcome: .inconclusive, message: "an answer that does not name the key (check base_url): \(message)")
+        case 429 where error != nil:
+            return AccountCheck(outcome: .rateLimited, message: "rate limited by the provider: \(message)", cooldownUntil: cooldownEnd(headers, now: now))
         case 429:
-            let until = RateLimitSignal.cooldownEnd(headers: headers, now: now) ?? now.addingTimeInterval(60)
-            return AccountCheck(outcome: .rateLimited, message: "rate limited by the provider: \(message)", cooldownUntil: max(until, now))
+            return AccountCheck(outcome: .inconclusive, message: "a rate limit without the provider's error body (a proxy in front?): \(message)")
         default:
             return AccountCheck(outcome: .inconclusive, message: "the provider's answer says nothing of the key: \(message)")
         }
     }
 
-    static func redact(_ text: String, key: String) -> String {
-        key.count >= 4 && text.contains(key) ? text.replacingOccurrences(of: key, with: "[redacted]") : text
+    /// When a rate-limited account may be used again: `retry-after-ms`, else what the other
+    /// headers say (``RateLimitSignal``), else a minute; always from 1 second to a day away.
+    static func cooldownEnd(_ headers: [String: String], now: Date) -> Date {
+        var seconds = 60.0
+        if let milliseconds = headers["retry-after-ms"].flatMap({ Double($0.trimmingCharacters(in: .whitespaces)) }), milliseconds.isFinite {
+            seconds = milliseconds / 1000
+        } else if let end = RateLimitSignal.cooldownEnd(headers: headers, now: now) {
+            seconds = end.timeIntervalSince(now)
+        }
+        return now.addingTimeInterval(seconds.isFinite ? min(max(seconds, 1), 86_400) : 60)
     }
 
+    /// `text` without the key, as written or escaped in JSON or a Swift description.
+    static func redact(_ text: String, key: String) -> String {
+        guard key.count >= 4 else { return text }
+        var text = text
+        let forms = [key, key.replacingOccurrences(of: "/", with: "\\/"),
+                     key.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")]
+        for form in Set(forms) where text.contains(form) { text = text.replacingOccurrences(of: form, with: "[redacted]") }
+        return text
+    }
+
+    /// A transport failure in words; never an HTTP client error's own description, which can
+    /// quote the request's headers.
     private static func describe(_ error: any Error) -> String {
         if let error = error as? HTTPClientError {
             switch error {
             case .connectTimeout, .deadlineExceeded, .readTimeout: return "no answer in time"
             case .remoteConnectionClosed: return "the connection was closed"
-            default: return String(describing: error)
+            case .invalidURL, .emptyHost, .emptyScheme: return "base_url is not a URL the gateway can ask"
+            default: return "the HTTP request failed"
             }
         }
         // "connection refused", not NIO's "connection reset (error set): Connection refused) (errno: 111)".

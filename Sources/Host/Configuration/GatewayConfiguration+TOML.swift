@@ -55,7 +55,7 @@ extension GatewayConfiguration {
                     let base: String
                     if let text = try provider.string("base_url") {
                         guard ProviderEndpoint.isBaseURL(text) else {
-                            throw provider.error("base_url", "must be an http or https URL without a query, not '\(text)'")
+                            throw provider.error("base_url", "must be an http or https URL without a user or password, a query or a fragment")
                         }
                         base = text
                     } else if let known, known.format == format {

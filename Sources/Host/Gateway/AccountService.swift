@@ -53,56 +53,52 @@ public struct AccountService: Sendable {
     }
 
     /// Asks the account's provider whether its key works, and records what that says: a refused
-    /// key makes the account `invalid`, one out of credit `disabled`, a rate limit a cooldown (the
-    /// key passed, so an `invalid` account cools down too), and an accepted key puts an `invalid`
-    /// account back in rotation. A cooldown the provider set
-    /// stays until it ends, and an account an operator disabled stays disabled: enabling is theirs.
-    /// An inconclusive check (the provider unreachable, say) changes nothing.
-    public func verify(_ id: String) async throws -> AccountVerification {
+    /// key makes the account `invalid`, one out of credit `disabled`, a rate limit a cooldown, and
+    /// an accepted key puts an `invalid` account back in rotation. What an operator or a run set
+    /// is kept: a disabled account stays disabled (enabling is the operator's), an invalid one is
+    /// not brought back by a rate limit, a cooldown not yet over is not cut short. The outcome is
+    /// recorded only if the account is still as it was when the check began (compare-and-set): a
+    /// run's finding during the check wins. An inconclusive check changes nothing.
+    public func verify(_ id: String, now: @Sendable () -> Date = Date.init) async throws -> AccountVerification {
         let account = try await get(id)
-        let check = try await verifier.check(provider: account.provider, credentialsJSON: try await pool.credentials(of: account))
+        guard verifier.endpoints[account.provider] != nil else {
+            throw ProviderNotConfigured(provider: account.provider, known: verifier.endpoints.keys.sorted())
+        }
+        let check = try await verifier.check(provider: account.provider, credentialsJSON: try await pool.credentials(of: account), now: now)
+        let at = now()
+        let cooling = account.status == .cooldown && (account.cooldownUntil ?? .distantFuture) > at
+        var change: (status: AccountRecord.Status, reason: String?, cooldownUntil: Date?)?
         var note: String?
-        do {
-            switch check.outcome {
-            case .verified:
-                if try await !store.updateAccount(id: id, status: .verified, statusReason: nil, cooldownUntil: nil, lastUsedAt: nil,
-                                                  onlyFrom: [.verified, .invalid]) {
-                    note = try await stateNote(id)
+        switch (check.outcome, account.status) {
+        case (.inconclusive, _):
+            break
+        case (_, .disabled):
+            note = "the account stays disabled until an operator enables it"
+        case (.verified, .cooldown) where cooling:
+            note = "the account stays in its cooldown until \(ISO8601DateFormatter().string(from: account.cooldownUntil!))"
+        case (.verified, _):
+            change = (.verified, nil, nil)
+        case (.invalid, _):
+            change = (.invalid, check.message, nil)
+        case (.outOfCredit, _):
+            change = (.disabled, check.message, nil)
+        case (.rateLimited, .invalid):
+            note = "the account stays invalid until a check passes or an operator enables it"
+        case (.rateLimited, _):
+            let until = check.cooldownUntil ?? at.addingTimeInterval(60)
+            change = (.cooldown, "rate limited by the provider", cooling ? max(until, account.cooldownUntil!) : until)
+        }
+        if let change {
+            do {
+                if try await !store.updateAccount(id: id, status: change.status, statusReason: change.reason, cooldownUntil: change.cooldownUntil,
+                                                  lastUsedAt: nil, onlyFrom: [account.status]) {
+                    note = "the account changed during the check (it is now \(try await get(id).status.rawValue)); this outcome was not recorded"
                 }
-            case .invalid:
-                if try await !store.updateAccount(id: id, status: .invalid, statusReason: check.message, cooldownUntil: nil, lastUsedAt: nil,
-                                                  onlyFrom: [.verified, .cooldown, .invalid]) {
-                    note = try await stateNote(id)
-                }
-            case .outOfCredit:
-                if try await !store.updateAccount(id: id, status: .disabled, statusReason: check.message, cooldownUntil: nil, lastUsedAt: nil,
-                                                  onlyFrom: [.verified, .cooldown, .invalid]) {
-                    note = try await stateNote(id)
-                }
-            case .rateLimited:
-                if try await !store.updateAccount(id: id, status: .cooldown, statusReason: "rate limited by the provider",
-                                                  cooldownUntil: check.cooldownUntil, lastUsedAt: nil, onlyFrom: [.verified, .cooldown, .invalid]) {
-                    note = try await stateNote(id)
-                }
-            case .inconclusive:
-                break
+            } catch let error as StoreError where error.kind == .notFound {
+                throw AccountNotFound(accountID: id)
             }
-        } catch let error as StoreError where error.kind == .notFound {
-            throw AccountNotFound(accountID: id)
         }
-        let after = try await get(id)
-        return AccountVerification(outcome: check.outcome, message: note.map { "\(check.message); \($0)" } ?? check.message, account: after)
-    }
-
-    /// Why a check's finding was not recorded: the account's state keeps it.
-    private func stateNote(_ id: String) async throws -> String {
-        let account = try await get(id)
-        switch account.status {
-        case .disabled: return "the account stays disabled until an operator enables it"
-        case .cooldown: return "the account stays in its cooldown until it ends"
-        case .invalid: return "the account stays invalid until a check passes or an operator enables it"
-        case .verified: return "the account stays in rotation"
-        }
+        return AccountVerification(outcome: check.outcome, message: note.map { "\(check.message); \($0)" } ?? check.message, account: try await get(id))
     }
 
     /// Removes an account and its sealed credentials.
