@@ -59,46 +59,61 @@ public struct AccountService: Sendable {
     /// not brought back by a rate limit, a cooldown not yet over is not cut short. The outcome is
     /// recorded only if the account is still as it was when the check began (compare-and-set): a
     /// run's finding during the check wins. An inconclusive check changes nothing.
-    public func verify(_ id: String, now: @Sendable () -> Date = Date.init) async throws -> AccountVerification {
+    public func verify(_ id: String) async throws -> AccountVerification {
         let account = try await get(id)
         guard verifier.endpoints[account.provider] != nil else {
             throw ProviderNotConfigured(provider: account.provider, known: verifier.endpoints.keys.sorted())
         }
-        let check = try await verifier.check(provider: account.provider, credentialsJSON: try await pool.credentials(of: account), now: now)
-        let at = now()
-        let cooling = account.status == .cooldown && (account.cooldownUntil ?? .distantFuture) > at
-        var change: (status: AccountRecord.Status, reason: String?, cooldownUntil: Date?)?
-        var note: String?
-        switch (check.outcome, account.status) {
-        case (.inconclusive, _):
-            break
-        case (_, .disabled):
-            note = "the account stays disabled until an operator enables it"
-        case (.verified, .cooldown) where cooling:
-            note = "the account stays in its cooldown until \(ISO8601DateFormatter().string(from: account.cooldownUntil!))"
-        case (.verified, _):
-            change = (.verified, nil, nil)
-        case (.invalid, _):
-            change = (.invalid, check.message, nil)
-        case (.outOfCredit, _):
-            change = (.disabled, check.message, nil)
-        case (.rateLimited, .invalid):
-            note = "the account stays invalid until a check passes or an operator enables it"
-        case (.rateLimited, _):
-            let until = check.cooldownUntil ?? at.addingTimeInterval(60)
-            change = (.cooldown, "rate limited by the provider", cooling ? max(until, account.cooldownUntil!) : until)
-        }
-        if let change {
+        let credentials = try await pool.credentials(of: account)
+        let check = try await verifier.check(provider: account.provider, credentialsJSON: credentials)
+        let finding = Self.finding(check, for: account, at: Date())
+        var recorded = true
+        if let change = finding.change {
             do {
-                if try await !store.updateAccount(id: id, status: change.status, statusReason: change.reason, cooldownUntil: change.cooldownUntil,
-                                                  lastUsedAt: nil, onlyFrom: [account.status]) {
-                    note = "the account changed during the check (it is now \(try await get(id).status.rawValue)); this outcome was not recorded"
-                }
+                recorded = try await store.updateAccount(id: id, status: change.status, statusReason: change.reason, cooldownUntil: change.cooldownUntil,
+                                                         lastUsedAt: nil, onlyFrom: [account.status])
             } catch let error as StoreError where error.kind == .notFound {
                 throw AccountNotFound(accountID: id)
             }
         }
-        return AccountVerification(outcome: check.outcome, message: note.map { "\(check.message); \($0)" } ?? check.message, account: try await get(id))
+        let after = try await get(id)
+        var message = check.message
+        if let note = finding.note { message += "; " + note }
+        if !recorded { message += "; the account changed during the check (it is now \(after.status.rawValue)); this outcome was not recorded" }
+        return AccountVerification(outcome: check.outcome, message: message, account: after)
+    }
+
+    /// What a check's outcome makes of `account` as it was when the check began: a change to
+    /// record, or a note on why it is kept as it is.
+    struct Finding {
+        struct Change {
+            var status: AccountRecord.Status
+            var reason: String?
+            var cooldownUntil: Date?
+        }
+        var change: Change?
+        var note: String?
+    }
+
+    static func finding(_ check: AccountCheck, for account: AccountRecord, at now: Date) -> Finding {
+        let coolingUntil = account.status == .cooldown ? account.cooldownUntil.flatMap { $0 > now ? $0 : nil } : nil
+        switch check.outcome {
+        case .inconclusive:
+            return Finding()
+        case _ where account.status == .disabled:
+            return Finding(note: "the account stays disabled until an operator enables it")
+        case .verified:
+            if let coolingUntil { return Finding(note: "the account stays in its cooldown until \(ISO8601DateFormatter().string(from: coolingUntil))") }
+            return Finding(change: .init(status: .verified))
+        case .invalid:
+            return Finding(change: .init(status: .invalid, reason: check.message))
+        case .outOfCredit:
+            return Finding(change: .init(status: .disabled, reason: check.message))
+        case .rateLimited:
+            if account.status == .invalid { return Finding(note: "the account stays invalid until a check passes or an operator enables it") }
+            let until = check.cooldownUntil ?? now.addingTimeInterval(60)
+            return Finding(change: .init(status: .cooldown, reason: "rate limited by the provider", cooldownUntil: max(until, coolingUntil ?? until)))
+        }
     }
 
     /// Removes an account and its sealed credentials.
