@@ -51,6 +51,8 @@ let package = Package(
         .target(name: "PluginABI", path: "Sources/PluginABI"),
         // A JSON value decoded by type: shared by the host and API clients.
         .target(name: "FlywheelJSON", path: "Sources/FlywheelJSON"),
+        // How LLM providers' error answers read: shared by the host (checking a key) and the SDK driver.
+        .target(name: "ProviderSignals", path: "Sources/ProviderSignals"),
         // Helpers for writing a driver in Swift on top of the C ABI.
         .target(name: "PluginKit", dependencies: ["PluginABI", "FlywheelJSON"], path: "Sources/PluginKit"),
         // The host as a library: plugin loading, policy, store, sessions, accounts.
@@ -80,6 +82,7 @@ let package = Package(
                 "PluginABI",
                 "Guard",
                 "FlywheelJSON",
+                "ProviderSignals",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -155,7 +158,7 @@ let package = Package(
         ),
         .target(
             name: "SDKDriver",
-            dependencies: ["PluginKit", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            dependencies: ["PluginKit", "ProviderSignals", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")],
             path: "Plugins/SDKDriver"
         ),

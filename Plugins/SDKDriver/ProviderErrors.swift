@@ -1,4 +1,5 @@
 import Foundation
+import ProviderSignals
 
 /// What an unsuccessful HTTP answer from a provider means for the run and for its account.
 enum ProviderFailure: Sendable, Equatable {
@@ -33,31 +34,18 @@ enum ProviderFailure: Sendable, Equatable {
         let said = (error?["message"] as? String) ?? ""
         let message = said.isEmpty ? "HTTP \(status): \(WireJSON.excerpt(body.isEmpty ? "(no body)" : body))"
             : "\(said) (HTTP \(status)\(type.isEmpty ? "" : ", \(type)"))"
-        let quotaWords = ["insufficient_quota", "billing_error", "billing_not_active"]
-        if status == 402 || quotaWords.contains(type) || quotaWords.contains(code) { return .accountExhausted(message: message) }
-        let saysWhen = status == 429 && resetHeaders(headers)
-        if [400, 403, 429].contains(status), !saysWhen,
-           ["credit balance is too low", "exceeded your current quota", "spend limit", "spending limit"].contains(where: said.lowercased().contains) {
+        let limitResets = headers.contains { ProviderErrorReading.isResetHeader($0.0.lowercased()) }
+        if ProviderErrorReading.isOutOfCredit(status: status, type: type, code: code, message: said, limitResets: limitResets) {
             return .accountExhausted(message: message)
         }
         switch status {
         case 401:
-            // A 401 from something that is not the provider (a proxy, a wrong base_url) says nothing about the key.
-            let aboutTheKey = type == "authentication_error" || code == "invalid_api_key" || said.lowercased().contains("api key")
-            return aboutTheKey ? .accountInvalid(message: message) : .refused(status: status, message: message)
+            return ProviderErrorReading.namesTheKey(type: type, code: code, message: said)
+                ? .accountInvalid(message: message) : .refused(status: status, message: message)
         case 429: return .rateLimited(retryAfterSeconds: retryAfter(headers, now: now), message: message)
         case 529: return .overloaded(message: message)
         case 408, 500...599: return type == "overloaded_error" ? .overloaded(message: message) : .transient(status: status, message: message)
         default: return type == "overloaded_error" ? .overloaded(message: message) : .refused(status: status, message: message)
-        }
-    }
-
-    /// Whether the headers say when a limit resets.
-    private static func resetHeaders(_ headers: [(String, String)]) -> Bool {
-        headers.contains { name, _ in
-            let name = name.lowercased()
-            return name == "retry-after" || name == "retry-after-ms" || name.hasPrefix("x-ratelimit-reset-")
-                || (name.hasPrefix("anthropic-ratelimit-") && name.hasSuffix("-reset"))
         }
     }
 

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import ProviderSignals
 
 /// Where the gateway asks a provider whether an account's key works (`[accounts.providers.NAME]`).
 public struct ProviderEndpoint: Sendable, Equatable {
@@ -151,15 +152,13 @@ public struct AccountVerifier: Sendable {
         let excerpt = body.count <= 300 ? body : String(body.prefix(300)) + "…"
         let message = said.isEmpty ? "HTTP \(status): \(body.isEmpty ? "(no body)" : excerpt)"
             : "\(said) (HTTP \(status)\(type.isEmpty ? "" : ", \(type)"))"
-        let quotaWords = ["insufficient_quota", "billing_error", "billing_not_active"]
-        if status == 402 || quotaWords.contains(type) || quotaWords.contains(code)
-            || ([400, 403].contains(status) && ["credit balance is too low", "exceeded your current quota"].contains(where: said.lowercased().contains)) {
+        let limitResets = headers.keys.contains(where: ProviderErrorReading.isResetHeader)
+        if ProviderErrorReading.isOutOfCredit(status: status, type: type, code: code, message: said, limitResets: limitResets) {
             return AccountCheck(outcome: .outOfCredit, message: "out of credit or quota: \(message)")
         }
         switch status {
         case 401:
-            // A 401 from something that is not the provider (a proxy, a wrong base_url) says nothing of the key.
-            if type == "authentication_error" || code == "invalid_api_key" || said.lowercased().contains("api key") {
+            if ProviderErrorReading.namesTheKey(type: type, code: code, message: said) {
                 return AccountCheck(outcome: .invalid, message: "the provider refused the key: \(message)")
             }
             return AccountCheck(outcome: .inconclusive, message: "an answer that does not name the key (check base_url): \(message)")
