@@ -189,7 +189,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AccountTests",
-            dependencies: ["Host", "Guard", "HostTestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Host", "Guard", "HostTestSupport", "ProviderSignals", .product(name: "Crypto", package: "swift-crypto")],
             path: "Tests/AccountTests"
         ),
         .testTarget(

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Host
+import ProviderSignals
 import HostTestSupport
 import Testing
 
@@ -161,17 +162,20 @@ struct RateLimitSignalTests {
         #expect(RateLimitSignal.cooldownEnd(retryAfterSeconds: nil, resetAt: "garbage", now: now) == now.addingTimeInterval(60))
     }
 
-    @Test("HTTP headers: retry-after, Anthropic reset times, OpenAI durations; the latest wins")
+    @Test("a 429's headers: retry-after(-ms) wins, else the latest reset among the limits used up (Anthropic times, OpenAI durations), else a minute; always 1 s to a day")
     func headers() {
-        #expect(RateLimitSignal.cooldownEnd(headers: ["Retry-After": "12"], now: now) == now.addingTimeInterval(12))
-        let httpDate = RateLimitSignal.cooldownEnd(headers: ["retry-after": "Wed, 21 Oct 2026 07:28:00 GMT"], now: now)
-        #expect(httpDate == ISO8601DateFormatter().date(from: "2026-10-21T07:28:00Z"))
-        let anthropic = RateLimitSignal.cooldownEnd(headers: ["anthropic-ratelimit-requests-reset": "2027-01-15T08:00:05Z",
-                                                              "anthropic-ratelimit-tokens-reset": "2027-01-15T08:00:30Z"], now: now)
-        #expect(anthropic == ISO8601DateFormatter().date(from: "2027-01-15T08:00:30Z"))
-        #expect(RateLimitSignal.cooldownEnd(headers: ["x-ratelimit-reset-requests": "6m0s"], now: now) == now.addingTimeInterval(360))
-        #expect(RateLimitSignal.cooldownEnd(headers: ["x-ratelimit-reset-tokens": "20ms"], now: now) == now.addingTimeInterval(0.02))
-        #expect(RateLimitSignal.cooldownEnd(headers: ["x-ratelimit-reset-tokens": "1h2m3.5s"], now: now) == now.addingTimeInterval(3723.5))
-        #expect(RateLimitSignal.cooldownEnd(headers: ["content-type": "json", "x-ratelimit-reset-tokens": "soon"], now: now) == nil)
+        func wait(_ headers: [(String, String)]) -> Double { ProviderRateLimit.retryAfter(headers, now: now) }
+        #expect(wait([("Retry-After", "12")]) == 12)
+        #expect(wait([("retry-after-ms", "1500"), ("retry-after", "9")]) == 1.5)
+        #expect(wait([("retry-after", "Fri, 15 Jan 2027 08:00:30 GMT")]) == 30)
+        #expect(wait([("anthropic-ratelimit-requests-reset", "2027-01-15T08:00:05Z"), ("anthropic-ratelimit-tokens-reset", "2027-01-15T08:00:30Z")]) == 30)
+        #expect(wait([("anthropic-ratelimit-requests-reset", "2027-01-15T08:00:05Z"), ("anthropic-ratelimit-requests-remaining", "0"),
+                      ("anthropic-ratelimit-tokens-reset", "2027-01-15T08:00:30Z"), ("anthropic-ratelimit-tokens-remaining", "900")]) == 5,
+                "the limit used up decides")
+        #expect(wait([("x-ratelimit-reset-requests", "6m0s")]) == 360)
+        #expect(wait([("x-ratelimit-reset-tokens", "1h2m3.5s")]) == 3723.5)
+        #expect(wait([("x-ratelimit-reset-tokens", "20ms")]) == 1, "at least a second")
+        #expect(wait([("retry-after", "1e10")]) == 86_400, "at most a day")
+        #expect(wait([("content-type", "json"), ("x-ratelimit-reset-tokens", "soon")]) == 60)
     }
 }

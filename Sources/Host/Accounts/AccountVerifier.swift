@@ -163,24 +163,12 @@ public struct AccountVerifier: Sendable {
             }
             return AccountCheck(outcome: .inconclusive, message: "an answer that does not name the key (check base_url): \(message)")
         case 429 where error != nil:
-            return AccountCheck(outcome: .rateLimited, message: "rate limited by the provider: \(message)", cooldownUntil: cooldownEnd(headers, now: now))
+            return AccountCheck(outcome: .rateLimited, message: "rate limited by the provider: \(message)", cooldownUntil: now.addingTimeInterval(ProviderRateLimit.retryAfter(headers.map { ($0.key, $0.value) }, now: now)))
         case 429:
             return AccountCheck(outcome: .inconclusive, message: "a rate limit without the provider's error body (a proxy in front?): \(message)")
         default:
             return AccountCheck(outcome: .inconclusive, message: "the provider's answer says nothing of the key: \(message)")
         }
-    }
-
-    /// When a rate-limited account may be used again: `retry-after-ms`, else what the other
-    /// headers say (``RateLimitSignal``), else a minute; always from 1 second to a day away.
-    static func cooldownEnd(_ headers: [String: String], now: Date) -> Date {
-        var seconds = 60.0
-        if let milliseconds = headers["retry-after-ms"].flatMap({ Double($0.trimmingCharacters(in: .whitespaces)) }), milliseconds.isFinite {
-            seconds = milliseconds / 1000
-        } else if let end = RateLimitSignal.cooldownEnd(headers: headers, now: now) {
-            seconds = end.timeIntervalSince(now)
-        }
-        return now.addingTimeInterval(seconds.isFinite ? min(max(seconds, 1), 86_400) : 60)
     }
 
     /// `text` without the key, as written or escaped in JSON or a Swift description.
