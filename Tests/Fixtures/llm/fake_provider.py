@@ -13,7 +13,7 @@ SCRIPT is a JSON file: {"responses": [response, ...]}, each response
      "chunk_delay_ms": 0,
      "end": "complete" | "hang" | "close"}
 "complete" ends the chunked body properly; "hang" keeps the connection open after the chunks
-(until the client goes away); "close" drops the connection without ending the body.
+(until the client goes away, by an orderly close or a reset); "close" drops the connection without ending the body.
 Each chunk goes out as its own HTTP chunk, flushed, so the client reads the splits the test chose.
 
 LOG gets one JSON line per request: {"method", "path", "headers" (lower-case names), "body" (parsed JSON,
@@ -96,9 +96,13 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b"0\r\n\r\n")
                 self.wfile.flush()
             elif end == "hang":
-                # Until the client closes: a read then returns nothing.
+                # Until the client closes: a read then returns nothing, or fails with a reset when
+                # the client closed with bytes of ours still unread (an aborted request often does).
                 self.connection.settimeout(60)
-                while self.connection.recv(1024):
+                try:
+                    while self.connection.recv(1024):
+                        pass
+                except ConnectionResetError:
                     pass
                 self.script.note({"event": "client_closed", "response": index})
                 self.close_connection = True
