@@ -51,6 +51,27 @@ final class RawWebSocket: @unchecked Sendable {
         try send([0x81, 0x80 | UInt8(payload.count)] + mask + payload.enumerated().map { $0.element ^ mask[$0.offset % 4] })
     }
 
+    /// The local port of this client's socket.
+    var localPort: Int {
+        var address = sockaddr_in()
+        var size = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &size) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Whether the server still holds its end of this connection open, read from the kernel's table
+    /// (/proc/net/tcp) without reading the socket: once the server has closed it, its end leaves
+    /// ESTABLISHED (FIN-WAIT-1 while unread data waits for a client that reads nothing).
+    func serverEndEstablished(serverPort: Int) throws -> Bool {
+        let table = try String(contentsOfFile: "/proc/net/tcp", encoding: .utf8)
+        let local = String(format: "0100007F:%04X", serverPort), remote = String(format: "0100007F:%04X", localPort)
+        for line in table.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ")
+            if fields.count > 3, fields[1] == local, fields[2] == remote { return fields[3] == "01" }
+        }
+        return false
+    }
+
     /// Reads until the server closes the connection (or `timeout` passes), without ever blocking a
     /// thread: the socket is polled. Returns every byte and whether the end was reached.
     func readToEnd(timeout: Duration) async -> (bytes: [UInt8], ended: Bool) {

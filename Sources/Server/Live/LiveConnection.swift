@@ -131,6 +131,18 @@ final class LiveConnection: Sendable {
             try await outbound.close(closing.code, reason: closing.reason)
         } catch {
             logger.debug("websocket write ended", metadata: ["error": .string("\(error)")])
+            if Task.isCancelled, let closing = state.withLockedValue({ $0.closing }) {
+                // Dropped (``Unresponsive``): the close frame cannot go out to a client that reads
+                // nothing. Starting the close anyway (in this cancelled task its write gives up at
+                // once) moves the WebSocket library to its closing state, so when `run` returns it
+                // closes the socket after its close timeout; otherwise it would try to write a close
+                // frame of its own and wait for the client to read, which may be never.
+                do {
+                    try await outbound.close(closing.code, reason: closing.reason)
+                } catch {
+                    logger.debug("websocket close frame not sent to a dropped client", metadata: ["error": .string("\(error)")])
+                }
+            }
             end(code: .normalClosure, reason: "closed")
         }
     }
