@@ -89,11 +89,10 @@ struct LiveTests {
             let deadline = ContinuousClock.now + .seconds(60)
             while server.liveStatistics.current.closedSlow == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
             #expect(server.liveStatistics.current.closedSlow == 1)
-            // Dropped: the server closes its end even though this client still reads nothing (it
-            // used to wait, forever, to write a close frame).
+            // Closed with 4008 or, usually, dropped: either way the server closes its end while this
+            // client still reads nothing (after a drop it used to wait, forever, to write a close frame).
             while try stalled.serverEndEstablished(serverPort: port), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
             #expect(try !stalled.serverEndEstablished(serverPort: port), "the server closed the connection of a client that reads nothing")
-            #expect(server.liveStatistics.current.dropped == 1)
             let (bytes, ended) = await stalled.readToEnd(timeout: .seconds(30))
             #expect(ended, "the server closed the connection of a client that stopped reading")
             // 4008 when our close frame got out before the client was dropped; when it could not,
